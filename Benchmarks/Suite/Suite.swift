@@ -1,0 +1,1 @@
+// Benchmark suite shared by chorus-bench and train-gpu bench.

@@ -1,0 +1,1 @@
+// Annotations module: see README for its role.

@@ -1,0 +1,1 @@
+// Audio module: see README for its role.

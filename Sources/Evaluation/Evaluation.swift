@@ -1,0 +1,1 @@
+// Evaluation module: see README for its role.

@@ -1,0 +1,1 @@
+// Model module: see README for its role.

@@ -1,0 +1,1 @@
+// Pipeline module: see README for its role.

@@ -1,0 +1,1 @@
+// SignalProcessing module: see README for its role.

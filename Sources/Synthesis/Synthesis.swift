@@ -1,0 +1,1 @@
+// Synthesis module: see README for its role.

@@ -1,0 +1,1 @@
+// Tensor module: see README for its role.

@@ -1,0 +1,2 @@
+import XCTest
+// Annotations tests live in this target.

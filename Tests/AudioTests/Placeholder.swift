@@ -1,0 +1,2 @@
+import XCTest
+// Audio tests live in this target.

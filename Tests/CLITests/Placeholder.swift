@@ -1,0 +1,2 @@
+import XCTest
+// CLI tests live in this target.

@@ -1,0 +1,2 @@
+import XCTest
+// Evaluation tests live in this target.

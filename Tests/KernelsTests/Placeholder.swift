@@ -1,0 +1,2 @@
+import XCTest
+// Kernels tests live in this target.

@@ -1,0 +1,2 @@
+import XCTest
+// Model tests live in this target.

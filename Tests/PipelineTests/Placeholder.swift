@@ -1,0 +1,2 @@
+import XCTest
+// Pipeline tests live in this target.

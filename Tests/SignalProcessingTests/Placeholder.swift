@@ -1,0 +1,2 @@
+import XCTest
+// SignalProcessing tests live in this target.

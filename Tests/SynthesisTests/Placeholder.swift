@@ -1,0 +1,2 @@
+import XCTest
+// Synthesis tests live in this target.

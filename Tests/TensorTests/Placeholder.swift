@@ -1,0 +1,2 @@
+import XCTest
+// Tensor tests live in this target.
