@@ -1,1 +1,670 @@
-// Chorus OpenCL kernels
+// Chorus OpenCL kernels. Every kernel has a host wrapper of the same name (camelCase) in
+// Sources/Tensor/OpenCLBackend.swift and a float64-checked CPU twin in Sources/Tensor/CPUBackend.swift.
+// Forward and backward kernels stand side by side. Tuning parameters arrive as -D defines
+// (see Sources/Kernels/KernelTuning.swift); the defaults below are only fallbacks.
+
+#ifndef REDUCE_WG
+#define REDUCE_WG 256
+#endif
+
+// ---------------------------------------------------------------------------------------------
+// GEMM: C[b] = alpha * A[b] (M x K, row-major, lda) * B[b] (K x N, row-major, ldb) + beta * C[b].
+// Transposed operands are transposed by the host wrapper first (`transpose`), so each device runs
+// one well-tuned layout. Two variants, chosen per device type at run time:
+//   gemm_tiled   - GPUs: TSM x TSN tiles of C per work-group, TSK-deep tiles of A and B staged in
+//                  __local memory, WPTM x WPTN outputs per work-item in registers.
+//   gemm_blocked - CPU devices (POCL): no __local memory or barriers; each work-item keeps an
+//                  RM x (16*RN) block of C in float16 registers and streams A and B through cache.
+// ---------------------------------------------------------------------------------------------
+#ifndef TSM
+#define TSM 64
+#endif
+#ifndef TSN
+#define TSN 64
+#endif
+#ifndef TSK
+#define TSK 16
+#endif
+#ifndef WPTM
+#define WPTM 4
+#endif
+#ifndef WPTN
+#define WPTN 4
+#endif
+#define RTSM (TSM / WPTM)
+#define RTSN (TSN / WPTN)
+
+__kernel void gemm_tiled(const int M, const int N, const int K, const float alpha,
+                         __global const float* A, const int offA, const int lda, const int strideA,
+                         __global const float* B, const int offB, const int ldb, const int strideB,
+                         const float beta,
+                         __global float* C, const int offC, const int ldc, const int strideC)
+{
+    __local float Asub[TSK][TSM + 1];
+    __local float Bsub[TSK][TSN + 1];
+    const int batch = get_global_id(2);
+    A += offA + (long)batch * strideA;
+    B += offB + (long)batch * strideB;
+    C += offC + (long)batch * strideC;
+    const int tidn = get_local_id(0);
+    const int tidm = get_local_id(1);
+    const int tid = tidm * RTSN + tidn;
+    const int n0 = get_group_id(0) * TSN;
+    const int m0 = get_group_id(1) * TSM;
+    float acc[WPTM][WPTN];
+    for (int i = 0; i < WPTM; i++)
+        for (int j = 0; j < WPTN; j++) acc[i][j] = 0.0f;
+    for (int k0 = 0; k0 < K; k0 += TSK) {
+        for (int l = tid; l < TSM * TSK; l += RTSM * RTSN) {
+            const int r = l / TSK, c = l % TSK;
+            const int gm = m0 + r, gk = k0 + c;
+            Asub[c][r] = (gm < M && gk < K) ? A[(long)gm * lda + gk] : 0.0f;
+        }
+        for (int l = tid; l < TSK * TSN; l += RTSM * RTSN) {
+            const int r = l / TSN, c = l % TSN;
+            const int gk = k0 + r, gn = n0 + c;
+            Bsub[r][c] = (gk < K && gn < N) ? B[(long)gk * ldb + gn] : 0.0f;
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+        #pragma unroll
+        for (int k = 0; k < TSK; k++) {
+            float breg[WPTN];
+            #pragma unroll
+            for (int j = 0; j < WPTN; j++) breg[j] = Bsub[k][tidn + j * RTSN];
+            #pragma unroll
+            for (int i = 0; i < WPTM; i++) {
+                const float a = Asub[k][tidm + i * RTSM];
+                #pragma unroll
+                for (int j = 0; j < WPTN; j++) acc[i][j] = fma(a, breg[j], acc[i][j]);
+            }
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    for (int i = 0; i < WPTM; i++) {
+        const int gm = m0 + tidm + i * RTSM;
+        if (gm >= M) continue;
+        for (int j = 0; j < WPTN; j++) {
+            const int gn = n0 + tidn + j * RTSN;
+            if (gn >= N) continue;
+            const long idx = (long)gm * ldc + gn;
+            C[idx] = beta == 0.0f ? alpha * acc[i][j] : alpha * acc[i][j] + beta * C[idx];
+        }
+    }
+}
+
+#ifndef RM
+#define RM 8
+#endif
+#ifndef RN
+#define RN 2
+#endif
+#ifndef KU
+#define KU 4
+#endif
+
+__kernel void gemm_blocked(const int M, const int N, const int K, const float alpha,
+                           __global const float* A, const int offA, const int lda, const int strideA,
+                           __global const float* B, const int offB, const int ldb, const int strideB,
+                           const float beta,
+                           __global float* C, const int offC, const int ldc, const int strideC)
+{
+    const int batch = get_global_id(2);
+    A += offA + (long)batch * strideA;
+    B += offB + (long)batch * strideB;
+    C += offC + (long)batch * strideC;
+    const int n0 = get_global_id(0) * (16 * RN);
+    const int m0 = get_global_id(1) * RM;
+    if (n0 >= N || m0 >= M) return;
+    if (m0 + RM <= M && n0 + 16 * RN <= N) {
+        float16 acc[RM][RN];
+        #pragma unroll
+        for (int i = 0; i < RM; i++)
+            #pragma unroll
+            for (int j = 0; j < RN; j++) acc[i][j] = (float16)(0.0f);
+        const __global float* a = A + (long)m0 * lda;
+        const __global float* b = B + n0;
+        int k = 0;
+        for (; k + KU <= K; k += KU) {
+            #pragma unroll
+            for (int u = 0; u < KU; u++) {
+                float16 bv[RN];
+                #pragma unroll
+                for (int j = 0; j < RN; j++) bv[j] = vload16(0, b + (long)(k + u) * ldb + 16 * j);
+                #pragma unroll
+                for (int i = 0; i < RM; i++) {
+                    const float16 av = (float16)(a[(long)i * lda + k + u]);
+                    #pragma unroll
+                    for (int j = 0; j < RN; j++) acc[i][j] = fma(av, bv[j], acc[i][j]);
+                }
+            }
+        }
+        for (; k < K; k++) {
+            float16 bv[RN];
+            #pragma unroll
+            for (int j = 0; j < RN; j++) bv[j] = vload16(0, b + (long)k * ldb + 16 * j);
+            #pragma unroll
+            for (int i = 0; i < RM; i++) {
+                const float16 av = (float16)(a[(long)i * lda + k]);
+                #pragma unroll
+                for (int j = 0; j < RN; j++) acc[i][j] = fma(av, bv[j], acc[i][j]);
+            }
+        }
+        #pragma unroll
+        for (int i = 0; i < RM; i++) {
+            #pragma unroll
+            for (int j = 0; j < RN; j++) {
+                __global float* c = C + (long)(m0 + i) * ldc + n0 + 16 * j;
+                float16 r = alpha * acc[i][j];
+                if (beta != 0.0f) r += beta * vload16(0, c);
+                vstore16(r, 0, c);
+            }
+        }
+    } else {
+        // Edge block: scalar path with bounds checks.
+        for (int i = 0; i < RM && m0 + i < M; i++) {
+            for (int j = 0; j < 16 * RN && n0 + j < N; j++) {
+                float s = 0.0f;
+                for (int k = 0; k < K; k++) s = fma(A[(long)(m0 + i) * lda + k], B[(long)k * ldb + n0 + j], s);
+                const long idx = (long)(m0 + i) * ldc + n0 + j;
+                C[idx] = beta == 0.0f ? alpha * s : alpha * s + beta * C[idx];
+            }
+        }
+    }
+}
+
+// B[b][c][r] = A[b][r][c]: rows x cols -> cols x rows, batched with element strides.
+__kernel void transpose(const int rows, const int cols,
+                        __global const float* A, const int offA, const int strideA,
+                        __global float* B, const int offB, const int strideB)
+{
+    const int c = get_global_id(0), r = get_global_id(1), b = get_global_id(2);
+    if (c >= cols || r >= rows) return;
+    B[offB + (long)b * strideB + (long)c * rows + r] = A[offA + (long)b * strideA + (long)r * cols + c];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Elementwise
+// ---------------------------------------------------------------------------------------------
+__kernel void fill(const int n, const float value, __global float* X)
+{
+    const int i = get_global_id(0);
+    if (i < n) X[i] = value;
+}
+
+__kernel void copy_offset(const int n, __global const float* X, const int offX, __global float* Y, const int offY)
+{
+    const int i = get_global_id(0);
+    if (i < n) Y[offY + i] = X[offX + i];
+}
+
+__kernel void scale(const int n, const float alpha, __global float* X)
+{
+    const int i = get_global_id(0);
+    if (i < n) X[i] *= alpha;
+}
+
+// Y += alpha * X
+__kernel void axpy(const int n, const float alpha, __global const float* X, __global float* Y)
+{
+    const int i = get_global_id(0);
+    if (i < n) Y[i] = fma(alpha, X[i], Y[i]);
+}
+
+__kernel void add(const int n, __global const float* A, __global const float* B, __global float* C)
+{
+    const int i = get_global_id(0);
+    if (i < n) C[i] = A[i] + B[i];
+}
+
+__kernel void mul(const int n, __global const float* A, __global const float* B, __global float* C)
+{
+    const int i = get_global_id(0);
+    if (i < n) C[i] = A[i] * B[i];
+}
+
+__kernel void relu_forward(const int n, __global const float* X, __global float* Y)
+{
+    const int i = get_global_id(0);
+    if (i < n) Y[i] = fmax(X[i], 0.0f);
+}
+
+// dX = dY where the forward output was positive.
+__kernel void relu_backward(const int n, __global const float* Y, __global const float* dY, __global float* dX)
+{
+    const int i = get_global_id(0);
+    if (i < n) dX[i] = Y[i] > 0.0f ? dY[i] : 0.0f;
+}
+
+__kernel void sigmoid_forward(const int n, __global const float* X, __global float* Y)
+{
+    const int i = get_global_id(0);
+    if (i < n) {
+        const float x = X[i];
+        Y[i] = x >= 0.0f ? 1.0f / (1.0f + exp(-x)) : exp(x) / (1.0f + exp(x));
+    }
+}
+
+// dX = dY * y * (1 - y)
+__kernel void sigmoid_backward(const int n, __global const float* Y, __global const float* dY, __global float* dX)
+{
+    const int i = get_global_id(0);
+    if (i < n) dX[i] = dY[i] * Y[i] * (1.0f - Y[i]);
+}
+
+// X[i] += bias[(i / inner) % channels]: NCHW conv bias (inner = H*W) or [N, F] linear bias (inner = 1).
+__kernel void bias_add_forward(const int n, const int channels, const int inner, __global float* X, __global const float* bias)
+{
+    const int i = get_global_id(0);
+    if (i < n) X[i] += bias[(i / inner) % channels];
+}
+
+// dbias[c] = sum over outer and inner of dY; one work-group per channel.
+__kernel void bias_add_backward(const int outer, const int channels, const int inner, __global const float* dY, __global float* dbias)
+{
+    __local float scratch[REDUCE_WG];
+    const int c = get_group_id(0), lid = get_local_id(0);
+    float s = 0.0f;
+    for (int o = 0; o < outer; o++) {
+        const __global float* p = dY + ((long)o * channels + c) * inner;
+        for (int j = lid; j < inner; j += REDUCE_WG) s += p[j];
+    }
+    scratch[lid] = s;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int w = REDUCE_WG / 2; w > 0; w >>= 1) {
+        if (lid < w) scratch[lid] += scratch[lid + w];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (lid == 0) dbias[c] = scratch[0];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Convolution helpers: im2col / col2im in "CNHW" column layout, so one GEMM covers a chunk of
+// images: col[(c*KH + kh)*KW + kw][(n - n0)*OH*OW + oh*OW + ow].
+// ---------------------------------------------------------------------------------------------
+__kernel void im2col(const int n0, const int count, const int C, const int H, const int W,
+                     const int KH, const int KW, const int stride, const int pad, const int OH, const int OW,
+                     __global const float* X, __global float* col)
+{
+    const int q = get_global_id(0);  // over count*OH*OW
+    const int row = get_global_id(1); // over C*KH*KW
+    const int P = OH * OW;
+    if (q >= count * P || row >= C * KH * KW) return;
+    const int n = q / P, p = q % P;
+    const int oh = p / OW, ow = p % OW;
+    const int kw = row % KW, kh = (row / KW) % KH, c = row / (KW * KH);
+    const int ih = oh * stride - pad + kh, iw = ow * stride - pad + kw;
+    float v = 0.0f;
+    if (ih >= 0 && ih < H && iw >= 0 && iw < W) v = X[(((long)(n0 + n) * C + c) * H + ih) * W + iw];
+    col[(long)row * count * P + q] = v;
+}
+
+// dX (chunk of images) = sum of the column entries that read each input pixel (gather, no atomics).
+__kernel void col2im(const int n0, const int count, const int C, const int H, const int W,
+                     const int KH, const int KW, const int stride, const int pad, const int OH, const int OW,
+                     __global const float* col, __global float* dX)
+{
+    const long i = get_global_id(0);  // over count*C*H*W
+    const long total = (long)count * C * H * W;
+    if (i >= total) return;
+    const int iw = i % W, ih = (i / W) % H, c = (i / ((long)W * H)) % C, n = i / ((long)W * H * C);
+    const int P = OH * OW;
+    float s = 0.0f;
+    for (int kh = 0; kh < KH; kh++) {
+        const int t = ih + pad - kh;
+        if (t < 0 || t % stride != 0) continue;
+        const int oh = t / stride;
+        if (oh >= OH) continue;
+        for (int kw = 0; kw < KW; kw++) {
+            const int u = iw + pad - kw;
+            if (u < 0 || u % stride != 0) continue;
+            const int ow = u / stride;
+            if (ow >= OW) continue;
+            const int row = (c * KH + kh) * KW + kw;
+            s += col[(long)row * count * P + (long)n * P + oh * OW + ow];
+        }
+    }
+    dX[(((long)(n0 + n) * C + c) * H + ih) * W + iw] = s;
+}
+
+// Y[c][(n-n0)*HW + p] = X[n][c][p] for n in [n0, n0+count)
+__kernel void nchw_to_cnhw(const int n0, const int count, const int C, const int HW,
+                           __global const float* X, __global float* Y)
+{
+    const long i = get_global_id(0);
+    if (i >= (long)count * C * HW) return;
+    const int p = i % HW, c = (i / HW) % C, n = i / ((long)HW * C);
+    Y[(long)c * count * HW + (long)n * HW + p] = X[((long)(n0 + n) * C + c) * HW + p];
+}
+
+// X[n][c][p] = Y[c][(n-n0)*HW + p]
+__kernel void cnhw_to_nchw(const int n0, const int count, const int C, const int HW,
+                           __global const float* Y, __global float* X)
+{
+    const long i = get_global_id(0);
+    if (i >= (long)count * C * HW) return;
+    const int p = i % HW, c = (i / HW) % C, n = i / ((long)HW * C);
+    X[((long)(n0 + n) * C + c) * HW + p] = Y[(long)c * count * HW + (long)n * HW + p];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pooling
+// ---------------------------------------------------------------------------------------------
+// Max pool; `argmax` holds the winning input index within its H*W plane (as float, exact < 2^24).
+__kernel void maxpool_forward(const int NC, const int H, const int W, const int K, const int stride, const int pad,
+                              const int OH, const int OW, __global const float* X, __global float* Y, __global float* argmax)
+{
+    const long i = get_global_id(0);
+    if (i >= (long)NC * OH * OW) return;
+    const int ow = i % OW, oh = (i / OW) % OH;
+    const long nc = i / ((long)OW * OH);
+    const __global float* x = X + nc * H * W;
+    float best = -INFINITY;
+    int bi = -1;
+    for (int kh = 0; kh < K; kh++) {
+        const int ih = oh * stride - pad + kh;
+        if (ih < 0 || ih >= H) continue;
+        for (int kw = 0; kw < K; kw++) {
+            const int iw = ow * stride - pad + kw;
+            if (iw < 0 || iw >= W) continue;
+            const float v = x[ih * W + iw];
+            if (v > best || bi < 0) { best = v; bi = ih * W + iw; }
+        }
+    }
+    Y[i] = best;
+    argmax[i] = (float)bi;
+}
+
+// dX[p] = sum of dY over the windows whose maximum was p (gather, deterministic).
+__kernel void maxpool_backward(const int NC, const int H, const int W, const int K, const int stride, const int pad,
+                               const int OH, const int OW, __global const float* dY, __global const float* argmax, __global float* dX)
+{
+    const long i = get_global_id(0);
+    if (i >= (long)NC * H * W) return;
+    const int iw = i % W, ih = (i / W) % H;
+    const long nc = i / ((long)W * H);
+    const int p = ih * W + iw;
+    float s = 0.0f;
+    const int ohLo = max(0, (ih + pad - K + stride) / stride), ohHi = min(OH - 1, (ih + pad) / stride);
+    const int owLo = max(0, (iw + pad - K + stride) / stride), owHi = min(OW - 1, (iw + pad) / stride);
+    for (int oh = ohLo; oh <= ohHi; oh++)
+        for (int ow = owLo; ow <= owHi; ow++) {
+            const long o = nc * OH * OW + oh * OW + ow;
+            if ((int)argmax[o] == p) s += dY[o];
+        }
+    dX[i] = s;
+}
+
+__kernel void global_avgpool_forward(const int NC, const int HW, __global const float* X, __global float* Y)
+{
+    const int i = get_global_id(0);
+    if (i >= NC) return;
+    const __global float* x = X + (long)i * HW;
+    float s = 0.0f;
+    for (int j = 0; j < HW; j++) s += x[j];
+    Y[i] = s / HW;
+}
+
+__kernel void global_avgpool_backward(const int NC, const int HW, __global const float* dY, __global float* dX)
+{
+    const long i = get_global_id(0);
+    if (i >= (long)NC * HW) return;
+    dX[i] = dY[i / HW] / HW;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Batch normalization (NCHW, per channel). Training: batch statistics, running stats updated with
+// `momentum` (unbiased variance, as PyTorch). `saved` holds mean and inverse std per channel.
+// ---------------------------------------------------------------------------------------------
+__kernel void batchnorm_forward_train(const int N, const int C, const int HW, const float eps, const float momentum,
+                                      __global const float* X, __global float* Y,
+                                      __global const float* gamma, __global const float* beta,
+                                      __global float* runningMean, __global float* runningVar,
+                                      __global float* savedMean, __global float* savedInvStd)
+{
+    __local float s1[REDUCE_WG];
+    __local float s2[REDUCE_WG];
+    const int c = get_group_id(0), lid = get_local_id(0);
+    // Shifted sums (shift = first element) keep the variance accurate.
+    const float shift = X[(long)c * HW];
+    float a = 0.0f, b = 0.0f;
+    for (int n = 0; n < N; n++) {
+        const __global float* x = X + ((long)n * C + c) * HW;
+        for (int j = lid; j < HW; j += REDUCE_WG) { const float d = x[j] - shift; a += d; b += d * d; }
+    }
+    s1[lid] = a; s2[lid] = b;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int w = REDUCE_WG / 2; w > 0; w >>= 1) {
+        if (lid < w) { s1[lid] += s1[lid + w]; s2[lid] += s2[lid + w]; }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    const float M = (float)N * HW;
+    const float dm = s1[0] / M;
+    const float mean = shift + dm;
+    const float var = fmax(s2[0] / M - dm * dm, 0.0f);
+    const float invstd = rsqrt(var + eps);
+    const float g = gamma[c] * invstd, bb = beta[c];
+    for (int n = 0; n < N; n++) {
+        const __global float* x = X + ((long)n * C + c) * HW;
+        __global float* y = Y + ((long)n * C + c) * HW;
+        for (int j = lid; j < HW; j += REDUCE_WG) y[j] = (x[j] - mean) * g + bb;
+    }
+    if (lid == 0) {
+        savedMean[c] = mean;
+        savedInvStd[c] = invstd;
+        const float unbiased = M > 1.0f ? var * M / (M - 1.0f) : var;
+        runningMean[c] = (1.0f - momentum) * runningMean[c] + momentum * mean;
+        runningVar[c] = (1.0f - momentum) * runningVar[c] + momentum * unbiased;
+    }
+}
+
+__kernel void batchnorm_forward_eval(const int N, const int C, const int HW, const float eps,
+                                     __global const float* X, __global float* Y,
+                                     __global const float* gamma, __global const float* beta,
+                                     __global const float* runningMean, __global const float* runningVar)
+{
+    const long i = get_global_id(0);
+    if (i >= (long)N * C * HW) return;
+    const int c = (i / HW) % C;
+    Y[i] = (X[i] - runningMean[c]) * rsqrt(runningVar[c] + eps) * gamma[c] + beta[c];
+}
+
+// Per channel: dbeta = sum dY, dgamma = sum dY * xhat (one work-group per channel).
+__kernel void batchnorm_backward_reduce(const int N, const int C, const int HW,
+                                        __global const float* X, __global const float* dY,
+                                        __global const float* savedMean, __global const float* savedInvStd,
+                                        __global float* dgamma, __global float* dbeta)
+{
+    __local float s1[REDUCE_WG];
+    __local float s2[REDUCE_WG];
+    const int c = get_group_id(0), lid = get_local_id(0);
+    const float mean = savedMean[c], invstd = savedInvStd[c];
+    float a = 0.0f, b = 0.0f;
+    for (int n = 0; n < N; n++) {
+        const __global float* x = X + ((long)n * C + c) * HW;
+        const __global float* dy = dY + ((long)n * C + c) * HW;
+        for (int j = lid; j < HW; j += REDUCE_WG) { a += dy[j]; b += dy[j] * (x[j] - mean) * invstd; }
+    }
+    s1[lid] = a; s2[lid] = b;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int w = REDUCE_WG / 2; w > 0; w >>= 1) {
+        if (lid < w) { s1[lid] += s1[lid + w]; s2[lid] += s2[lid + w]; }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (lid == 0) { dbeta[c] = s1[0]; dgamma[c] = s2[0]; }
+}
+
+// dX = gamma * invstd / M * (M * dY - dbeta - xhat * dgamma)
+__kernel void batchnorm_backward_input(const int N, const int C, const int HW,
+                                       __global const float* X, __global const float* dY,
+                                       __global const float* gamma, __global const float* savedMean, __global const float* savedInvStd,
+                                       __global const float* dgamma, __global const float* dbeta, __global float* dX)
+{
+    const long i = get_global_id(0);
+    if (i >= (long)N * C * HW) return;
+    const int c = (i / HW) % C;
+    const float M = (float)N * HW;
+    const float invstd = savedInvStd[c];
+    const float xhat = (X[i] - savedMean[c]) * invstd;
+    dX[i] = gamma[c] * invstd / M * (M * dY[i] - dbeta[c] - xhat * dgamma[c]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Softmax family and losses (mean over rows; BCE mean over all elements, as PyTorch).
+// ---------------------------------------------------------------------------------------------
+__kernel void log_softmax_forward(const int rows, const int cols, __global const float* X, __global float* Y)
+{
+    const int r = get_global_id(0);
+    if (r >= rows) return;
+    const __global float* x = X + (long)r * cols;
+    float m = -INFINITY;
+    for (int j = 0; j < cols; j++) m = fmax(m, x[j]);
+    float s = 0.0f;
+    for (int j = 0; j < cols; j++) s += exp(x[j] - m);
+    const float lse = m + log(s);
+    for (int j = 0; j < cols; j++) Y[(long)r * cols + j] = x[j] - lse;
+}
+
+// dX = dY - softmax * sum(dY) per row, with Y = log_softmax output.
+__kernel void log_softmax_backward(const int rows, const int cols, __global const float* Y, __global const float* dY, __global float* dX)
+{
+    const int r = get_global_id(0);
+    if (r >= rows) return;
+    float s = 0.0f;
+    for (int j = 0; j < cols; j++) s += dY[(long)r * cols + j];
+    for (int j = 0; j < cols; j++) {
+        const long i = (long)r * cols + j;
+        dX[i] = dY[i] - exp(Y[i]) * s;
+    }
+}
+
+// Per row: loss = -sum_j t_j log softmax(x)_j; grad = (softmax(x) - t) / rows.
+__kernel void softmax_cross_entropy(const int rows, const int cols, __global const float* X, __global const float* T,
+                                    __global float* rowLoss, __global float* dX)
+{
+    const int r = get_global_id(0);
+    if (r >= rows) return;
+    const __global float* x = X + (long)r * cols;
+    const __global float* t = T + (long)r * cols;
+    float m = -INFINITY;
+    for (int j = 0; j < cols; j++) m = fmax(m, x[j]);
+    float s = 0.0f;
+    for (int j = 0; j < cols; j++) s += exp(x[j] - m);
+    const float lse = m + log(s);
+    float loss = 0.0f, tsum = 0.0f;
+    for (int j = 0; j < cols; j++) { loss -= t[j] * (x[j] - lse); tsum += t[j]; }
+    rowLoss[r] = loss;
+    for (int j = 0; j < cols; j++) dX[(long)r * cols + j] = (exp(x[j] - lse) * tsum - t[j]) / rows;
+}
+
+// Elementwise: loss = max(x,0) - x t + log(1 + exp(-|x|)); grad = (sigmoid(x) - t) / n.
+__kernel void bce_with_logits(const int n, __global const float* X, __global const float* T, __global float* loss, __global float* dX)
+{
+    const int i = get_global_id(0);
+    if (i >= n) return;
+    const float x = X[i], t = T[i];
+    loss[i] = fmax(x, 0.0f) - x * t + log1p(exp(-fabs(x)));
+    const float s = x >= 0.0f ? 1.0f / (1.0f + exp(-x)) : exp(x) / (1.0f + exp(x));
+    dX[i] = (s - t) / n;
+}
+
+// Sum of n values into out[0] by one work-group.
+__kernel void reduce_sum(const int n, __global const float* X, __global float* out)
+{
+    __local float scratch[REDUCE_WG];
+    const int lid = get_local_id(0);
+    float s = 0.0f;
+    for (int j = lid; j < n; j += REDUCE_WG) s += X[j];
+    scratch[lid] = s;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int w = REDUCE_WG / 2; w > 0; w >>= 1) {
+        if (lid < w) scratch[lid] += scratch[lid + w];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (lid == 0) out[0] = scratch[0];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Optimizers (PyTorch semantics)
+// ---------------------------------------------------------------------------------------------
+// SGD with momentum and L2 weight decay: g += wd*w; v = m*v + g; w -= lr*v.
+__kernel void sgd_update(const int n, const float lr, const float momentum, const float weightDecay,
+                         __global float* W, __global const float* G, __global float* V)
+{
+    const int i = get_global_id(0);
+    if (i >= n) return;
+    const float g = G[i] + weightDecay * W[i];
+    const float v = momentum * V[i] + g;
+    V[i] = v;
+    W[i] -= lr * v;
+}
+
+// AdamW: w -= lr*wd*w; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; w -= lr * (m/bc1) / (sqrt(v/bc2) + eps).
+__kernel void adamw_update(const int n, const float lr, const float beta1, const float beta2, const float eps,
+                           const float weightDecay, const float bc1, const float bc2,
+                           __global float* W, __global const float* G, __global float* Mo, __global float* Ve)
+{
+    const int i = get_global_id(0);
+    if (i >= n) return;
+    const float g = G[i];
+    float w = W[i] * (1.0f - lr * weightDecay);
+    const float m = beta1 * Mo[i] + (1.0f - beta1) * g;
+    const float v = beta2 * Ve[i] + (1.0f - beta2) * g * g;
+    Mo[i] = m; Ve[i] = v;
+    W[i] = w - lr * (m / bc1) / (sqrt(v / bc2) + eps);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Counter-based random numbers: value i of stream `seed` is a pure function of (seed, offset + i)
+// (SplitMix64 finaliser), identical on every device and on the CPU fallback.
+// ---------------------------------------------------------------------------------------------
+inline ulong chorus_mix64(ulong z)
+{
+    z += 0x9E3779B97F4A7C15UL;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+    return z ^ (z >> 31);
+}
+
+inline float chorus_uniform(ulong seed, ulong counter)
+{
+    return (float)(chorus_mix64(seed ^ chorus_mix64(counter)) >> 40) * (1.0f / 16777216.0f);
+}
+
+__kernel void random_uniform(const int n, const ulong seed, const ulong offset, const float lo, const float hi, __global float* X)
+{
+    const int i = get_global_id(0);
+    if (i < n) X[i] = lo + (hi - lo) * chorus_uniform(seed, offset + (ulong)i);
+}
+
+// Box-Muller on counters 2i and 2i+1.
+__kernel void random_normal(const int n, const ulong seed, const ulong offset, const float mean, const float std, __global float* X)
+{
+    const int i = get_global_id(0);
+    if (i >= n) return;
+    const float u1 = chorus_uniform(seed, offset + 2 * (ulong)i);
+    const float u2 = chorus_uniform(seed, offset + 2 * (ulong)i + 1);
+    const float r = sqrt(-2.0f * log(1.0f - u1));
+    X[i] = mean + std * r * cos(6.283185307179586f * u2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Augmentation
+// ---------------------------------------------------------------------------------------------
+// Overlay averaging: out[b] = (1 - w[b]) * a[b] + w[b] * o[b] for samples of `size` elements.
+__kernel void overlay_blend(const int batch, const int size, __global const float* A, __global const float* O,
+                            __global const float* w, __global float* Out)
+{
+    const long i = get_global_id(0);
+    if (i >= (long)batch * size) return;
+    const float wb = w[i / size];
+    Out[i] = (1.0f - wb) * A[i] + wb * O[i];
+}
+
+// Label union for overlays: out = apply[b] ? max(la, lo) : la, per sample of `classes` labels.
+__kernel void overlay_label_union(const int batch, const int classes, __global const float* La, __global const float* Lo,
+                                  __global const float* apply, __global float* Out)
+{
+    const int i = get_global_id(0);
+    if (i >= batch * classes) return;
+    Out[i] = apply[i / classes] > 0.5f ? fmax(La[i], Lo[i]) : La[i];
+}

@@ -1,0 +1,48 @@
+/// Tuning parameters for kernels.cl, passed as `-D` defines and chosen per device type at run time.
+public struct KernelTuning: Sendable, Equatable, CustomStringConvertible {
+    public enum GEMMVariant: String, Sendable { case tiled, blocked }
+    /// `tiled` (local-memory tiles, for GPUs) or `blocked` (register blocks, no local memory, for CPU devices).
+    public var gemmVariant: GEMMVariant
+    // gemm_tiled: tile of C per work-group (tileM x tileN), depth tileK, outputs per work-item.
+    public var tileM = 64, tileN = 64, tileK = 16, workPerThreadM = 4, workPerThreadN = 4
+    // gemm_blocked: rows per work-item, float16 vectors per work-item, k unroll, rows per work-group.
+    public var blockRows = 8, blockVectors = 2, kUnroll = 4, blockGroupRows = 4
+    /// Work-group size of reductions (a power of two).
+    public var reduceWorkGroup = 256
+    /// Work-group size of elementwise kernels (nil lets the runtime choose).
+    public var elementwiseWorkGroup: Int? = nil
+
+    public init(gemmVariant: GEMMVariant) { self.gemmVariant = gemmVariant }
+
+    /// Defaults by device type: local-memory tiles on GPUs, register blocking on CPUs.
+    public static func defaults(for device: OpenCLDeviceInfo) -> KernelTuning {
+        switch device.kind {
+        case .gpu, .accelerator, .other:
+            var t = KernelTuning(gemmVariant: .tiled)
+            t.tileM = 64; t.tileN = 64; t.tileK = 16; t.workPerThreadM = 4; t.workPerThreadN = 4
+            t.reduceWorkGroup = min(256, max(64, device.maxWorkGroupSize))
+            t.elementwiseWorkGroup = 256
+            return t
+        case .cpu:
+            var t = KernelTuning(gemmVariant: .blocked)
+            t.reduceWorkGroup = 16
+            return t
+        }
+    }
+
+    /// The `-D` build options.
+    public var buildOptions: String {
+        [
+            "-cl-mad-enable", "-cl-no-signed-zeros",
+            "-DTSM=\(tileM)", "-DTSN=\(tileN)", "-DTSK=\(tileK)", "-DWPTM=\(workPerThreadM)", "-DWPTN=\(workPerThreadN)",
+            "-DRM=\(blockRows)", "-DRN=\(blockVectors)", "-DKU=\(kUnroll)", "-DREDUCE_WG=\(reduceWorkGroup)",
+        ].joined(separator: " ")
+    }
+
+    public var description: String {
+        switch gemmVariant {
+        case .tiled: return "gemm_tiled TSM=\(tileM) TSN=\(tileN) TSK=\(tileK) WPTM=\(workPerThreadM) WPTN=\(workPerThreadN)"
+        case .blocked: return "gemm_blocked RM=\(blockRows) RN=\(blockVectors) KU=\(kUnroll) group=\(blockGroupRows)"
+        }
+    }
+}

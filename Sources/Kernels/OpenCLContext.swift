@@ -1,0 +1,301 @@
+import ChorusCore
+import COpenCL
+import Foundation
+
+/// An argument to an OpenCL kernel launch.
+public enum KernelArgument {
+    case buffer(DeviceBuffer)
+    case int(Int32)
+    case float(Float)
+    case uint64(UInt64)
+    /// `__local` memory of this many bytes.
+    case local(Int)
+}
+
+/// An OpenCL context on one device: its command queue, the program built from `kernels.cl`
+/// (once per set of build options, cached in memory and as a binary on disk), kernel objects,
+/// and a pool of buffers so a training loop with fixed shapes allocates nothing after its first step.
+public final class OpenCLContext: @unchecked Sendable {
+    public let info: OpenCLDeviceInfo
+    public let tuning: KernelTuning
+    let context: cl_context
+    let queue: cl_command_queue
+    private var programs: [String: cl_program] = [:]
+    private var kernels: [String: cl_kernel] = [:]
+    private let lock = NSLock()
+    private var pool: [Int: [cl_mem]] = [:]
+    private var pooledBytes = 0
+    /// Pooled (idle) buffers are released once they exceed this many bytes.
+    public var poolLimitBytes: Int
+    /// Number of kernel launches so far (for tests and benchmarks).
+    public private(set) var launchCount = 0
+
+    public init(device: OpenCLDeviceInfo, tuning: KernelTuning? = nil) throws {
+        info = device
+        self.tuning = tuning ?? KernelTuning.defaults(for: device)
+        var err: cl_int = 0
+        var dev: cl_device_id? = device.deviceID
+        guard let ctx = clCreateContext(nil, 1, &dev, nil, nil, &err), err == CL_SUCCESS else {
+            throw OpenCLError.call("clCreateContext", code: err)
+        }
+        context = ctx
+        guard let q = clCreateCommandQueue(ctx, device.deviceID, 0, &err), err == CL_SUCCESS else {
+            clReleaseContext(ctx)
+            throw OpenCLError.call("clCreateCommandQueue", code: err)
+        }
+        queue = q
+        poolLimitBytes = Int(min(device.globalMemoryBytes / 2, 4 << 30))
+    }
+
+    deinit {
+        for k in kernels.values { clReleaseKernel(k) }
+        for p in programs.values { clReleaseProgram(p) }
+        for list in pool.values { for m in list { clReleaseMemObject(m) } }
+        clReleaseCommandQueue(queue)
+        clReleaseContext(context)
+    }
+
+    // MARK: Programs and kernels
+
+    /// The build options for the default tuning (the `-D` defines).
+    public var defaultBuildOptions: String { tuning.buildOptions }
+
+    /// Returns the program built from `kernels.cl` with these options, building it at most once
+    /// per context and reusing a compiled binary from the disk cache when one matches.
+    public func program(options: String? = nil) throws -> cl_program {
+        let opts = options ?? defaultBuildOptions
+        lock.lock(); defer { lock.unlock() }
+        if let p = programs[opts] { return p }
+        let p = try buildProgram(options: opts)
+        programs[opts] = p
+        return p
+    }
+
+    /// A kernel object by name (cached per options).
+    public func kernel(_ name: String, options: String? = nil) throws -> cl_kernel {
+        let opts = options ?? defaultBuildOptions
+        let key = opts + "|" + name
+        lock.lock()
+        if let k = kernels[key] { lock.unlock(); return k }
+        lock.unlock()
+        let prog = try program(options: opts)
+        var err: cl_int = 0
+        guard let k = clCreateKernel(prog, name, &err), err == CL_SUCCESS else {
+            if err == -46 { throw OpenCLError.unknownKernel(name) }
+            throw OpenCLError.call("clCreateKernel(\(name))", code: err)
+        }
+        lock.lock(); kernels[key] = k; lock.unlock()
+        return k
+    }
+
+    /// Compiles arbitrary source (tests use this to check that build failures report the log).
+    public func buildSource(_ source: String, options: String = "") throws -> cl_program {
+        try compile(source: source, options: options)
+    }
+
+    private func buildProgram(options: String) throws -> cl_program {
+        let source = KernelSource.text
+        let key = SHA256.hex(string: [source, options, info.platformName, info.name, info.driverVersion, info.openCLVersion].joined(separator: "\u{1}"))
+        let cacheFile = KernelCache.directory.map { ($0 as NSString).appendingPathComponent("\(key).bin") }
+        if let cacheFile, let binary = FileManager.default.contents(atPath: cacheFile), !binary.isEmpty {
+            if let p = try? loadBinary(binary, options: options) { return p }
+        }
+        let program = try compile(source: source, options: options)
+        if let cacheFile, let binary = try? programBinary(program) {
+            try? AtomicFile.write(binary, to: cacheFile)
+        }
+        return program
+    }
+
+    private func compile(source: String, options: String) throws -> cl_program {
+        var err: cl_int = 0
+        let program: cl_program? = source.withCString { ptr in
+            var p: UnsafePointer<CChar>? = ptr
+            var len = strlen(ptr)
+            return clCreateProgramWithSource(context, 1, &p, &len, &err)
+        }
+        guard let program, err == CL_SUCCESS else { throw OpenCLError.call("clCreateProgramWithSource", code: err) }
+        var dev: cl_device_id? = info.deviceID
+        let rc = clBuildProgram(program, 1, &dev, options, nil, nil)
+        if rc != CL_SUCCESS {
+            let log = buildLog(program)
+            clReleaseProgram(program)
+            if rc == -11 || rc == -43 { throw OpenCLError.buildFailed(device: info.name, options: options, log: log) }
+            throw OpenCLError.call("clBuildProgram", code: rc)
+        }
+        return program
+    }
+
+    private func loadBinary(_ data: Data, options: String) throws -> cl_program {
+        var err: cl_int = 0
+        var status: cl_int = 0
+        var dev: cl_device_id? = info.deviceID
+        var len = data.count
+        let program: cl_program? = data.withUnsafeBytes { raw in
+            var ptr: UnsafePointer<UInt8>? = raw.bindMemory(to: UInt8.self).baseAddress
+            return clCreateProgramWithBinary(context, 1, &dev, &len, &ptr, &status, &err)
+        }
+        guard let program, err == CL_SUCCESS, status == CL_SUCCESS else { throw OpenCLError.call("clCreateProgramWithBinary", code: err) }
+        let rc = clBuildProgram(program, 1, &dev, options, nil, nil)
+        if rc != CL_SUCCESS { clReleaseProgram(program); throw OpenCLError.call("clBuildProgram(binary)", code: rc) }
+        return program
+    }
+
+    private func programBinary(_ program: cl_program) throws -> Data {
+        var size = 0
+        try check(clGetProgramInfo(program, cl_program_info(CL_PROGRAM_BINARY_SIZES), MemoryLayout<Int>.size, &size, nil), "clGetProgramInfo")
+        guard size > 0 else { return Data() }
+        var bytes = [UInt8](repeating: 0, count: size)
+        try bytes.withUnsafeMutableBufferPointer { buf in
+            var ptr: UnsafeMutablePointer<UInt8>? = buf.baseAddress
+            try check(clGetProgramInfo(program, cl_program_info(CL_PROGRAM_BINARIES), MemoryLayout<UnsafeMutablePointer<UInt8>>.size, &ptr, nil), "clGetProgramInfo")
+        }
+        return Data(bytes)
+    }
+
+    private func buildLog(_ program: cl_program) -> String {
+        var size = 0
+        clGetProgramBuildInfo(program, info.deviceID, cl_program_build_info(CL_PROGRAM_BUILD_LOG), 0, nil, &size)
+        var buf = [CChar](repeating: 0, count: size + 1)
+        clGetProgramBuildInfo(program, info.deviceID, cl_program_build_info(CL_PROGRAM_BUILD_LOG), size, &buf, nil)
+        return String(cString: buf)
+    }
+
+    // MARK: Launching
+
+    /// Sets the arguments and enqueues `name` over `global` work-items (rounded up to a multiple
+    /// of `local` when given). Launches are asynchronous on the in-order queue.
+    public func launch(_ name: String, global: [Int], local: [Int]? = nil, options: String? = nil, _ args: [KernelArgument]) throws {
+        let k = try kernel(name, options: options)
+        for (i, arg) in args.enumerated() {
+            let rc: cl_int
+            switch arg {
+            case let .buffer(b):
+                var m: cl_mem? = b.mem
+                rc = clSetKernelArg(k, cl_uint(i), MemoryLayout<cl_mem>.size, &m)
+            case var .int(v): rc = clSetKernelArg(k, cl_uint(i), 4, &v)
+            case var .float(v): rc = clSetKernelArg(k, cl_uint(i), 4, &v)
+            case var .uint64(v): rc = clSetKernelArg(k, cl_uint(i), 8, &v)
+            case let .local(bytes): rc = clSetKernelArg(k, cl_uint(i), bytes, nil)
+            }
+            try check(rc, "clSetKernelArg(\(name), \(i))")
+        }
+        var g = global
+        if let local {
+            for i in 0..<g.count { g[i] = (g[i] + local[i] - 1) / local[i] * local[i] }
+        }
+        if g.contains(0) { return }
+        let rc: cl_int
+        if let local {
+            var l = local
+            rc = clEnqueueNDRangeKernel(queue, k, cl_uint(g.count), nil, &g, &l, 0, nil, nil)
+        } else {
+            rc = clEnqueueNDRangeKernel(queue, k, cl_uint(g.count), nil, &g, nil, 0, nil, nil)
+        }
+        try check(rc, "clEnqueueNDRangeKernel(\(name))")
+        launchCount += 1
+    }
+
+    /// Waits for all enqueued work.
+    public func finish() throws { try check(clFinish(queue), "clFinish") }
+
+    // MARK: Buffers
+
+    /// A device buffer of `count` floats (from the pool when one of that size is idle).
+    public func makeBuffer(count: Int) throws -> DeviceBuffer {
+        let bytes = max(count, 1) * 4
+        lock.lock()
+        if var list = pool[bytes], let m = list.popLast() {
+            pool[bytes] = list
+            pooledBytes -= bytes
+            lock.unlock()
+            return DeviceBuffer(mem: m, count: count, bytes: bytes, context: self)
+        }
+        lock.unlock()
+        var err: cl_int = 0
+        var mem = clCreateBuffer(context, cl_mem_flags(CL_MEM_READ_WRITE), bytes, nil, &err)
+        if mem == nil || err != CL_SUCCESS {
+            // Free the idle pool and try once more before giving up.
+            releasePool()
+            mem = clCreateBuffer(context, cl_mem_flags(CL_MEM_READ_WRITE), bytes, nil, &err)
+        }
+        guard let mem, err == CL_SUCCESS else { throw OpenCLError.call("clCreateBuffer(\(bytes) bytes)", code: err) }
+        return DeviceBuffer(mem: mem, count: count, bytes: bytes, context: self)
+    }
+
+    func recycle(_ mem: cl_mem, bytes: Int) {
+        lock.lock(); defer { lock.unlock() }
+        if pooledBytes + bytes > poolLimitBytes {
+            clReleaseMemObject(mem)
+            return
+        }
+        pool[bytes, default: []].append(mem)
+        pooledBytes += bytes
+    }
+
+    /// Number of idle buffers held by the pool.
+    public var idleBufferCount: Int {
+        lock.lock(); defer { lock.unlock() }
+        return pool.values.reduce(0) { $0 + $1.count }
+    }
+
+    /// Releases every idle pooled buffer.
+    public func releasePool() {
+        lock.lock(); defer { lock.unlock() }
+        for list in pool.values { for m in list { clReleaseMemObject(m) } }
+        pool = [:]
+        pooledBytes = 0
+    }
+
+    /// Copies `count` floats from host memory into the buffer at element `offset` (blocking).
+    public func write(_ buffer: DeviceBuffer, from source: UnsafePointer<Float>, count: Int, offset: Int = 0) throws {
+        guard count > 0 else { return }
+        try check(clEnqueueWriteBuffer(queue, buffer.mem, cl_bool(CL_TRUE), offset * 4, count * 4, source, 0, nil, nil), "clEnqueueWriteBuffer")
+    }
+
+    /// Copies `count` floats from the buffer at element `offset` to host memory (blocking).
+    public func read(_ buffer: DeviceBuffer, into destination: UnsafeMutablePointer<Float>, count: Int, offset: Int = 0) throws {
+        guard count > 0 else { return }
+        try check(clEnqueueReadBuffer(queue, buffer.mem, cl_bool(CL_TRUE), offset * 4, count * 4, destination, 0, nil, nil), "clEnqueueReadBuffer")
+    }
+
+    /// Device-to-device copy.
+    public func copy(from src: DeviceBuffer, srcOffset: Int = 0, to dst: DeviceBuffer, dstOffset: Int = 0, count: Int) throws {
+        guard count > 0 else { return }
+        try check(clEnqueueCopyBuffer(queue, src.mem, dst.mem, srcOffset * 4, dstOffset * 4, count * 4, 0, nil, nil), "clEnqueueCopyBuffer")
+    }
+}
+
+/// A device allocation of Float32 elements. Returned to its context's pool when released.
+public final class DeviceBuffer: @unchecked Sendable {
+    let mem: cl_mem
+    public let count: Int
+    let bytes: Int
+    let context: OpenCLContext
+
+    init(mem: cl_mem, count: Int, bytes: Int, context: OpenCLContext) {
+        self.mem = mem
+        self.count = count
+        self.bytes = bytes
+        self.context = context
+    }
+
+    deinit { context.recycle(mem, bytes: bytes) }
+}
+
+/// Where compiled kernel binaries are kept: `$CHORUS_KERNEL_CACHE`, else
+/// `$XDG_CACHE_HOME/chorus/kernels`, else `~/.cache/chorus/kernels`; nil disables the cache.
+public enum KernelCache {
+    public static var directory: String? {
+        let env = ProcessInfo.processInfo.environment
+        if let d = env["CHORUS_KERNEL_CACHE"] { return d.isEmpty ? nil : d }
+        if let x = env["XDG_CACHE_HOME"], !x.isEmpty { return x + "/chorus/kernels" }
+        if let h = env["HOME"], !h.isEmpty { return h + "/.cache/chorus/kernels" }
+        return nil
+    }
+}
+
+/// The OpenCL source compiled into the binary.
+public enum KernelSource {
+    public static var text: String { embeddedKernelSource }
+}

@@ -1,0 +1,108 @@
+/// The primitive operations a device provides. Each method corresponds to one kernel in
+/// kernels.cl (same name, camelCase) and has a CPU implementation in `CPUBackend`; tensor ops in
+/// this module compose them and check shapes. All storages hold Float32 elements at offset 0
+/// unless an offset parameter says otherwise.
+public protocol Backend: AnyObject {
+    var name: String { get }
+    func allocate(_ count: Int) throws -> Storage
+    func upload(_ source: UnsafeBufferPointer<Float>, to storage: Storage, offset: Int) throws
+    func download(_ storage: Storage, offset: Int, into destination: UnsafeMutableBufferPointer<Float>) throws
+    func copy(_ source: Storage, sourceOffset: Int, to destination: Storage, destinationOffset: Int, count: Int) throws
+    /// Waits until all queued work has finished (no-op on the CPU).
+    func synchronize() throws
+
+    /// C[b] = alpha * op(A[b]) * op(B[b]) + beta * C[b] for b in 0..<batch; op transposes when asked.
+    /// Row-major; `ld*` are leading dimensions of the stored (untransposed) matrices, `stride*` the
+    /// element distance between batch entries.
+    func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+              a: Storage, offsetA: Int, lda: Int, strideA: Int,
+              b: Storage, offsetB: Int, ldb: Int, strideB: Int,
+              beta: Float, c: Storage, offsetC: Int, ldc: Int, strideC: Int, batch: Int) throws
+
+    func fill(_ x: Storage, count: Int, value: Float) throws
+    func scale(_ x: Storage, count: Int, alpha: Float) throws
+    func axpy(count: Int, alpha: Float, x: Storage, y: Storage) throws
+    func add(count: Int, a: Storage, b: Storage, out: Storage) throws
+    func mul(count: Int, a: Storage, b: Storage, out: Storage) throws
+    func reluForward(count: Int, x: Storage, y: Storage) throws
+    func reluBackward(count: Int, y: Storage, dy: Storage, dx: Storage) throws
+    func sigmoidForward(count: Int, x: Storage, y: Storage) throws
+    func sigmoidBackward(count: Int, y: Storage, dy: Storage, dx: Storage) throws
+    func biasAddForward(count: Int, channels: Int, inner: Int, x: Storage, bias: Storage) throws
+    func biasAddBackward(outer: Int, channels: Int, inner: Int, dy: Storage, dbias: Storage) throws
+
+    func im2col(_ g: ConvGeometry, firstImage: Int, images: Int, x: Storage, col: Storage) throws
+    func col2im(_ g: ConvGeometry, firstImage: Int, images: Int, col: Storage, dx: Storage) throws
+    func nchwToCnhw(firstImage: Int, images: Int, channels: Int, plane: Int, x: Storage, y: Storage) throws
+    func cnhwToNchw(firstImage: Int, images: Int, channels: Int, plane: Int, y: Storage, x: Storage) throws
+
+    func maxpoolForward(_ g: PoolGeometry, x: Storage, y: Storage, argmax: Storage) throws
+    func maxpoolBackward(_ g: PoolGeometry, dy: Storage, argmax: Storage, dx: Storage) throws
+    func globalAvgpoolForward(planes: Int, plane: Int, x: Storage, y: Storage) throws
+    func globalAvgpoolBackward(planes: Int, plane: Int, dy: Storage, dx: Storage) throws
+
+    func batchnormForwardTrain(n: Int, c: Int, plane: Int, eps: Float, momentum: Float, x: Storage, y: Storage,
+                               gamma: Storage, beta: Storage, runningMean: Storage, runningVar: Storage,
+                               savedMean: Storage, savedInvStd: Storage) throws
+    func batchnormForwardEval(n: Int, c: Int, plane: Int, eps: Float, x: Storage, y: Storage,
+                              gamma: Storage, beta: Storage, runningMean: Storage, runningVar: Storage) throws
+    func batchnormBackwardReduce(n: Int, c: Int, plane: Int, x: Storage, dy: Storage, savedMean: Storage,
+                                 savedInvStd: Storage, dgamma: Storage, dbeta: Storage) throws
+    func batchnormBackwardInput(n: Int, c: Int, plane: Int, x: Storage, dy: Storage, gamma: Storage,
+                                savedMean: Storage, savedInvStd: Storage, dgamma: Storage, dbeta: Storage, dx: Storage) throws
+
+    func logSoftmaxForward(rows: Int, cols: Int, x: Storage, y: Storage) throws
+    func logSoftmaxBackward(rows: Int, cols: Int, y: Storage, dy: Storage, dx: Storage) throws
+    func softmaxCrossEntropy(rows: Int, cols: Int, x: Storage, target: Storage, rowLoss: Storage, dx: Storage) throws
+    func bceWithLogits(count: Int, x: Storage, target: Storage, loss: Storage, dx: Storage) throws
+    func reduceSum(count: Int, x: Storage, out: Storage) throws
+
+    func sgdUpdate(count: Int, learningRate: Float, momentum: Float, weightDecay: Float, w: Storage, g: Storage, v: Storage) throws
+    func adamwUpdate(count: Int, learningRate: Float, beta1: Float, beta2: Float, eps: Float, weightDecay: Float,
+                     biasCorrection1: Float, biasCorrection2: Float, w: Storage, g: Storage, m: Storage, v: Storage) throws
+
+    func randomUniform(count: Int, seed: UInt64, offset: UInt64, low: Float, high: Float, x: Storage) throws
+    func randomNormal(count: Int, seed: UInt64, offset: UInt64, mean: Float, std: Float, x: Storage) throws
+
+    func overlayBlend(batch: Int, size: Int, a: Storage, overlay: Storage, weights: Storage, out: Storage) throws
+    func overlayLabelUnion(batch: Int, classes: Int, labels: Storage, overlayLabels: Storage, apply: Storage, out: Storage) throws
+}
+
+/// Convolution geometry (NCHW input, OIHW weights, square stride and padding).
+public struct ConvGeometry: Equatable, Sendable {
+    public var channels, height, width, kernelH, kernelW, stride, padding: Int
+    public var outHeight: Int { (height + 2 * padding - kernelH) / stride + 1 }
+    public var outWidth: Int { (width + 2 * padding - kernelW) / stride + 1 }
+    public var columnRows: Int { channels * kernelH * kernelW }
+    public init(channels: Int, height: Int, width: Int, kernelH: Int, kernelW: Int, stride: Int, padding: Int) {
+        self.channels = channels; self.height = height; self.width = width
+        self.kernelH = kernelH; self.kernelW = kernelW; self.stride = stride; self.padding = padding
+    }
+}
+
+/// Pooling geometry over `planes` = N*C planes of H x W.
+public struct PoolGeometry: Equatable, Sendable {
+    public var planes, height, width, kernel, stride, padding: Int
+    public var outHeight: Int { (height + 2 * padding - kernel) / stride + 1 }
+    public var outWidth: Int { (width + 2 * padding - kernel) / stride + 1 }
+    public init(planes: Int, height: Int, width: Int, kernel: Int, stride: Int, padding: Int) {
+        self.planes = planes; self.height = height; self.width = width
+        self.kernel = kernel; self.stride = stride; self.padding = padding
+    }
+}
+
+/// The counter-based generator shared by every device: value `i` of stream `seed` depends only
+/// on (seed, i). Mirrors `chorus_mix64` / `chorus_uniform` in kernels.cl bit for bit.
+public enum CounterRandom {
+    @inline(__always) public static func mix64(_ x: UInt64) -> UInt64 {
+        var z = x &+ 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1) with 24 random bits.
+    @inline(__always) public static func uniform(seed: UInt64, counter: UInt64) -> Float {
+        Float(mix64(seed ^ mix64(counter)) >> 40) * (1.0 / 16_777_216.0)
+    }
+}

@@ -1,0 +1,454 @@
+import CBLAS
+import Foundation
+
+/// The native CPU fallback: OpenBLAS for matrix products, plain Swift loops (split across cores
+/// where the work is large) for the rest. Mirrors kernels.cl operation by operation.
+public final class CPUBackend: Backend, @unchecked Sendable {
+    public let name = "cpu"
+    let pool = HostPool(limitFloats: 1 << 30)
+    /// Threads for the Swift loops (OpenBLAS manages its own).
+    let threads = max(1, ProcessInfo.processInfo.activeProcessorCount)
+
+    public init() {}
+
+    public func allocate(_ count: Int) throws -> Storage { Storage(hostCount: count, pool: pool) }
+
+    public func upload(_ source: UnsafeBufferPointer<Float>, to storage: Storage, offset: Int) throws {
+        guard let base = source.baseAddress, source.count > 0 else { return }
+        (storage.host! + offset).update(from: base, count: source.count)
+    }
+
+    public func download(_ storage: Storage, offset: Int, into destination: UnsafeMutableBufferPointer<Float>) throws {
+        guard let base = destination.baseAddress, destination.count > 0 else { return }
+        base.update(from: storage.host! + offset, count: destination.count)
+    }
+
+    public func copy(_ source: Storage, sourceOffset: Int, to destination: Storage, destinationOffset: Int, count: Int) throws {
+        (destination.host! + destinationOffset).update(from: source.host! + sourceOffset, count: count)
+    }
+
+    public func synchronize() throws {}
+
+    /// Runs `body(start, end)` over `0..<count` split into chunks across cores when `count * cost` is large.
+    @inline(__always)
+    func parallel(_ count: Int, cost: Int = 1, _ body: (Int, Int) -> Void) {
+        let work = count * cost
+        let parts = work < 1 << 16 ? 1 : min(threads * 4, count)
+        if parts <= 1 { body(0, count); return }
+        DispatchQueue.concurrentPerform(iterations: parts) { p in
+            let lo = count * p / parts, hi = count * (p + 1) / parts
+            if lo < hi { body(lo, hi) }
+        }
+    }
+
+    public func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+                     a: Storage, offsetA: Int, lda: Int, strideA: Int,
+                     b: Storage, offsetB: Int, ldb: Int, strideB: Int,
+                     beta: Float, c: Storage, offsetC: Int, ldc: Int, strideC: Int, batch: Int) throws {
+        let ta = transposeA ? CblasTrans : CblasNoTrans
+        let tb = transposeB ? CblasTrans : CblasNoTrans
+        for i in 0..<batch {
+            cblas_sgemm(CblasRowMajor, ta, tb, Int32(m), Int32(n), Int32(k), alpha,
+                        a.host! + offsetA + i * strideA, Int32(lda),
+                        b.host! + offsetB + i * strideB, Int32(ldb), beta,
+                        c.host! + offsetC + i * strideC, Int32(ldc))
+        }
+    }
+
+    public func fill(_ x: Storage, count: Int, value: Float) throws { x.host!.update(repeating: value, count: count) }
+
+    public func scale(_ x: Storage, count: Int, alpha: Float) throws { cblas_sscal(Int32(count), alpha, x.host!, 1) }
+
+    public func axpy(count: Int, alpha: Float, x: Storage, y: Storage) throws { cblas_saxpy(Int32(count), alpha, x.host!, 1, y.host!, 1) }
+
+    public func add(count: Int, a: Storage, b: Storage, out: Storage) throws {
+        let pa = a.host!, pb = b.host!, po = out.host!
+        parallel(count) { lo, hi in for i in lo..<hi { po[i] = pa[i] + pb[i] } }
+    }
+
+    public func mul(count: Int, a: Storage, b: Storage, out: Storage) throws {
+        let pa = a.host!, pb = b.host!, po = out.host!
+        parallel(count) { lo, hi in for i in lo..<hi { po[i] = pa[i] * pb[i] } }
+    }
+
+    public func reluForward(count: Int, x: Storage, y: Storage) throws {
+        let px = x.host!, py = y.host!
+        parallel(count) { lo, hi in for i in lo..<hi { py[i] = max(px[i], 0) } }
+    }
+
+    public func reluBackward(count: Int, y: Storage, dy: Storage, dx: Storage) throws {
+        let py = y.host!, pdy = dy.host!, pdx = dx.host!
+        parallel(count) { lo, hi in for i in lo..<hi { pdx[i] = py[i] > 0 ? pdy[i] : 0 } }
+    }
+
+    public func sigmoidForward(count: Int, x: Storage, y: Storage) throws {
+        let px = x.host!, py = y.host!
+        for i in 0..<count { py[i] = CPUBackend.sigmoid(px[i]) }
+    }
+
+    public func sigmoidBackward(count: Int, y: Storage, dy: Storage, dx: Storage) throws {
+        let py = y.host!, pdy = dy.host!, pdx = dx.host!
+        for i in 0..<count { pdx[i] = pdy[i] * py[i] * (1 - py[i]) }
+    }
+
+    @inline(__always) static func sigmoid(_ x: Float) -> Float {
+        x >= 0 ? 1 / (1 + expf(-x)) : expf(x) / (1 + expf(x))
+    }
+
+    public func biasAddForward(count: Int, channels: Int, inner: Int, x: Storage, bias: Storage) throws {
+        let px = x.host!, pb = bias.host!
+        let rows = count / inner
+        parallel(rows, cost: inner) { lo, hi in
+            for r in lo..<hi {
+                let b = pb[r % channels]
+                let p = px + r * inner
+                for j in 0..<inner { p[j] += b }
+            }
+        }
+    }
+
+    public func biasAddBackward(outer: Int, channels: Int, inner: Int, dy: Storage, dbias: Storage) throws {
+        let pdy = dy.host!, pdb = dbias.host!
+        parallel(channels, cost: outer * inner) { lo, hi in
+            for c in lo..<hi {
+                var s: Float = 0
+                for o in 0..<outer {
+                    let p = pdy + (o * channels + c) * inner
+                    for j in 0..<inner { s += p[j] }
+                }
+                pdb[c] = s
+            }
+        }
+    }
+
+    public func im2col(_ g: ConvGeometry, firstImage: Int, images: Int, x: Storage, col: Storage) throws {
+        let px = x.host!, pc = col.host!
+        let oh = g.outHeight, ow = g.outWidth, P = oh * ow, rowLen = images * P
+        parallel(g.columnRows, cost: rowLen) { lo, hi in
+            for row in lo..<hi {
+                let kw = row % g.kernelW, kh = (row / g.kernelW) % g.kernelH, c = row / (g.kernelW * g.kernelH)
+                for n in 0..<images {
+                    let src = px + ((firstImage + n) * g.channels + c) * g.height * g.width
+                    let dst = pc + row * rowLen + n * P
+                    for y in 0..<oh {
+                        let ih = y * g.stride - g.padding + kh
+                        let d = dst + y * ow
+                        if ih < 0 || ih >= g.height { d.update(repeating: 0, count: ow); continue }
+                        let s = src + ih * g.width
+                        if g.stride == 1 {
+                            for xo in 0..<ow {
+                                let iw = xo - g.padding + kw
+                                d[xo] = (iw >= 0 && iw < g.width) ? s[iw] : 0
+                            }
+                        } else {
+                            for xo in 0..<ow {
+                                let iw = xo * g.stride - g.padding + kw
+                                d[xo] = (iw >= 0 && iw < g.width) ? s[iw] : 0
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    public func col2im(_ g: ConvGeometry, firstImage: Int, images: Int, col: Storage, dx: Storage) throws {
+        let pc = col.host!, pd = dx.host!
+        let oh = g.outHeight, ow = g.outWidth, P = oh * ow, rowLen = images * P
+        let plane = g.height * g.width
+        // Scatter-add per (image, channel) plane: each plane is owned by one task, so no races.
+        parallel(images * g.channels, cost: g.kernelH * g.kernelW * P) { lo, hi in
+            for nc in lo..<hi {
+                let n = nc / g.channels, c = nc % g.channels
+                let dst = pd + ((firstImage + n) * g.channels + c) * plane
+                dst.update(repeating: 0, count: plane)
+                for kh in 0..<g.kernelH {
+                    for kw in 0..<g.kernelW {
+                        let row = (c * g.kernelH + kh) * g.kernelW + kw
+                        let src = pc + row * rowLen + n * P
+                        for y in 0..<oh {
+                            let ih = y * g.stride - g.padding + kh
+                            if ih < 0 || ih >= g.height { continue }
+                            let d = dst + ih * g.width
+                            let s = src + y * ow
+                            for xo in 0..<ow {
+                                let iw = xo * g.stride - g.padding + kw
+                                if iw >= 0 && iw < g.width { d[iw] += s[xo] }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    public func nchwToCnhw(firstImage: Int, images: Int, channels: Int, plane: Int, x: Storage, y: Storage) throws {
+        let px = x.host!, py = y.host!
+        parallel(images * channels, cost: plane) { lo, hi in
+            for nc in lo..<hi {
+                let n = nc / channels, c = nc % channels
+                (py + c * images * plane + n * plane).update(from: px + ((firstImage + n) * channels + c) * plane, count: plane)
+            }
+        }
+    }
+
+    public func cnhwToNchw(firstImage: Int, images: Int, channels: Int, plane: Int, y: Storage, x: Storage) throws {
+        let px = x.host!, py = y.host!
+        parallel(images * channels, cost: plane) { lo, hi in
+            for nc in lo..<hi {
+                let n = nc / channels, c = nc % channels
+                (px + ((firstImage + n) * channels + c) * plane).update(from: py + c * images * plane + n * plane, count: plane)
+            }
+        }
+    }
+
+    public func maxpoolForward(_ g: PoolGeometry, x: Storage, y: Storage, argmax: Storage) throws {
+        let px = x.host!, py = y.host!, pa = argmax.host!
+        let oh = g.outHeight, ow = g.outWidth
+        parallel(g.planes, cost: oh * ow * g.kernel * g.kernel) { lo, hi in
+            for p in lo..<hi {
+                let src = px + p * g.height * g.width
+                for yo in 0..<oh {
+                    for xo in 0..<ow {
+                        var best = -Float.infinity
+                        var bi = -1
+                        for kh in 0..<g.kernel {
+                            let ih = yo * g.stride - g.padding + kh
+                            if ih < 0 || ih >= g.height { continue }
+                            for kw in 0..<g.kernel {
+                                let iw = xo * g.stride - g.padding + kw
+                                if iw < 0 || iw >= g.width { continue }
+                                let v = src[ih * g.width + iw]
+                                if v > best || bi < 0 { best = v; bi = ih * g.width + iw }
+                            }
+                        }
+                        let o = (p * oh + yo) * ow + xo
+                        py[o] = best
+                        pa[o] = Float(bi)
+                    }
+                }
+            }
+        }
+    }
+
+    public func maxpoolBackward(_ g: PoolGeometry, dy: Storage, argmax: Storage, dx: Storage) throws {
+        let pdy = dy.host!, pa = argmax.host!, pdx = dx.host!
+        let oh = g.outHeight, ow = g.outWidth, plane = g.height * g.width
+        parallel(g.planes, cost: oh * ow) { lo, hi in
+            for p in lo..<hi {
+                let d = pdx + p * plane
+                d.update(repeating: 0, count: plane)
+                for o in 0..<(oh * ow) {
+                    let idx = p * oh * ow + o
+                    d[Int(pa[idx])] += pdy[idx]
+                }
+            }
+        }
+    }
+
+    public func globalAvgpoolForward(planes: Int, plane: Int, x: Storage, y: Storage) throws {
+        let px = x.host!, py = y.host!
+        parallel(planes, cost: plane) { lo, hi in
+            for p in lo..<hi {
+                var s: Float = 0
+                let src = px + p * plane
+                for j in 0..<plane { s += src[j] }
+                py[p] = s / Float(plane)
+            }
+        }
+    }
+
+    public func globalAvgpoolBackward(planes: Int, plane: Int, dy: Storage, dx: Storage) throws {
+        let pdy = dy.host!, pdx = dx.host!
+        parallel(planes, cost: plane) { lo, hi in
+            for p in lo..<hi { (pdx + p * plane).update(repeating: pdy[p] / Float(plane), count: plane) }
+        }
+    }
+
+    public func batchnormForwardTrain(n: Int, c: Int, plane: Int, eps: Float, momentum: Float, x: Storage, y: Storage,
+                                      gamma: Storage, beta: Storage, runningMean: Storage, runningVar: Storage,
+                                      savedMean: Storage, savedInvStd: Storage) throws {
+        let px = x.host!, py = y.host!, pg = gamma.host!, pb = beta.host!
+        let rm = runningMean.host!, rv = runningVar.host!, sm = savedMean.host!, si = savedInvStd.host!
+        parallel(c, cost: n * plane * 2) { lo, hi in
+            for ch in lo..<hi {
+                let shift = px[ch * plane]
+                var a: Float = 0, b: Float = 0
+                for i in 0..<n {
+                    let src = px + (i * c + ch) * plane
+                    for j in 0..<plane { let d = src[j] - shift; a += d; b += d * d }
+                }
+                let m = Float(n * plane)
+                let dm = a / m
+                let mean = shift + dm
+                let variance = max(b / m - dm * dm, 0)
+                let invstd = 1 / sqrtf(variance + eps)
+                let g = pg[ch] * invstd, bb = pb[ch]
+                for i in 0..<n {
+                    let src = px + (i * c + ch) * plane, dst = py + (i * c + ch) * plane
+                    for j in 0..<plane { dst[j] = (src[j] - mean) * g + bb }
+                }
+                sm[ch] = mean
+                si[ch] = invstd
+                let unbiased = m > 1 ? variance * m / (m - 1) : variance
+                rm[ch] = (1 - momentum) * rm[ch] + momentum * mean
+                rv[ch] = (1 - momentum) * rv[ch] + momentum * unbiased
+            }
+        }
+    }
+
+    public func batchnormForwardEval(n: Int, c: Int, plane: Int, eps: Float, x: Storage, y: Storage,
+                                     gamma: Storage, beta: Storage, runningMean: Storage, runningVar: Storage) throws {
+        let px = x.host!, py = y.host!, pg = gamma.host!, pb = beta.host!, rm = runningMean.host!, rv = runningVar.host!
+        parallel(n * c, cost: plane) { lo, hi in
+            for nc in lo..<hi {
+                let ch = nc % c
+                let s = pg[ch] / sqrtf(rv[ch] + eps), mean = rm[ch], b = pb[ch]
+                let src = px + nc * plane, dst = py + nc * plane
+                for j in 0..<plane { dst[j] = (src[j] - mean) * s + b }
+            }
+        }
+    }
+
+    public func batchnormBackwardReduce(n: Int, c: Int, plane: Int, x: Storage, dy: Storage, savedMean: Storage,
+                                        savedInvStd: Storage, dgamma: Storage, dbeta: Storage) throws {
+        let px = x.host!, pdy = dy.host!, sm = savedMean.host!, si = savedInvStd.host!, dg = dgamma.host!, db = dbeta.host!
+        parallel(c, cost: n * plane * 2) { lo, hi in
+            for ch in lo..<hi {
+                let mean = sm[ch], invstd = si[ch]
+                var a: Float = 0, b: Float = 0
+                for i in 0..<n {
+                    let xs = px + (i * c + ch) * plane, ds = pdy + (i * c + ch) * plane
+                    for j in 0..<plane { a += ds[j]; b += ds[j] * (xs[j] - mean) }
+                }
+                db[ch] = a
+                dg[ch] = b * invstd
+            }
+        }
+    }
+
+    public func batchnormBackwardInput(n: Int, c: Int, plane: Int, x: Storage, dy: Storage, gamma: Storage,
+                                       savedMean: Storage, savedInvStd: Storage, dgamma: Storage, dbeta: Storage, dx: Storage) throws {
+        let px = x.host!, pdy = dy.host!, pg = gamma.host!, sm = savedMean.host!, si = savedInvStd.host!
+        let dg = dgamma.host!, db = dbeta.host!, pdx = dx.host!
+        let m = Float(n * plane)
+        parallel(n * c, cost: plane) { lo, hi in
+            for nc in lo..<hi {
+                let ch = nc % c
+                let invstd = si[ch], mean = sm[ch]
+                let k = pg[ch] * invstd / m, dbc = db[ch], dgc = dg[ch]
+                let xs = px + nc * plane, ds = pdy + nc * plane, out = pdx + nc * plane
+                for j in 0..<plane { out[j] = k * (m * ds[j] - dbc - (xs[j] - mean) * invstd * dgc) }
+            }
+        }
+    }
+
+    public func logSoftmaxForward(rows: Int, cols: Int, x: Storage, y: Storage) throws {
+        let px = x.host!, py = y.host!
+        for r in 0..<rows {
+            let src = px + r * cols, dst = py + r * cols
+            var m = -Float.infinity
+            for j in 0..<cols { m = max(m, src[j]) }
+            var s: Float = 0
+            for j in 0..<cols { s += expf(src[j] - m) }
+            let lse = m + logf(s)
+            for j in 0..<cols { dst[j] = src[j] - lse }
+        }
+    }
+
+    public func logSoftmaxBackward(rows: Int, cols: Int, y: Storage, dy: Storage, dx: Storage) throws {
+        let py = y.host!, pdy = dy.host!, pdx = dx.host!
+        for r in 0..<rows {
+            var s: Float = 0
+            for j in 0..<cols { s += pdy[r * cols + j] }
+            for j in 0..<cols { let i = r * cols + j; pdx[i] = pdy[i] - expf(py[i]) * s }
+        }
+    }
+
+    public func softmaxCrossEntropy(rows: Int, cols: Int, x: Storage, target: Storage, rowLoss: Storage, dx: Storage) throws {
+        let px = x.host!, pt = target.host!, pl = rowLoss.host!, pdx = dx.host!
+        for r in 0..<rows {
+            let src = px + r * cols, t = pt + r * cols
+            var m = -Float.infinity
+            for j in 0..<cols { m = max(m, src[j]) }
+            var s: Float = 0
+            for j in 0..<cols { s += expf(src[j] - m) }
+            let lse = m + logf(s)
+            var loss: Float = 0, tsum: Float = 0
+            for j in 0..<cols { loss -= t[j] * (src[j] - lse); tsum += t[j] }
+            pl[r] = loss
+            for j in 0..<cols { pdx[r * cols + j] = (expf(src[j] - lse) * tsum - t[j]) / Float(rows) }
+        }
+    }
+
+    public func bceWithLogits(count: Int, x: Storage, target: Storage, loss: Storage, dx: Storage) throws {
+        let px = x.host!, pt = target.host!, pl = loss.host!, pdx = dx.host!
+        for i in 0..<count {
+            let v = px[i], t = pt[i]
+            pl[i] = max(v, 0) - v * t + log1pf(expf(-abs(v)))
+            pdx[i] = (CPUBackend.sigmoid(v) - t) / Float(count)
+        }
+    }
+
+    public func reduceSum(count: Int, x: Storage, out: Storage) throws {
+        let px = x.host!
+        var s: Double = 0
+        for i in 0..<count { s += Double(px[i]) }
+        out.host![0] = Float(s)
+    }
+
+    public func sgdUpdate(count: Int, learningRate: Float, momentum: Float, weightDecay: Float, w: Storage, g: Storage, v: Storage) throws {
+        let pw = w.host!, pg = g.host!, pv = v.host!
+        parallel(count) { lo, hi in
+            for i in lo..<hi {
+                let grad = pg[i] + weightDecay * pw[i]
+                let vel = momentum * pv[i] + grad
+                pv[i] = vel
+                pw[i] -= learningRate * vel
+            }
+        }
+    }
+
+    public func adamwUpdate(count: Int, learningRate: Float, beta1: Float, beta2: Float, eps: Float, weightDecay: Float,
+                            biasCorrection1: Float, biasCorrection2: Float, w: Storage, g: Storage, m: Storage, v: Storage) throws {
+        let pw = w.host!, pg = g.host!, pm = m.host!, pv = v.host!
+        parallel(count) { lo, hi in
+            for i in lo..<hi {
+                let grad = pg[i]
+                let wd = pw[i] * (1 - learningRate * weightDecay)
+                let mo = beta1 * pm[i] + (1 - beta1) * grad
+                let ve = beta2 * pv[i] + (1 - beta2) * grad * grad
+                pm[i] = mo; pv[i] = ve
+                pw[i] = wd - learningRate * (mo / biasCorrection1) / (sqrtf(ve / biasCorrection2) + eps)
+            }
+        }
+    }
+
+    public func randomUniform(count: Int, seed: UInt64, offset: UInt64, low: Float, high: Float, x: Storage) throws {
+        let px = x.host!
+        for i in 0..<count { px[i] = low + (high - low) * CounterRandom.uniform(seed: seed, counter: offset &+ UInt64(i)) }
+    }
+
+    public func randomNormal(count: Int, seed: UInt64, offset: UInt64, mean: Float, std: Float, x: Storage) throws {
+        let px = x.host!
+        for i in 0..<count {
+            let u1 = CounterRandom.uniform(seed: seed, counter: offset &+ 2 &* UInt64(i))
+            let u2 = CounterRandom.uniform(seed: seed, counter: offset &+ 2 &* UInt64(i) &+ 1)
+            let r = sqrtf(-2 * logf(1 - u1))
+            px[i] = mean + std * r * cosf(6.283185307179586 * u2)
+        }
+    }
+
+    public func overlayBlend(batch: Int, size: Int, a: Storage, overlay: Storage, weights: Storage, out: Storage) throws {
+        let pa = a.host!, po = overlay.host!, pw = weights.host!, pout = out.host!
+        for b in 0..<batch {
+            let w = pw[b]
+            for j in 0..<size { let i = b * size + j; pout[i] = (1 - w) * pa[i] + w * po[i] }
+        }
+    }
+
+    public func overlayLabelUnion(batch: Int, classes: Int, labels: Storage, overlayLabels: Storage, apply: Storage, out: Storage) throws {
+        let pl = labels.host!, po = overlayLabels.host!, pa = apply.host!, pout = out.host!
+        for i in 0..<(batch * classes) { pout[i] = pa[i / classes] > 0.5 ? max(pl[i], po[i]) : pl[i] }
+    }
+}

@@ -1,0 +1,57 @@
+import Kernels
+
+/// Where tensors live and ops run: the native CPU fallback or one OpenCL device.
+public final class Device: @unchecked Sendable, CustomStringConvertible {
+    public enum Kind { case cpu, opencl(OpenCLContext) }
+    public let kind: Kind
+    public let backend: Backend
+
+    init(kind: Kind, backend: Backend) {
+        self.kind = kind
+        self.backend = backend
+    }
+
+    /// The shared CPU fallback device.
+    public static let cpu = Device(kind: .cpu, backend: CPUBackend())
+
+    /// A device on an OpenCL context.
+    public static func opencl(_ context: OpenCLContext) -> Device {
+        Device(kind: .opencl(context), backend: OpenCLBackend(context: context))
+    }
+
+    /// Chooses a device from a `--device` string: auto, cpu, opencl, opencl:N.
+    public static func select(_ text: String, tuning: KernelTuning? = nil) throws -> Device {
+        try select(try DeviceRequest(parsing: text), tuning: tuning)
+    }
+
+    public static func select(_ request: DeviceRequest, tuning: KernelTuning? = nil) throws -> Device {
+        let devices: [OpenCLDeviceInfo]
+        do { devices = try OpenCLPlatforms.devices() } catch {
+            if request == .auto || request == .cpu { return .cpu }
+            throw error
+        }
+        guard let info = try request.resolve(among: devices) else { return .cpu }
+        return .opencl(try OpenCLContext(device: info, tuning: tuning))
+    }
+
+    public var isOpenCL: Bool { if case .opencl = kind { return true } else { return false } }
+
+    public var openCLContext: OpenCLContext? { if case let .opencl(c) = kind { return c } else { return nil } }
+
+    public var description: String {
+        switch kind {
+        case .cpu: return "cpu (native: OpenBLAS + FFTW)"
+        case let .opencl(c): return "opencl:\(c.info.index) \(c.info.name) [\(c.info.kind.rawValue)]"
+        }
+    }
+
+    /// A short identifier: "cpu" or "opencl:N".
+    public var identifier: String {
+        switch kind {
+        case .cpu: return "cpu"
+        case let .opencl(c): return "opencl:\(c.info.index)"
+        }
+    }
+
+    public func synchronize() throws { try backend.synchronize() }
+}

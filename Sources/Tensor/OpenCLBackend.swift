@@ -1,0 +1,246 @@
+import Kernels
+
+/// Runs every primitive as a kernel from kernels.cl on one OpenCL device. Each method is the
+/// host wrapper of the kernel with the same (snake_case) name.
+public final class OpenCLBackend: Backend, @unchecked Sendable {
+    public let context: OpenCLContext
+    public var name: String { "opencl:\(context.info.index) (\(context.info.name))" }
+    private let tuning: KernelTuning
+    /// Work-group size for 1-D elementwise launches (nil: runtime's choice).
+    private let wg: Int?
+
+    public init(context: OpenCLContext) {
+        self.context = context
+        tuning = context.tuning
+        wg = context.tuning.elementwiseWorkGroup
+    }
+
+    public func allocate(_ count: Int) throws -> Storage { Storage(buffer: try context.makeBuffer(count: count)) }
+
+    public func upload(_ source: UnsafeBufferPointer<Float>, to storage: Storage, offset: Int) throws {
+        guard let base = source.baseAddress else { return }
+        try context.write(storage.buffer!, from: base, count: source.count, offset: offset)
+    }
+
+    public func download(_ storage: Storage, offset: Int, into destination: UnsafeMutableBufferPointer<Float>) throws {
+        guard let base = destination.baseAddress else { return }
+        try context.read(storage.buffer!, into: base, count: destination.count, offset: offset)
+    }
+
+    public func copy(_ source: Storage, sourceOffset: Int, to destination: Storage, destinationOffset: Int, count: Int) throws {
+        try context.copy(from: source.buffer!, srcOffset: sourceOffset, to: destination.buffer!, dstOffset: destinationOffset, count: count)
+    }
+
+    public func synchronize() throws { try context.finish() }
+
+    // MARK: helpers
+
+    @inline(__always) private func b(_ s: Storage) -> KernelArgument { .buffer(s.buffer!) }
+    @inline(__always) private func i(_ v: Int) -> KernelArgument { .int(Int32(v)) }
+    @inline(__always) private func f(_ v: Float) -> KernelArgument { .float(v) }
+
+    private func launch1D(_ name: String, _ n: Int, _ args: [KernelArgument]) throws {
+        try context.launch(name, global: [n], local: wg.map { [$0] }, args)
+    }
+
+    // MARK: GEMM
+
+    public func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+                     a: Storage, offsetA: Int, lda: Int, strideA: Int,
+                     b: Storage, offsetB: Int, ldb: Int, strideB: Int,
+                     beta: Float, c: Storage, offsetC: Int, ldc: Int, strideC: Int, batch: Int) throws {
+        // Bring transposed operands into the kernels' layout (A: m x k, B: k x n, row-major).
+        var aS = a, aOff = offsetA, aLd = lda, aStride = strideA
+        var bS = b, bOff = offsetB, bLd = ldb, bStride = strideB
+        var scratch: [Storage] = []
+        if transposeA {
+            let t = try allocate(m * k * batch)
+            try transpose(rows: k, cols: m, ld: lda, a: a, offsetA: offsetA, strideA: strideA, out: t, batch: batch)
+            scratch.append(t)
+            aS = t; aOff = 0; aLd = k; aStride = m * k
+        }
+        if transposeB {
+            let t = try allocate(k * n * batch)
+            try transpose(rows: n, cols: k, ld: ldb, a: b, offsetA: offsetB, strideA: strideB, out: t, batch: batch)
+            scratch.append(t)
+            bS = t; bOff = 0; bLd = n; bStride = k * n
+        }
+        let args: [KernelArgument] = [
+            i(m), i(n), i(k), f(alpha),
+            self.b(aS), i(aOff), i(aLd), i(aStride),
+            self.b(bS), i(bOff), i(bLd), i(bStride),
+            f(beta), self.b(c), i(offsetC), i(ldc), i(strideC),
+        ]
+        switch tuning.gemmVariant {
+        case .tiled:
+            let rtsm = tuning.tileM / tuning.workPerThreadM, rtsn = tuning.tileN / tuning.workPerThreadN
+            let gx = (n + tuning.tileN - 1) / tuning.tileN * rtsn
+            let gy = (m + tuning.tileM - 1) / tuning.tileM * rtsm
+            try context.launch("gemm_tiled", global: [gx, gy, batch], local: [rtsn, rtsm, 1], args)
+        case .blocked:
+            let cols = 16 * tuning.blockVectors
+            let gx = (n + cols - 1) / cols
+            let gy = (m + tuning.blockRows - 1) / tuning.blockRows
+            try context.launch("gemm_blocked", global: [gx, gy, batch], local: [1, 1, 1], args)
+        }
+        _ = scratch  // keep temporaries alive until the launch is enqueued (the pool recycles them in order)
+    }
+
+    /// The `transpose` kernel: out[b] (cols x rows) = a[b] (rows x cols, leading dimension `ld`).
+    func transpose(rows: Int, cols: Int, ld: Int, a: Storage, offsetA: Int, strideA: Int, out: Storage, batch: Int) throws {
+        precondition(ld == cols, "transpose expects contiguous rows")
+        try context.launch("transpose", global: [cols, rows, batch], local: nil,
+                           [i(rows), i(cols), b(a), i(offsetA), i(strideA), b(out), i(0), i(rows * cols)])
+    }
+
+    // MARK: elementwise
+
+    public func fill(_ x: Storage, count: Int, value: Float) throws { try launch1D("fill", count, [i(count), f(value), b(x)]) }
+    public func scale(_ x: Storage, count: Int, alpha: Float) throws { try launch1D("scale", count, [i(count), f(alpha), b(x)]) }
+    public func axpy(count: Int, alpha: Float, x: Storage, y: Storage) throws { try launch1D("axpy", count, [i(count), f(alpha), b(x), b(y)]) }
+    public func add(count: Int, a: Storage, b bb: Storage, out: Storage) throws { try launch1D("add", count, [i(count), b(a), b(bb), b(out)]) }
+    public func mul(count: Int, a: Storage, b bb: Storage, out: Storage) throws { try launch1D("mul", count, [i(count), b(a), b(bb), b(out)]) }
+    public func reluForward(count: Int, x: Storage, y: Storage) throws { try launch1D("relu_forward", count, [i(count), b(x), b(y)]) }
+    public func reluBackward(count: Int, y: Storage, dy: Storage, dx: Storage) throws { try launch1D("relu_backward", count, [i(count), b(y), b(dy), b(dx)]) }
+    public func sigmoidForward(count: Int, x: Storage, y: Storage) throws { try launch1D("sigmoid_forward", count, [i(count), b(x), b(y)]) }
+    public func sigmoidBackward(count: Int, y: Storage, dy: Storage, dx: Storage) throws { try launch1D("sigmoid_backward", count, [i(count), b(y), b(dy), b(dx)]) }
+
+    public func biasAddForward(count: Int, channels: Int, inner: Int, x: Storage, bias: Storage) throws {
+        try launch1D("bias_add_forward", count, [i(count), i(channels), i(inner), b(x), b(bias)])
+    }
+
+    public func biasAddBackward(outer: Int, channels: Int, inner: Int, dy: Storage, dbias: Storage) throws {
+        let w = tuning.reduceWorkGroup
+        try context.launch("bias_add_backward", global: [channels * w], local: [w], [i(outer), i(channels), i(inner), b(dy), b(dbias)])
+    }
+
+    // MARK: convolution helpers
+
+    private func geometryArgs(_ g: ConvGeometry, _ first: Int, _ images: Int) -> [KernelArgument] {
+        [i(first), i(images), i(g.channels), i(g.height), i(g.width), i(g.kernelH), i(g.kernelW), i(g.stride), i(g.padding), i(g.outHeight), i(g.outWidth)]
+    }
+
+    public func im2col(_ g: ConvGeometry, firstImage: Int, images: Int, x: Storage, col: Storage) throws {
+        try context.launch("im2col", global: [images * g.outHeight * g.outWidth, g.columnRows], local: nil,
+                           geometryArgs(g, firstImage, images) + [b(x), b(col)])
+    }
+
+    public func col2im(_ g: ConvGeometry, firstImage: Int, images: Int, col: Storage, dx: Storage) throws {
+        try launch1D("col2im", images * g.channels * g.height * g.width, geometryArgs(g, firstImage, images) + [b(col), b(dx)])
+    }
+
+    public func nchwToCnhw(firstImage: Int, images: Int, channels: Int, plane: Int, x: Storage, y: Storage) throws {
+        try launch1D("nchw_to_cnhw", images * channels * plane, [i(firstImage), i(images), i(channels), i(plane), b(x), b(y)])
+    }
+
+    public func cnhwToNchw(firstImage: Int, images: Int, channels: Int, plane: Int, y: Storage, x: Storage) throws {
+        try launch1D("cnhw_to_nchw", images * channels * plane, [i(firstImage), i(images), i(channels), i(plane), b(y), b(x)])
+    }
+
+    // MARK: pooling
+
+    private func poolArgs(_ g: PoolGeometry) -> [KernelArgument] {
+        [i(g.planes), i(g.height), i(g.width), i(g.kernel), i(g.stride), i(g.padding), i(g.outHeight), i(g.outWidth)]
+    }
+
+    public func maxpoolForward(_ g: PoolGeometry, x: Storage, y: Storage, argmax: Storage) throws {
+        try launch1D("maxpool_forward", g.planes * g.outHeight * g.outWidth, poolArgs(g) + [b(x), b(y), b(argmax)])
+    }
+
+    public func maxpoolBackward(_ g: PoolGeometry, dy: Storage, argmax: Storage, dx: Storage) throws {
+        try launch1D("maxpool_backward", g.planes * g.height * g.width, poolArgs(g) + [b(dy), b(argmax), b(dx)])
+    }
+
+    public func globalAvgpoolForward(planes: Int, plane: Int, x: Storage, y: Storage) throws {
+        try launch1D("global_avgpool_forward", planes, [i(planes), i(plane), b(x), b(y)])
+    }
+
+    public func globalAvgpoolBackward(planes: Int, plane: Int, dy: Storage, dx: Storage) throws {
+        try launch1D("global_avgpool_backward", planes * plane, [i(planes), i(plane), b(dy), b(dx)])
+    }
+
+    // MARK: batch norm
+
+    public func batchnormForwardTrain(n: Int, c: Int, plane: Int, eps: Float, momentum: Float, x: Storage, y: Storage,
+                                      gamma: Storage, beta: Storage, runningMean: Storage, runningVar: Storage,
+                                      savedMean: Storage, savedInvStd: Storage) throws {
+        let w = tuning.reduceWorkGroup
+        try context.launch("batchnorm_forward_train", global: [c * w], local: [w],
+                           [i(n), i(c), i(plane), f(eps), f(momentum), b(x), b(y), b(gamma), b(beta),
+                            b(runningMean), b(runningVar), b(savedMean), b(savedInvStd)])
+    }
+
+    public func batchnormForwardEval(n: Int, c: Int, plane: Int, eps: Float, x: Storage, y: Storage,
+                                     gamma: Storage, beta: Storage, runningMean: Storage, runningVar: Storage) throws {
+        try launch1D("batchnorm_forward_eval", n * c * plane,
+                     [i(n), i(c), i(plane), f(eps), b(x), b(y), b(gamma), b(beta), b(runningMean), b(runningVar)])
+    }
+
+    public func batchnormBackwardReduce(n: Int, c: Int, plane: Int, x: Storage, dy: Storage, savedMean: Storage,
+                                        savedInvStd: Storage, dgamma: Storage, dbeta: Storage) throws {
+        let w = tuning.reduceWorkGroup
+        try context.launch("batchnorm_backward_reduce", global: [c * w], local: [w],
+                           [i(n), i(c), i(plane), b(x), b(dy), b(savedMean), b(savedInvStd), b(dgamma), b(dbeta)])
+    }
+
+    public func batchnormBackwardInput(n: Int, c: Int, plane: Int, x: Storage, dy: Storage, gamma: Storage,
+                                       savedMean: Storage, savedInvStd: Storage, dgamma: Storage, dbeta: Storage, dx: Storage) throws {
+        try launch1D("batchnorm_backward_input", n * c * plane,
+                     [i(n), i(c), i(plane), b(x), b(dy), b(gamma), b(savedMean), b(savedInvStd), b(dgamma), b(dbeta), b(dx)])
+    }
+
+    // MARK: softmax and losses
+
+    public func logSoftmaxForward(rows: Int, cols: Int, x: Storage, y: Storage) throws {
+        try launch1D("log_softmax_forward", rows, [i(rows), i(cols), b(x), b(y)])
+    }
+
+    public func logSoftmaxBackward(rows: Int, cols: Int, y: Storage, dy: Storage, dx: Storage) throws {
+        try launch1D("log_softmax_backward", rows, [i(rows), i(cols), b(y), b(dy), b(dx)])
+    }
+
+    public func softmaxCrossEntropy(rows: Int, cols: Int, x: Storage, target: Storage, rowLoss: Storage, dx: Storage) throws {
+        try launch1D("softmax_cross_entropy", rows, [i(rows), i(cols), b(x), b(target), b(rowLoss), b(dx)])
+    }
+
+    public func bceWithLogits(count: Int, x: Storage, target: Storage, loss: Storage, dx: Storage) throws {
+        try launch1D("bce_with_logits", count, [i(count), b(x), b(target), b(loss), b(dx)])
+    }
+
+    public func reduceSum(count: Int, x: Storage, out: Storage) throws {
+        let w = tuning.reduceWorkGroup
+        try context.launch("reduce_sum", global: [w], local: [w], [i(count), b(x), b(out)])
+    }
+
+    // MARK: optimizers
+
+    public func sgdUpdate(count: Int, learningRate: Float, momentum: Float, weightDecay: Float, w: Storage, g: Storage, v: Storage) throws {
+        try launch1D("sgd_update", count, [i(count), f(learningRate), f(momentum), f(weightDecay), b(w), b(g), b(v)])
+    }
+
+    public func adamwUpdate(count: Int, learningRate: Float, beta1: Float, beta2: Float, eps: Float, weightDecay: Float,
+                            biasCorrection1: Float, biasCorrection2: Float, w: Storage, g: Storage, m: Storage, v: Storage) throws {
+        try launch1D("adamw_update", count, [i(count), f(learningRate), f(beta1), f(beta2), f(eps), f(weightDecay),
+                                             f(biasCorrection1), f(biasCorrection2), b(w), b(g), b(m), b(v)])
+    }
+
+    // MARK: random
+
+    public func randomUniform(count: Int, seed: UInt64, offset: UInt64, low: Float, high: Float, x: Storage) throws {
+        try launch1D("random_uniform", count, [i(count), .uint64(seed), .uint64(offset), f(low), f(high), b(x)])
+    }
+
+    public func randomNormal(count: Int, seed: UInt64, offset: UInt64, mean: Float, std: Float, x: Storage) throws {
+        try launch1D("random_normal", count, [i(count), .uint64(seed), .uint64(offset), f(mean), f(std), b(x)])
+    }
+
+    // MARK: augmentation
+
+    public func overlayBlend(batch: Int, size: Int, a: Storage, overlay: Storage, weights: Storage, out: Storage) throws {
+        try launch1D("overlay_blend", batch * size, [i(batch), i(size), b(a), b(overlay), b(weights), b(out)])
+    }
+
+    public func overlayLabelUnion(batch: Int, classes: Int, labels: Storage, overlayLabels: Storage, apply: Storage, out: Storage) throws {
+        try launch1D("overlay_label_union", batch * classes, [i(batch), i(classes), b(labels), b(overlayLabels), b(apply), b(out)])
+    }
+}

@@ -1,0 +1,193 @@
+// Pooling, batch normalization, softmax, losses, optimizer updates, random numbers, overlays.
+
+extension Ops {
+    // MARK: pooling
+
+    /// Max pooling over NCHW; returns the output and the argmax indices needed by the backward pass.
+    public static func maxPool2dForward(_ x: Tensor, kernel: Int, stride: Int, padding: Int = 0) throws -> (y: Tensor, argmax: Tensor) {
+        guard x.rank == 4 else { throw TensorError.invalidShape(op: "maxPool2dForward", shape: x.shape, expected: "[N, C, H, W]") }
+        let g = PoolGeometry(planes: x.shape[0] * x.shape[1], height: x.shape[2], width: x.shape[3], kernel: kernel, stride: stride, padding: padding)
+        guard g.outHeight > 0, g.outWidth > 0, padding * 2 <= kernel else {
+            throw TensorError.invalidArgument(op: "maxPool2dForward", reason: "kernel \(kernel), stride \(stride), padding \(padding) do not fit input \(x.shape)")
+        }
+        let shape = [x.shape[0], x.shape[1], g.outHeight, g.outWidth]
+        let y = try Tensor.empty(shape, on: x.device), argmax = try Tensor.empty(shape, on: x.device)
+        try x.device.backend.maxpoolForward(g, x: x.storage, y: y.storage, argmax: argmax.storage)
+        return (y, argmax)
+    }
+
+    public static func maxPool2dBackward(_ dy: Tensor, argmax: Tensor, inputShape: [Int], kernel: Int, stride: Int, padding: Int = 0) throws -> Tensor {
+        try dy.requireSameShape("maxPool2dBackward", argmax)
+        let g = PoolGeometry(planes: inputShape[0] * inputShape[1], height: inputShape[2], width: inputShape[3], kernel: kernel, stride: stride, padding: padding)
+        guard dy.shape == [inputShape[0], inputShape[1], g.outHeight, g.outWidth] else {
+            throw TensorError.shapeMismatch(op: "maxPool2dBackward", lhs: dy.shape, rhs: inputShape)
+        }
+        let dx = try Tensor.empty(inputShape, on: dy.device)
+        try dy.device.backend.maxpoolBackward(g, dy: dy.storage, argmax: argmax.storage, dx: dx.storage)
+        return dx
+    }
+
+    /// Global average pooling: [N, C, H, W] -> [N, C].
+    public static func globalAvgPoolForward(_ x: Tensor) throws -> Tensor {
+        guard x.rank == 4 else { throw TensorError.invalidShape(op: "globalAvgPoolForward", shape: x.shape, expected: "[N, C, H, W]") }
+        let y = try Tensor.empty([x.shape[0], x.shape[1]], on: x.device)
+        try x.device.backend.globalAvgpoolForward(planes: x.shape[0] * x.shape[1], plane: x.shape[2] * x.shape[3], x: x.storage, y: y.storage)
+        return y
+    }
+
+    public static func globalAvgPoolBackward(_ dy: Tensor, inputShape: [Int]) throws -> Tensor {
+        guard inputShape.count == 4, dy.shape == [inputShape[0], inputShape[1]] else {
+            throw TensorError.shapeMismatch(op: "globalAvgPoolBackward", lhs: dy.shape, rhs: inputShape)
+        }
+        let dx = try Tensor.empty(inputShape, on: dy.device)
+        try dy.device.backend.globalAvgpoolBackward(planes: dy.count, plane: inputShape[2] * inputShape[3], dy: dy.storage, dx: dx.storage)
+        return dx
+    }
+
+    // MARK: batch norm
+
+    public struct BatchNormSaved { public let mean: Tensor; public let invStd: Tensor }
+
+    /// Training-mode batch norm over NCHW: batch statistics per channel; updates running mean
+    /// and (unbiased) variance in place with `momentum`.
+    public static func batchNorm2dForwardTrain(_ x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor,
+                                               eps: Float = 1e-5, momentum: Float = 0.1) throws -> (y: Tensor, saved: BatchNormSaved) {
+        let c = try batchNormChannels("batchNorm2dForwardTrain", x, gamma, beta, runningMean, runningVar)
+        let y = try Tensor.empty(x.shape, on: x.device)
+        let mean = try Tensor.empty([c], on: x.device), inv = try Tensor.empty([c], on: x.device)
+        try x.device.backend.batchnormForwardTrain(n: x.shape[0], c: c, plane: x.shape[2] * x.shape[3], eps: eps, momentum: momentum,
+                                                   x: x.storage, y: y.storage, gamma: gamma.storage, beta: beta.storage,
+                                                   runningMean: runningMean.storage, runningVar: runningVar.storage,
+                                                   savedMean: mean.storage, savedInvStd: inv.storage)
+        return (y, BatchNormSaved(mean: mean, invStd: inv))
+    }
+
+    /// Evaluation-mode batch norm with the running statistics.
+    public static func batchNorm2dForwardEval(_ x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor, eps: Float = 1e-5) throws -> Tensor {
+        let c = try batchNormChannels("batchNorm2dForwardEval", x, gamma, beta, runningMean, runningVar)
+        let y = try Tensor.empty(x.shape, on: x.device)
+        try x.device.backend.batchnormForwardEval(n: x.shape[0], c: c, plane: x.shape[2] * x.shape[3], eps: eps, x: x.storage, y: y.storage,
+                                                  gamma: gamma.storage, beta: beta.storage, runningMean: runningMean.storage, runningVar: runningVar.storage)
+        return y
+    }
+
+    /// Gradients of training-mode batch norm: input, gamma and beta.
+    public static func batchNorm2dBackward(_ dy: Tensor, x: Tensor, gamma: Tensor, saved: BatchNormSaved) throws -> (dx: Tensor, dGamma: Tensor, dBeta: Tensor) {
+        try dy.requireSameShape("batchNorm2dBackward", x)
+        let c = x.shape[1], plane = x.shape[2] * x.shape[3]
+        let dg = try Tensor.empty([c], on: x.device), db = try Tensor.empty([c], on: x.device)
+        let dx = try Tensor.empty(x.shape, on: x.device)
+        let be = x.device.backend
+        try be.batchnormBackwardReduce(n: x.shape[0], c: c, plane: plane, x: x.storage, dy: dy.storage, savedMean: saved.mean.storage,
+                                       savedInvStd: saved.invStd.storage, dgamma: dg.storage, dbeta: db.storage)
+        try be.batchnormBackwardInput(n: x.shape[0], c: c, plane: plane, x: x.storage, dy: dy.storage, gamma: gamma.storage,
+                                      savedMean: saved.mean.storage, savedInvStd: saved.invStd.storage, dgamma: dg.storage, dbeta: db.storage, dx: dx.storage)
+        return (dx, dg, db)
+    }
+
+    static func batchNormChannels(_ op: String, _ x: Tensor, _ params: Tensor...) throws -> Int {
+        guard x.rank == 4 else { throw TensorError.invalidShape(op: op, shape: x.shape, expected: "[N, C, H, W]") }
+        for p in params {
+            try x.requireDevice(op, p)
+            guard p.shape == [x.shape[1]] else { throw TensorError.shapeMismatch(op: op, lhs: x.shape, rhs: p.shape) }
+        }
+        return x.shape[1]
+    }
+
+    // MARK: softmax and losses
+
+    public static func logSoftmaxForward(_ x: Tensor) throws -> Tensor {
+        guard x.rank == 2 else { throw TensorError.invalidShape(op: "logSoftmaxForward", shape: x.shape, expected: "[rows, classes]") }
+        let y = try Tensor.empty(x.shape, on: x.device)
+        try x.device.backend.logSoftmaxForward(rows: x.shape[0], cols: x.shape[1], x: x.storage, y: y.storage)
+        return y
+    }
+
+    public static func logSoftmaxBackward(_ dy: Tensor, output y: Tensor) throws -> Tensor {
+        try dy.requireSameShape("logSoftmaxBackward", y)
+        let dx = try Tensor.empty(y.shape, on: y.device)
+        try y.device.backend.logSoftmaxBackward(rows: y.shape[0], cols: y.shape[1], y: y.storage, dy: dy.storage, dx: dx.storage)
+        return dx
+    }
+
+    /// Softmax cross-entropy for single-target rows (targets one-hot or probabilities), mean over
+    /// rows; returns the loss and its gradient with respect to the logits.
+    public static func softmaxCrossEntropy(logits: Tensor, targets: Tensor) throws -> (loss: Float, gradient: Tensor) {
+        try logits.requireSameShape("softmaxCrossEntropy", targets)
+        guard logits.rank == 2 else { throw TensorError.invalidShape(op: "softmaxCrossEntropy", shape: logits.shape, expected: "[rows, classes]") }
+        let rows = logits.shape[0]
+        let rowLoss = try Tensor.empty([rows], on: logits.device), dx = try Tensor.empty(logits.shape, on: logits.device)
+        try logits.device.backend.softmaxCrossEntropy(rows: rows, cols: logits.shape[1], x: logits.storage, target: targets.storage,
+                                                      rowLoss: rowLoss.storage, dx: dx.storage)
+        return (try sum(rowLoss) / Float(rows), dx)
+    }
+
+    /// Binary cross-entropy with logits (multi-target), mean over all elements; loss and gradient.
+    public static func bceWithLogits(logits: Tensor, targets: Tensor) throws -> (loss: Float, gradient: Tensor) {
+        try logits.requireSameShape("bceWithLogits", targets)
+        let loss = try Tensor.empty(logits.shape, on: logits.device), dx = try Tensor.empty(logits.shape, on: logits.device)
+        try logits.device.backend.bceWithLogits(count: logits.count, x: logits.storage, target: targets.storage, loss: loss.storage, dx: dx.storage)
+        return (try sum(loss) / Float(logits.count), dx)
+    }
+
+    // MARK: optimizer updates (in place)
+
+    /// SGD with momentum and L2 weight decay (PyTorch semantics).
+    public static func sgdUpdate(weight: Tensor, gradient: Tensor, velocity: Tensor, learningRate: Float, momentum: Float, weightDecay: Float) throws {
+        try weight.requireSameShape("sgdUpdate", gradient)
+        try weight.requireSameShape("sgdUpdate", velocity)
+        try weight.device.backend.sgdUpdate(count: weight.count, learningRate: learningRate, momentum: momentum, weightDecay: weightDecay,
+                                            w: weight.storage, g: gradient.storage, v: velocity.storage)
+    }
+
+    /// AdamW (decoupled weight decay); `step` counts from 1.
+    public static func adamwUpdate(weight: Tensor, gradient: Tensor, firstMoment: Tensor, secondMoment: Tensor, step: Int,
+                                   learningRate: Float, beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8, weightDecay: Float = 0.01) throws {
+        try weight.requireSameShape("adamwUpdate", gradient)
+        try weight.requireSameShape("adamwUpdate", firstMoment)
+        try weight.requireSameShape("adamwUpdate", secondMoment)
+        let bc1 = 1 - Float(Foundation.pow(Double(beta1), Double(step)))
+        let bc2 = 1 - Float(Foundation.pow(Double(beta2), Double(step)))
+        try weight.device.backend.adamwUpdate(count: weight.count, learningRate: learningRate, beta1: beta1, beta2: beta2, eps: eps,
+                                              weightDecay: weightDecay, biasCorrection1: bc1, biasCorrection2: bc2,
+                                              w: weight.storage, g: gradient.storage, m: firstMoment.storage, v: secondMoment.storage)
+    }
+
+    // MARK: random numbers (counter-based: identical on every device)
+
+    public static func randomUniform(_ shape: [Int], seed: UInt64, offset: UInt64 = 0, low: Float = 0, high: Float = 1, on device: Device) throws -> Tensor {
+        let x = try Tensor.empty(shape, on: device)
+        try device.backend.randomUniform(count: x.count, seed: seed, offset: offset, low: low, high: high, x: x.storage)
+        return x
+    }
+
+    public static func randomNormal(_ shape: [Int], seed: UInt64, offset: UInt64 = 0, mean: Float = 0, std: Float = 1, on device: Device) throws -> Tensor {
+        let x = try Tensor.empty(shape, on: device)
+        try device.backend.randomNormal(count: x.count, seed: seed, offset: offset, mean: mean, std: std, x: x.storage)
+        return x
+    }
+
+    // MARK: overlays
+
+    /// Per-sample overlay averaging: `out[b] = (1 - w[b]) * samples[b] + w[b] * overlays[b]`.
+    public static func overlayBlend(samples: Tensor, overlays: Tensor, weights: Tensor) throws -> Tensor {
+        try samples.requireSameShape("overlayBlend", overlays)
+        guard weights.shape == [samples.shape[0]] else { throw TensorError.shapeMismatch(op: "overlayBlend", lhs: samples.shape, rhs: weights.shape) }
+        let out = try Tensor.empty(samples.shape, on: samples.device)
+        try samples.device.backend.overlayBlend(batch: samples.shape[0], size: samples.count / max(samples.shape[0], 1), a: samples.storage,
+                                                overlay: overlays.storage, weights: weights.storage, out: out.storage)
+        return out
+    }
+
+    /// Label union for overlaid samples: `max(labels, overlayLabels)` where `apply[b] > 0.5`.
+    public static func overlayLabelUnion(labels: Tensor, overlayLabels: Tensor, apply: Tensor) throws -> Tensor {
+        try labels.requireSameShape("overlayLabelUnion", overlayLabels)
+        guard labels.rank == 2, apply.shape == [labels.shape[0]] else { throw TensorError.shapeMismatch(op: "overlayLabelUnion", lhs: labels.shape, rhs: apply.shape) }
+        let out = try Tensor.empty(labels.shape, on: labels.device)
+        try labels.device.backend.overlayLabelUnion(batch: labels.shape[0], classes: labels.shape[1], labels: labels.storage,
+                                                    overlayLabels: overlayLabels.storage, apply: apply.storage, out: out.storage)
+        return out
+    }
+}
+
+import Foundation

@@ -1,2 +1,0 @@
-import XCTest
-// Kernels tests live in this target.

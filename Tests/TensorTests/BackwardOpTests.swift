@@ -1,0 +1,120 @@
+import Foundation
+import Tensor
+import TestSupport
+import XCTest
+
+/// Every backward op against central finite differences of the float64 reference forward,
+/// on small shapes, on every device: the gradient of L = sum(dy * f(x)) with a random dy.
+final class BackwardOpTests: XCTestCase {
+    var rng = TestRNG(seed: UInt64.random(in: 0...UInt64.max))
+    let tolerance = 2e-3
+
+    func testConv2dBackwardInputWeightsBias() throws {
+        for device in TestDevices.all {
+            for (n, c, h, w, o, k, s, p) in [(2, 2, 5, 6, 3, 3, 1, 1), (2, 3, 7, 7, 2, 3, 2, 1), (1, 2, 6, 6, 2, 1, 2, 0)] {
+                let x = rng.uniform(n * c * h * w), wt = rng.uniform(o * c * k * k), b = rng.uniform(o)
+                let oh = (h + 2 * p - k) / s + 1, ow = (w + 2 * p - k) / s + 1
+                let dy = rng.uniform(n * o * oh * ow)
+                let xt = try Tensor(x, shape: [n, c, h, w], on: device), wtt = try Tensor(wt, shape: [o, c, k, k], on: device)
+                let grads = try Ops.conv2dBackward(Tensor(dy, shape: [n, o, oh, ow], on: device), x: xt, weight: wtt, stride: s, padding: p, hasBias: true)
+                let f = { (xx: [Double], ww: [Double], bb: [Double]) -> Double in
+                    dot(dy.doubles, Reference.conv2d(xx, ww, bb, n: n, c: c, h: h, wd: w, o: o, kh: k, kw: k, stride: s, pad: p))
+                }
+                let label = "conv2d \(n),\(c),\(h),\(w) k\(k) s\(s) p\(p) on \(device.identifier)"
+                assertClose(try grads.dx!.toArray(), finiteDifference(x.doubles) { f($0, wt.doubles, b.doubles) }, tolerance: tolerance, "\(label) dx")
+                assertClose(try grads.dWeight.toArray(), finiteDifference(wt.doubles) { f(x.doubles, $0, b.doubles) }, tolerance: tolerance, "\(label) dW")
+                assertClose(try grads.dBias!.toArray(), finiteDifference(b.doubles) { f(x.doubles, wt.doubles, $0) }, tolerance: tolerance, "\(label) db")
+                // The single-purpose wrappers agree with the combined pass.
+                XCTAssertEqual(try Ops.conv2dBackwardInput(Tensor(dy, shape: [n, o, oh, ow], on: device), x: xt, weight: wtt, stride: s, padding: p).toArray(), try grads.dx!.toArray())
+            }
+        }
+    }
+
+    func testLinearAndMatmulBackward() throws {
+        for device in TestDevices.all {
+            let (n, i, o) = (4, 5, 3)
+            let x = rng.uniform(n * i), w = rng.uniform(o * i), b = rng.uniform(o), dy = rng.uniform(n * o)
+            let g = try Ops.linearBackward(Tensor(dy, shape: [n, o], on: device), x: Tensor(x, shape: [n, i], on: device),
+                                           weight: Tensor(w, shape: [o, i], on: device), hasBias: true)
+            let f = { (xx: [Double], ww: [Double], bb: [Double]) -> Double in
+                var y = Reference.gemm(xx, ww, m: n, n: o, k: i, transA: false, transB: true)
+                for r in 0..<n { for j in 0..<o { y[r * o + j] += bb[j] } }
+                return dot(dy.doubles, y)
+            }
+            assertClose(try g.dx.toArray(), finiteDifference(x.doubles) { f($0, w.doubles, b.doubles) }, tolerance: tolerance, "linear dx")
+            assertClose(try g.dWeight.toArray(), finiteDifference(w.doubles) { f(x.doubles, $0, b.doubles) }, tolerance: tolerance, "linear dW")
+            assertClose(try g.dBias!.toArray(), finiteDifference(b.doubles) { f(x.doubles, w.doubles, $0) }, tolerance: tolerance, "linear db")
+            let (m, k, nn) = (3, 4, 5)
+            let a = rng.uniform(m * k), bm = rng.uniform(k * nn), dc = rng.uniform(m * nn)
+            let mg = try Ops.matmulBackward(Tensor(dc, shape: [m, nn], on: device), a: Tensor(a, shape: [m, k], on: device), b: Tensor(bm, shape: [k, nn], on: device))
+            let fm = { (aa: [Double], bb: [Double]) in dot(dc.doubles, Reference.gemm(aa, bb, m: m, n: nn, k: k, transA: false, transB: false)) }
+            assertClose(try mg.da.toArray(), finiteDifference(a.doubles) { fm($0, bm.doubles) }, tolerance: tolerance, "matmul da")
+            assertClose(try mg.db.toArray(), finiteDifference(bm.doubles) { fm(a.doubles, $0) }, tolerance: tolerance, "matmul db")
+        }
+    }
+
+    func testPoolingBackward() throws {
+        for device in TestDevices.all {
+            let (n, c, h, w) = (2, 2, 7, 8)
+            // Distinct values so the max is unique and differentiable.
+            var x = (0..<(n * c * h * w)).map { Float($0) * 0.01 }
+            x.shuffle(using: &rng)
+            let xt = try Tensor(x, shape: [n, c, h, w], on: device)
+            let (y, arg) = try Ops.maxPool2dForward(xt, kernel: 3, stride: 2, padding: 1)
+            let dy = rng.uniform(y.count)
+            let dx = try Ops.maxPool2dBackward(Tensor(dy, shape: y.shape, on: device), argmax: arg, inputShape: xt.shape, kernel: 3, stride: 2, padding: 1)
+            let fd = finiteDifference(x.doubles, h: 1e-4) { dot(dy.doubles, Reference.maxpool($0, planes: n * c, h: h, w: w, k: 3, s: 2, p: 1)) }
+            assertClose(try dx.toArray(), fd, tolerance: tolerance, "maxpool backward on \(device.identifier)")
+            let dyg = rng.uniform(n * c)
+            let dxg = try Ops.globalAvgPoolBackward(Tensor(dyg, shape: [n, c], on: device), inputShape: xt.shape)
+            let fdg = finiteDifference(x.doubles) { xx in
+                (0..<(n * c)).reduce(0.0) { acc, q in acc + Double(dyg[q]) * xx[(q * h * w)..<((q + 1) * h * w)].reduce(0, +) / Double(h * w) }
+            }
+            assertClose(try dxg.toArray(), fdg, tolerance: tolerance, "global avgpool backward on \(device.identifier)")
+        }
+    }
+
+    func testBatchNormBackward() throws {
+        for device in TestDevices.all {
+            let (n, c, h, w) = (3, 2, 3, 4)
+            let x = rng.uniform(n * c * h * w, -1, 2), gamma = rng.uniform(c, 0.5, 1.5), beta = rng.uniform(c), dy = rng.uniform(x.count)
+            let g = try Tensor(gamma, shape: [c], on: device)
+            let xt = try Tensor(x, shape: [n, c, h, w], on: device)
+            let (_, saved) = try Ops.batchNorm2dForwardTrain(xt, gamma: g, beta: Tensor(beta, shape: [c], on: device),
+                                                             runningMean: Tensor.zeros([c], on: device), runningVar: Tensor.full([c], value: 1, on: device))
+            let grads = try Ops.batchNorm2dBackward(Tensor(dy, shape: xt.shape, on: device), x: xt, gamma: g, saved: saved)
+            let f = { (xx: [Double], gg: [Double], bb: [Double]) in dot(dy.doubles, Reference.batchnormTrain(xx, gamma: gg, beta: bb, n: n, c: c, plane: h * w, eps: 1e-5)) }
+            assertClose(try grads.dx.toArray(), finiteDifference(x.doubles) { f($0, gamma.doubles, beta.doubles) }, tolerance: tolerance, "bn dx on \(device.identifier)")
+            assertClose(try grads.dGamma.toArray(), finiteDifference(gamma.doubles) { f(x.doubles, $0, beta.doubles) }, tolerance: tolerance, "bn dgamma")
+            assertClose(try grads.dBeta.toArray(), finiteDifference(beta.doubles) { f(x.doubles, gamma.doubles, $0) }, tolerance: tolerance, "bn dbeta")
+        }
+    }
+
+    func testActivationsSoftmaxAndLossGradients() throws {
+        for device in TestDevices.all {
+            let (r, k) = (4, 5)
+            let x = rng.uniform(r * k, -3, 3), dy = rng.uniform(r * k)
+            let xt = try Tensor(x, shape: [r, k], on: device), dyt = try Tensor(dy, shape: [r, k], on: device)
+            // ReLU (away from the kink) and sigmoid.
+            let xr = x.map { abs($0) < 0.05 ? $0 + 0.1 : $0 }
+            let y = try Ops.reluForward(Tensor(xr, shape: [r, k], on: device))
+            assertClose(try Ops.reluBackward(dyt, output: y).toArray(), finiteDifference(xr.doubles) { dot(dy.doubles, $0.map { max($0, 0) }) }, tolerance: tolerance, "relu")
+            let s = try Ops.sigmoidForward(xt)
+            assertClose(try Ops.sigmoidBackward(dyt, output: s).toArray(), finiteDifference(x.doubles) { dot(dy.doubles, $0.map { 1 / (1 + Foundation.exp(-$0)) }) }, tolerance: tolerance, "sigmoid")
+            let ls = try Ops.logSoftmaxForward(xt)
+            assertClose(try Ops.logSoftmaxBackward(dyt, output: ls).toArray(),
+                        finiteDifference(x.doubles) { dot(dy.doubles, Reference.logSoftmax($0, rows: r, cols: k)) }, tolerance: tolerance, "log-softmax on \(device.identifier)")
+            var t = [Float](repeating: 0, count: r * k)
+            for i in 0..<r { t[i * k + i % k] = 1 }
+            let ce = try Ops.softmaxCrossEntropy(logits: xt, targets: Tensor(t, shape: [r, k], on: device))
+            assertClose(try ce.gradient.toArray(), finiteDifference(x.doubles) { Reference.softmaxCE($0, t.doubles, rows: r, cols: k) }, tolerance: tolerance, "softmax CE grad")
+            let tm = (0..<(r * k)).map { Float(($0 * 7) % 3 == 0 ? 1 : 0) }
+            let bce = try Ops.bceWithLogits(logits: xt, targets: Tensor(tm, shape: [r, k], on: device))
+            assertClose(try bce.gradient.toArray(), finiteDifference(x.doubles) { Reference.bce($0, tm.doubles) }, tolerance: tolerance, "BCE grad on \(device.identifier)")
+            let dyc = try Tensor(rng.uniform(2 * 3 * 4), shape: [2, 3, 2, 2], on: device)
+            let db = try Ops.biasAddBackward(dyc).toArray()
+            let dyv = try dyc.toArray()
+            assertClose(db, (0..<3).map { ch in (0..<24).filter { ($0 / 4) % 3 == ch }.reduce(0.0) { $0 + Double(dyv[$1]) } }, tolerance: 1e-4, "bias backward")
+        }
+    }
+}

@@ -1,0 +1,226 @@
+import Foundation
+import Kernels
+@testable import Tensor
+import TestSupport
+import XCTest
+
+/// Every forward op against a float64 reference on fresh random inputs, on every device.
+final class ForwardOpTests: XCTestCase {
+    var rng = TestRNG(seed: UInt64.random(in: 0...UInt64.max))
+
+    func testGEMMAllTransposesAndEdgeShapes() throws {
+        let shapes = [(1, 1, 1), (37, 53, 29), (64, 96, 80), (130, 33, 70), (8, 200, 3)]
+        for device in TestDevices.all {
+            for (m, n, k) in shapes {
+                for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                    let a = rng.uniform(m * k), b = rng.uniform(k * n)
+                    let ta_ = try Tensor(a, shape: ta ? [k, m] : [m, k], on: device)
+                    let tb_ = try Tensor(b, shape: tb ? [n, k] : [k, n], on: device)
+                    let c = try Ops.matmul(ta_, tb_, transposeA: ta, transposeB: tb).toArray()
+                    let ref = Reference.gemm(a.doubles, b.doubles, m: m, n: n, k: k, transA: ta, transB: tb)
+                    assertClose(c, ref, "gemm \(m)x\(n)x\(k) tA=\(ta) tB=\(tb) on \(device.identifier)")
+                }
+            }
+        }
+    }
+
+    func testBatchedMatmul() throws {
+        for device in TestDevices.all {
+            let (bt, m, n, k) = (3, 17, 40, 21)
+            let a = rng.uniform(bt * m * k), b = rng.uniform(bt * k * n)
+            let c = try Ops.matmul(Tensor(a, shape: [bt, m, k], on: device), Tensor(b, shape: [bt, k, n], on: device)).toArray()
+            var ref: [Double] = []
+            for i in 0..<bt {
+                ref += Reference.gemm(Array(a[(i * m * k)..<((i + 1) * m * k)]).doubles, Array(b[(i * k * n)..<((i + 1) * k * n)]).doubles,
+                                      m: m, n: n, k: k, transA: false, transB: false)
+            }
+            assertClose(c, ref, "batched matmul on \(device.identifier)")
+        }
+    }
+
+    /// The GPU-shaped (local-memory) GEMM variant also runs, and agrees, on the OpenCL device here.
+    func testTiledGEMMVariantOnOpenCL() throws {
+        guard let cl = TestDevices.opencl?.openCLContext else { throw XCTSkip("no OpenCL device") }
+        for variant in [KernelTuning.GEMMVariant.tiled, .blocked] {
+            var tuning = KernelTuning(gemmVariant: variant)
+            tuning.tileM = 32; tuning.tileN = 32; tuning.tileK = 8; tuning.workPerThreadM = 4; tuning.workPerThreadN = 4
+            let device = Device.opencl(try OpenCLContext(device: cl.info, tuning: tuning))
+            let (m, n, k) = (70, 45, 33)
+            let a = rng.uniform(m * k), b = rng.uniform(k * n)
+            let c = try Ops.matmul(Tensor(a, shape: [m, k], on: device), Tensor(b, shape: [k, n], on: device)).toArray()
+            assertClose(c, Reference.gemm(a.doubles, b.doubles, m: m, n: n, k: k, transA: false, transB: false), "gemm \(variant)")
+        }
+    }
+
+    func testConv2dForwardStridesPaddingAndChunks() throws {
+        let cases = [(2, 3, 9, 11, 4, 3, 3, 1, 1), (3, 2, 12, 12, 5, 7, 7, 2, 3), (2, 4, 8, 8, 6, 1, 1, 2, 0), (1, 3, 5, 7, 2, 3, 3, 1, 0)]
+        let savedBudget = Ops.columnBudget
+        defer { Ops.columnBudget = savedBudget }
+        for budget in [savedBudget, 200] {  // 200 floats forces one image per chunk
+            Ops.columnBudget = budget
+            for device in TestDevices.all {
+                for (n, c, h, w, o, kh, kw, s, p) in cases {
+                    let x = rng.uniform(n * c * h * w), wt = rng.uniform(o * c * kh * kw), bias = rng.uniform(o)
+                    let y = try Ops.conv2dForward(Tensor(x, shape: [n, c, h, w], on: device), weight: Tensor(wt, shape: [o, c, kh, kw], on: device),
+                                                  bias: Tensor(bias, shape: [o], on: device), stride: s, padding: p)
+                    let ref = Reference.conv2d(x.doubles, wt.doubles, bias.doubles, n: n, c: c, h: h, wd: w, o: o, kh: kh, kw: kw, stride: s, pad: p)
+                    XCTAssertEqual(y.shape, [n, o, (h + 2 * p - kh) / s + 1, (w + 2 * p - kw) / s + 1])
+                    assertClose(try y.toArray(), ref, "conv2d \(n),\(c),\(h),\(w) k\(kh) s\(s) p\(p) budget \(budget) on \(device.identifier)")
+                }
+            }
+        }
+    }
+
+    func testPoolingForward() throws {
+        for device in TestDevices.all {
+            let (n, c, h, w) = (2, 3, 9, 10)
+            let x = rng.uniform(n * c * h * w)
+            let xt = try Tensor(x, shape: [n, c, h, w], on: device)
+            let (y, _) = try Ops.maxPool2dForward(xt, kernel: 3, stride: 2, padding: 1)
+            assertClose(try y.toArray(), Reference.maxpool(x.doubles, planes: n * c, h: h, w: w, k: 3, s: 2, p: 1), "maxpool on \(device.identifier)")
+            let g = try Ops.globalAvgPoolForward(xt).toArray()
+            let ref = (0..<(n * c)).map { q in x[(q * h * w)..<((q + 1) * h * w)].reduce(0.0) { $0 + Double($1) } / Double(h * w) }
+            assertClose(g, ref, "global average pool on \(device.identifier)")
+        }
+    }
+
+    func testBatchNormTrainEvalAndRunningStats() throws {
+        for device in TestDevices.all {
+            let (n, c, h, w) = (3, 4, 5, 6)
+            let x = rng.uniform(n * c * h * w, -2, 3), gamma = rng.uniform(c, 0.5, 1.5), beta = rng.uniform(c)
+            let rm = try Tensor.zeros([c], on: device), rv = try Tensor.full([c], value: 1, on: device)
+            let g = try Tensor(gamma, shape: [c], on: device), b = try Tensor(beta, shape: [c], on: device)
+            let xt = try Tensor(x, shape: [n, c, h, w], on: device)
+            let (y, _) = try Ops.batchNorm2dForwardTrain(xt, gamma: g, beta: b, runningMean: rm, runningVar: rv, eps: 1e-5, momentum: 0.1)
+            assertClose(try y.toArray(), Reference.batchnormTrain(x.doubles, gamma: gamma.doubles, beta: beta.doubles, n: n, c: c, plane: h * w, eps: 1e-5),
+                        "batchnorm train on \(device.identifier)")
+            // Running statistics: 0.9 * old + 0.1 * batch (unbiased variance).
+            var refMean: [Double] = [], refVar: [Double] = []
+            for ch in 0..<c {
+                var vals: [Double] = []
+                for bb in 0..<n { for j in 0..<(h * w) { vals.append(Double(x[(bb * c + ch) * h * w + j])) } }
+                let mean = vals.reduce(0, +) / Double(vals.count)
+                let uv = vals.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(vals.count - 1)
+                refMean.append(0.1 * mean); refVar.append(0.9 + 0.1 * uv)
+            }
+            assertClose(try rm.toArray(), refMean, "running mean on \(device.identifier)")
+            assertClose(try rv.toArray(), refVar, "running var on \(device.identifier)")
+            let ye = try Ops.batchNorm2dForwardEval(xt, gamma: g, beta: b, runningMean: rm, runningVar: rv).toArray()
+            var refEval = [Double](repeating: 0, count: x.count)
+            for i in 0..<x.count {
+                let ch = (i / (h * w)) % c
+                refEval[i] = (Double(x[i]) - refMean[ch]) / (refVar[ch] + 1e-5).squareRoot() * Double(gamma[ch]) + Double(beta[ch])
+            }
+            assertClose(ye, refEval, "batchnorm eval on \(device.identifier)")
+        }
+    }
+
+    func testElementwiseSoftmaxAndLosses() throws {
+        for device in TestDevices.all {
+            let (r, k) = (6, 5)
+            let a = rng.uniform(r * k, -4, 4), b = rng.uniform(r * k)
+            let at = try Tensor(a, shape: [r, k], on: device), bt = try Tensor(b, shape: [r, k], on: device)
+            assertClose(try Ops.add(at, bt).toArray(), zip(a, b).map { Double($0) + Double($1) }, "add")
+            assertClose(try Ops.mul(at, bt).toArray(), zip(a, b).map { Double($0) * Double($1) }, "mul")
+            assertClose(try Ops.reluForward(at).toArray(), a.map { max(Double($0), 0) }, "relu")
+            assertClose(try Ops.sigmoidForward(at).toArray(), a.map { 1 / (1 + Foundation.exp(-Double($0))) }, "sigmoid")
+            assertClose(try Ops.logSoftmaxForward(at).toArray(), Reference.logSoftmax(a.doubles, rows: r, cols: k), "log-softmax on \(device.identifier)")
+            let c = try at.to(device); try Ops.axpy(0.5, bt, into: c); try Ops.scale(c, by: 2)
+            assertClose(try c.toArray(), zip(a, b).map { 2 * (Double($0) + 0.5 * Double($1)) }, "axpy+scale")
+            // One-hot targets for CE, multi-hot for BCE.
+            var onehot = [Float](repeating: 0, count: r * k)
+            for i in 0..<r { onehot[i * k + Int.random(in: 0..<k, using: &rng)] = 1 }
+            let ce = try Ops.softmaxCrossEntropy(logits: at, targets: Tensor(onehot, shape: [r, k], on: device))
+            XCTAssertEqual(Double(ce.loss), Reference.softmaxCE(a.doubles, onehot.doubles, rows: r, cols: k), accuracy: 1e-4 * max(1, Double(ce.loss)))
+            let multi = (0..<(r * k)).map { _ in Float(Int.random(in: 0...1, using: &rng)) }
+            let bce = try Ops.bceWithLogits(logits: at, targets: Tensor(multi, shape: [r, k], on: device))
+            XCTAssertEqual(Double(bce.loss), Reference.bce(a.doubles, multi.doubles), accuracy: 1e-4 * max(1, Double(bce.loss)))
+            // Bias add (per channel of NCHW).
+            let x = rng.uniform(2 * 3 * 4), bias = rng.uniform(3)
+            let xt = try Tensor(x, shape: [2, 3, 2, 2], on: device)
+            try Ops.biasAddForward(xt, bias: Tensor(bias, shape: [3], on: device))
+            assertClose(try xt.toArray(), x.indices.map { Double(x[$0]) + Double(bias[($0 / 4) % 3]) }, "bias add")
+        }
+    }
+
+    func testLinearForward() throws {
+        for device in TestDevices.all {
+            let (n, i, o) = (5, 7, 3)
+            let x = rng.uniform(n * i), w = rng.uniform(o * i), b = rng.uniform(o)
+            let y = try Ops.linearForward(Tensor(x, shape: [n, i], on: device), weight: Tensor(w, shape: [o, i], on: device), bias: Tensor(b, shape: [o], on: device))
+            var ref = Reference.gemm(x.doubles, w.doubles, m: n, n: o, k: i, transA: false, transB: true)
+            for r in 0..<n { for j in 0..<o { ref[r * o + j] += Double(b[j]) } }
+            assertClose(try y.toArray(), ref, "linear on \(device.identifier)")
+        }
+    }
+
+    func testOptimizerUpdates() throws {
+        for device in TestDevices.all {
+            let n = 50
+            let w = rng.uniform(n), g = rng.uniform(n), v = rng.uniform(n), m2 = rng.uniform(n, 0, 1)
+            let wt = try Tensor(w, shape: [n], on: device), vt = try Tensor(v, shape: [n], on: device)
+            try Ops.sgdUpdate(weight: wt, gradient: Tensor(g, shape: [n], on: device), velocity: vt, learningRate: 0.1, momentum: 0.9, weightDecay: 5e-4)
+            let refV = (0..<n).map { 0.9 * Double(v[$0]) + Double(g[$0]) + 5e-4 * Double(w[$0]) }
+            assertClose(try vt.toArray(), refV, "sgd velocity")
+            assertClose(try wt.toArray(), (0..<n).map { Double(w[$0]) - 0.1 * refV[$0] }, "sgd weight")
+            let aw = try Tensor(w, shape: [n], on: device), am = try Tensor(v, shape: [n], on: device), av = try Tensor(m2, shape: [n], on: device)
+            try Ops.adamwUpdate(weight: aw, gradient: Tensor(g, shape: [n], on: device), firstMoment: am, secondMoment: av, step: 3,
+                                learningRate: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01)
+            let ref = (0..<n).map { i -> Double in
+                let gi = Double(g[i]), mi = 0.9 * Double(v[i]) + 0.1 * gi, vi = 0.999 * Double(m2[i]) + 0.001 * gi * gi
+                let bc1 = 1 - Foundation.pow(0.9, 3.0), bc2 = 1 - Foundation.pow(0.999, 3.0)
+                return Double(w[i]) * (1 - 0.01 * 0.01) - 0.01 * (mi / bc1) / ((vi / bc2).squareRoot() + 1e-8)
+            }
+            assertClose(try aw.toArray(), ref, "adamw on \(device.identifier)")
+        }
+    }
+
+    func testCounterRandomIsIdenticalAcrossDevicesAndWellDistributed() throws {
+        var results: [[Float]] = []
+        for device in TestDevices.all {
+            let u = try Ops.randomUniform([10000], seed: 42, offset: 7, low: -1, high: 1, on: device).toArray()
+            XCTAssertTrue(u.allSatisfy { $0 >= -1 && $0 < 1 })
+            XCTAssertEqual(Double(u.reduce(0, +)) / 10000, 0, accuracy: 0.03)
+            let z = try Ops.randomNormal([10000], seed: 42, offset: 0, mean: 0, std: 1, on: device).toArray()
+            let mean = Double(z.reduce(0, +)) / 10000
+            let sd = (z.reduce(0.0) { $0 + Double($1) * Double($1) } / 10000 - mean * mean).squareRoot()
+            XCTAssertEqual(mean, 0, accuracy: 0.05); XCTAssertEqual(sd, 1, accuracy: 0.05)
+            // Offsets continue the same stream: [offset 7 + 5000...] equals the tail of the first draw.
+            let tail = try Ops.randomUniform([5000], seed: 42, offset: 5007, low: -1, high: 1, on: device).toArray()
+            XCTAssertEqual(Array(u[5000...]), tail)
+            results.append(u)
+        }
+        if results.count == 2 { XCTAssertEqual(results[0], results[1], "uniform streams differ between devices") }
+    }
+
+    func testOverlayBlendAndLabelUnion() throws {
+        for device in TestDevices.all {
+            let (b, size, classes) = (4, 12, 3)
+            let a = rng.uniform(b * size), o = rng.uniform(b * size), w: [Float] = [0, 0.3, 0.5, 1]
+            let out = try Ops.overlayBlend(samples: Tensor(a, shape: [b, 3, 4], on: device), overlays: Tensor(o, shape: [b, 3, 4], on: device),
+                                           weights: Tensor(w, shape: [b], on: device))
+            var refBlend = [Double](repeating: 0, count: b * size)
+            for i in 0..<(b * size) {
+                let wi = Double(w[i / size])
+                refBlend[i] = (1 - wi) * Double(a[i]) + wi * Double(o[i])
+            }
+            assertClose(try out.toArray(), refBlend, "overlay blend")
+            let la: [Float] = [1, 0, 0, 0, 1, 0, 0, 0, 0, 1, 1, 0], lo: [Float] = [0, 1, 0, 0, 0, 1, 1, 0, 0, 0, 0, 1], apply: [Float] = [1, 0, 1, 1]
+            let u = try Ops.overlayLabelUnion(labels: Tensor(la, shape: [b, classes], on: device), overlayLabels: Tensor(lo, shape: [b, classes], on: device),
+                                              apply: Tensor(apply, shape: [b], on: device)).toArray()
+            XCTAssertEqual(u, [1, 1, 0, 0, 1, 0, 1, 0, 0, 1, 1, 1])
+        }
+    }
+
+    func testShapeMismatchNamesOpAndShapes() throws {
+        let a = try Tensor.zeros([2, 3], on: .cpu), b = try Tensor.zeros([4, 5], on: .cpu)
+        XCTAssertThrowsError(try Ops.matmul(a, b)) { error in
+            XCTAssertEqual("\(error)", "matmul: shape mismatch between [2, 3] and [4, 5]")
+        }
+        let x = try Tensor.zeros([1, 3, 8, 8], on: .cpu), w = try Tensor.zeros([4, 2, 3, 3], on: .cpu)
+        XCTAssertThrowsError(try Ops.conv2dForward(x, weight: w, bias: nil)) { error in
+            XCTAssertTrue("\(error)".contains("conv2dForward") && "\(error)".contains("[1, 3, 8, 8]") && "\(error)".contains("[4, 2, 3, 3]"), "\(error)")
+        }
+        XCTAssertThrowsError(try Ops.add(a, try Tensor.zeros([3, 2], on: .cpu)))
+    }
+}

@@ -1,2 +1,0 @@
-import XCTest
-// Tensor tests live in this target.

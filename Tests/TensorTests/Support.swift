@@ -1,0 +1,57 @@
+import Foundation
+import Kernels
+import Tensor
+import TestSupport
+import XCTest
+
+/// The devices every op is checked on: the CPU fallback and the first OpenCL device (POCL in CI).
+enum TestDevices {
+    static let opencl: Device? = {
+        do {
+            let d = try Device.select("opencl")
+            return d
+        } catch {
+            if ProcessInfo.processInfo.environment["CI"] != nil { fatalError("OpenCL is required under CI: \(error)") }
+            print("note: no OpenCL device (\(error)); OpenCL checks are skipped")
+            return nil
+        }
+    }()
+
+    static var all: [Device] { [Device.cpu] + (opencl.map { [$0] } ?? []) }
+}
+
+/// Max relative error: |a - b| / max(1, |b|) elementwise.
+func maxRelativeError(_ a: [Float], _ b: [Double]) -> Double {
+    precondition(a.count == b.count, "count \(a.count) vs \(b.count)")
+    var worst = 0.0
+    for i in 0..<a.count {
+        let e = abs(Double(a[i]) - b[i]) / max(1, abs(b[i]))
+        if e.isNaN { return .infinity }
+        worst = max(worst, e)
+    }
+    return worst
+}
+
+func assertClose(_ a: [Float], _ b: [Double], tolerance: Double = 1e-4, _ message: String, file: StaticString = #filePath, line: UInt = #line) {
+    let e = maxRelativeError(a, b)
+    XCTAssertLessThan(e, tolerance, "\(message): max relative error \(e)", file: file, line: line)
+}
+
+/// Central finite-difference gradient of a float64 scalar function.
+func finiteDifference(_ x: [Double], h: Double = 1e-5, _ f: ([Double]) -> Double) -> [Double] {
+    var g = [Double](repeating: 0, count: x.count)
+    var xp = x
+    for i in 0..<x.count {
+        xp[i] = x[i] + h
+        let fp = f(xp)
+        xp[i] = x[i] - h
+        let fm = f(xp)
+        xp[i] = x[i]
+        g[i] = (fp - fm) / (2 * h)
+    }
+    return g
+}
+
+func dot(_ a: [Double], _ b: [Double]) -> Double { zip(a, b).reduce(0) { $0 + $1.0 * $1.1 } }
+
+extension Array where Element == Float { var doubles: [Double] { map(Double.init) } }
