@@ -99,7 +99,7 @@ __kernel void gemm_tiled(const int M, const int N, const int K, const float alph
 #define RN 2
 #endif
 #ifndef KU
-#define KU 4
+#define KU 1
 #endif
 
 __kernel void gemm_blocked(const int M, const int N, const int K, const float alpha,

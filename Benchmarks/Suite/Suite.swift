@@ -1,1 +1,0 @@
-// Benchmark suite shared by chorus-bench and train-gpu bench.

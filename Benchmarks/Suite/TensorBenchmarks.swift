@@ -1,0 +1,74 @@
+import CBLAS
+import Foundation
+import Kernels
+import Tensor
+
+/// GEMM, convolution and launch-overhead benchmarks, each device next to OpenBLAS in the same run.
+public enum TensorBenchmarks {
+    /// OpenBLAS sgemm GFLOP/s at n x n x n (the reference).
+    public static func openBLASGEMM(size n: Int) -> Double {
+        let a = [Float](repeating: 0.5, count: n * n), b = [Float](repeating: 0.25, count: n * n)
+        var c = [Float](repeating: 0, count: n * n)
+        let t = measure(warmup: 1, repeats: 3) {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1, a, Int32(n), b, Int32(n), 0, &c, Int32(n))
+        }
+        return 2 * Double(n * n * n) / t / 1e9
+    }
+
+    /// Device GEMM GFLOP/s at n x n x n (data resident on the device).
+    public static func deviceGEMM(_ device: Device, size n: Int, repeats: Int = 3) throws -> Double {
+        let a = try Ops.randomUniform([n, n], seed: 1, on: device), b = try Ops.randomUniform([n, n], seed: 2, on: device)
+        let t = try measure(warmup: 1, repeats: repeats) {
+            _ = try Ops.matmul(a, b)
+            try device.synchronize()
+        }
+        return 2 * Double(n * n * n) / t / 1e9
+    }
+
+    /// The ResNet18 convolution shapes (input 224x224, 1 channel): (C, H, O, K, stride, pad).
+    public static let resnet18Convolutions: [(name: String, c: Int, h: Int, o: Int, k: Int, s: Int, p: Int)] = [
+        ("conv1 7x7/2", 1, 224, 64, 7, 2, 3),
+        ("layer1 3x3", 64, 56, 64, 3, 1, 1),
+        ("layer2 3x3/2", 64, 56, 128, 3, 2, 1),
+        ("layer2 3x3", 128, 28, 128, 3, 1, 1),
+        ("layer3 3x3/2", 128, 28, 256, 3, 2, 1),
+        ("layer3 3x3", 256, 14, 256, 3, 1, 1),
+        ("layer4 3x3/2", 256, 14, 512, 3, 2, 1),
+        ("layer4 3x3", 512, 7, 512, 3, 1, 1),
+    ]
+
+    /// conv2d forward and backward (input + weights) milliseconds per ResNet18 layer shape.
+    public static func convolutions(_ device: Device, batch: Int, repeats: Int = 2) throws -> [BenchmarkResult] {
+        var out: [BenchmarkResult] = []
+        for s in resnet18Convolutions {
+            let x = try Ops.randomUniform([batch, s.c, s.h, s.h], seed: 3, on: device)
+            let w = try Ops.randomUniform([s.o, s.c, s.k, s.k], seed: 4, low: -0.1, high: 0.1, on: device)
+            var y: Tensor?
+            let tf = try measure(warmup: 1, repeats: repeats) {
+                y = try Ops.conv2dForward(x, weight: w, bias: nil, stride: s.s, padding: s.p)
+                try device.synchronize()
+            }
+            let dy = y!
+            let tb = try measure(warmup: 1, repeats: repeats) {
+                _ = try Ops.conv2dBackward(dy, x: x, weight: w, stride: s.s, padding: s.p)
+                try device.synchronize()
+            }
+            let oh = (s.h + 2 * s.p - s.k) / s.s + 1
+            let flops = 2.0 * Double(batch * s.o * oh * oh * s.c * s.k * s.k)
+            out.append(BenchmarkResult(name: "conv2d forward \(s.name) b\(batch)", device: device.identifier, value: tf * 1000, unit: "ms"))
+            out.append(BenchmarkResult(name: "conv2d backward \(s.name) b\(batch)", device: device.identifier, value: tb * 1000, unit: "ms"))
+            out.append(BenchmarkResult(name: "conv2d fwd+bwd \(s.name) b\(batch)", device: device.identifier, value: 3 * flops / (tf + tb) / 1e9, unit: "GFLOP/s"))
+        }
+        return out
+    }
+
+    /// Microseconds per tiny kernel launch (a 1-element fill), synchronised every 100 launches.
+    public static func launchOverhead(_ device: Device) throws -> Double {
+        let x = try Tensor.zeros([1], on: device)
+        let t = try measure(warmup: 1, repeats: 3) {
+            for _ in 0..<100 { try Ops.fill(x, 1) }
+            try device.synchronize()
+        }
+        return t / 100 * 1e6
+    }
+}

@@ -1,0 +1,73 @@
+import Tensor
+
+/// A trainable tensor with its gradient, named as in the common PyTorch definitions
+/// (`layer1.0.conv1.weight`), so weights can be exchanged through safetensors files.
+public final class Parameter {
+    public let name: String
+    public var value: Tensor
+    public var gradient: Tensor?
+    public init(name: String, value: Tensor) { self.name = name; self.value = value }
+}
+
+/// A layer with an explicit forward and backward pass. `forward` caches what `backward` needs;
+/// `backward` takes dL/dy, stores parameter gradients and returns dL/dx.
+public protocol Layer: AnyObject {
+    func forward(_ x: Tensor, training: Bool) throws -> Tensor
+    func backward(_ dy: Tensor) throws -> Tensor
+    /// Trainable parameters, depth first, with full names.
+    var parameters: [Parameter] { get }
+    /// Non-trainable state saved with the model (batch-norm running statistics).
+    var buffers: [Parameter] { get }
+}
+
+extension Layer {
+    public var buffers: [Parameter] { [] }
+}
+
+/// Errors from layers and models.
+public enum ModelError: Error, CustomStringConvertible {
+    case backwardBeforeForward(String)
+    case invalidConfiguration(String)
+    case weightsMismatch(missing: [String], unexpected: [String], wrongShape: [String])
+    case invalidModelFile(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case let .backwardBeforeForward(l): return "\(l): backward called before a training forward pass"
+        case let .invalidConfiguration(s): return s
+        case let .weightsMismatch(missing, unexpected, wrongShape):
+            var parts: [String] = []
+            if !missing.isEmpty { parts.append("missing tensors: " + missing.joined(separator: ", ")) }
+            if !wrongShape.isEmpty { parts.append("mismatched shapes: " + wrongShape.joined(separator: "; ")) }
+            if !unexpected.isEmpty { parts.append("unexpected tensors (ignored): " + unexpected.joined(separator: ", ")) }
+            return "weights do not fit the model: " + parts.joined(separator: "; ")
+        case let .invalidModelFile(path, reason): return "\(path): not a valid Chorus model file: \(reason)"
+        }
+    }
+}
+
+/// Deterministic host-side initialisation from the shared counter-based generator.
+enum Initializer {
+    /// Normal(0, std) values for parameter `name` of a model seeded with `seed`.
+    static func normal(_ count: Int, std: Float, seed: UInt64, name: String) -> [Float] {
+        let s = seed ^ stableHash(name)
+        return (0..<count).map { i in
+            let u1 = CounterRandom.uniform(seed: s, counter: 2 * UInt64(i)), u2 = CounterRandom.uniform(seed: s, counter: 2 * UInt64(i) + 1)
+            return std * (-2 * logf(1 - u1)).squareRoot() * cosf(2 * Float.pi * u2)
+        }
+    }
+
+    static func uniform(_ count: Int, bound: Float, seed: UInt64, name: String) -> [Float] {
+        let s = seed ^ stableHash(name)
+        return (0..<count).map { i in (2 * CounterRandom.uniform(seed: s, counter: UInt64(i)) - 1) * bound }
+    }
+
+    /// FNV-1a, stable across runs and platforms (unlike Hasher).
+    static func stableHash(_ s: String) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return h
+    }
+}
+
+import Foundation

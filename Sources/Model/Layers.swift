@@ -1,0 +1,214 @@
+import Foundation
+import Tensor
+
+/// 2-D convolution (NCHW), PyTorch weight layout [out, in, kh, kw]; Kaiming-normal (fan-out) init.
+public final class Conv2d: Layer {
+    public let weight: Parameter
+    public let bias: Parameter?
+    public let stride: Int, padding: Int
+    private var input: Tensor?
+
+    public init(_ name: String, inChannels: Int, outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0, bias: Bool = false,
+                device: Device, seed: UInt64) throws {
+        self.stride = stride; self.padding = padding
+        let fanOut = Float(outChannels * kernel * kernel)
+        let w = Initializer.normal(outChannels * inChannels * kernel * kernel, std: (2 / fanOut).squareRoot(), seed: seed, name: name + ".weight")
+        weight = Parameter(name: name + ".weight", value: try Tensor(w, shape: [outChannels, inChannels, kernel, kernel], on: device))
+        self.bias = bias ? Parameter(name: name + ".bias", value: try Tensor.zeros([outChannels], on: device)) : nil
+    }
+
+    public func forward(_ x: Tensor, training: Bool) throws -> Tensor {
+        if training { input = x }
+        return try Ops.conv2dForward(x, weight: weight.value, bias: bias?.value, stride: stride, padding: padding)
+    }
+
+    /// `needInputGradient` is false for the first layer, whose input gradient nobody uses.
+    public var needInputGradient = true
+
+    public func backward(_ dy: Tensor) throws -> Tensor {
+        guard let x = input else { throw ModelError.backwardBeforeForward(weight.name) }
+        let g = try Ops.conv2dBackward(dy, x: x, weight: weight.value, stride: stride, padding: padding,
+                                       needInput: needInputGradient, hasBias: bias != nil)
+        weight.gradient = g.dWeight
+        bias?.gradient = g.dBias
+        input = nil
+        return g.dx ?? dy
+    }
+
+    public var parameters: [Parameter] { [weight] + (bias.map { [$0] } ?? []) }
+}
+
+/// Batch normalisation over channels of NCHW; running statistics are buffers.
+public final class BatchNorm2d: Layer {
+    public let weight: Parameter, bias: Parameter
+    public let runningMean: Parameter, runningVar: Parameter
+    public var eps: Float = 1e-5, momentum: Float = 0.1
+    private var input: Tensor?
+    private var saved: Ops.BatchNormSaved?
+
+    public init(_ name: String, channels: Int, device: Device) throws {
+        weight = Parameter(name: name + ".weight", value: try Tensor.full([channels], value: 1, on: device))
+        bias = Parameter(name: name + ".bias", value: try Tensor.zeros([channels], on: device))
+        runningMean = Parameter(name: name + ".running_mean", value: try Tensor.zeros([channels], on: device))
+        runningVar = Parameter(name: name + ".running_var", value: try Tensor.full([channels], value: 1, on: device))
+    }
+
+    public func forward(_ x: Tensor, training: Bool) throws -> Tensor {
+        if training {
+            let r = try Ops.batchNorm2dForwardTrain(x, gamma: weight.value, beta: bias.value, runningMean: runningMean.value,
+                                                    runningVar: runningVar.value, eps: eps, momentum: momentum)
+            input = x; saved = r.saved
+            return r.y
+        }
+        return try Ops.batchNorm2dForwardEval(x, gamma: weight.value, beta: bias.value, runningMean: runningMean.value, runningVar: runningVar.value, eps: eps)
+    }
+
+    public func backward(_ dy: Tensor) throws -> Tensor {
+        guard let x = input, let saved else { throw ModelError.backwardBeforeForward(weight.name) }
+        let g = try Ops.batchNorm2dBackward(dy, x: x, gamma: weight.value, saved: saved)
+        weight.gradient = g.dGamma; bias.gradient = g.dBeta
+        input = nil; self.saved = nil
+        return g.dx
+    }
+
+    public var parameters: [Parameter] { [weight, bias] }
+    public var buffers: [Parameter] { [runningMean, runningVar] }
+}
+
+public final class ReLU: Layer {
+    private var output: Tensor?
+    public init() {}
+    public func forward(_ x: Tensor, training: Bool) throws -> Tensor {
+        let y = try Ops.reluForward(x)
+        if training { output = y }
+        return y
+    }
+    public func backward(_ dy: Tensor) throws -> Tensor {
+        guard let y = output else { throw ModelError.backwardBeforeForward("relu") }
+        output = nil
+        return try Ops.reluBackward(dy, output: y)
+    }
+    public var parameters: [Parameter] { [] }
+}
+
+public final class MaxPool2d: Layer {
+    public let kernel: Int, stride: Int, padding: Int
+    private var argmax: Tensor?, inputShape: [Int] = []
+    public init(kernel: Int, stride: Int, padding: Int = 0) { self.kernel = kernel; self.stride = stride; self.padding = padding }
+    public func forward(_ x: Tensor, training: Bool) throws -> Tensor {
+        let r = try Ops.maxPool2dForward(x, kernel: kernel, stride: stride, padding: padding)
+        if training { argmax = r.argmax; inputShape = x.shape }
+        return r.y
+    }
+    public func backward(_ dy: Tensor) throws -> Tensor {
+        guard let a = argmax else { throw ModelError.backwardBeforeForward("maxpool") }
+        argmax = nil
+        return try Ops.maxPool2dBackward(dy, argmax: a, inputShape: inputShape, kernel: kernel, stride: stride, padding: padding)
+    }
+    public var parameters: [Parameter] { [] }
+}
+
+/// Global average pooling followed by flattening: [N, C, H, W] -> [N, C].
+public final class GlobalAvgPool: Layer {
+    private var inputShape: [Int] = []
+    public init() {}
+    public func forward(_ x: Tensor, training: Bool) throws -> Tensor {
+        inputShape = x.shape
+        return try Ops.globalAvgPoolForward(x)
+    }
+    public func backward(_ dy: Tensor) throws -> Tensor { try Ops.globalAvgPoolBackward(dy, inputShape: inputShape) }
+    public var parameters: [Parameter] { [] }
+}
+
+/// Fully connected layer, PyTorch layout weight [out, in]; uniform(±1/sqrt(in)) init.
+public final class Linear: Layer {
+    public let weight: Parameter, bias: Parameter
+    private var input: Tensor?
+    public init(_ name: String, inFeatures: Int, outFeatures: Int, device: Device, seed: UInt64) throws {
+        let bound = 1 / Float(inFeatures).squareRoot()
+        weight = Parameter(name: name + ".weight", value: try Tensor(Initializer.uniform(outFeatures * inFeatures, bound: bound, seed: seed, name: name + ".weight"),
+                                                                    shape: [outFeatures, inFeatures], on: device))
+        bias = Parameter(name: name + ".bias", value: try Tensor(Initializer.uniform(outFeatures, bound: bound, seed: seed, name: name + ".bias"),
+                                                                shape: [outFeatures], on: device))
+    }
+    public func forward(_ x: Tensor, training: Bool) throws -> Tensor {
+        if training { input = x }
+        return try Ops.linearForward(x, weight: weight.value, bias: bias.value)
+    }
+    public func backward(_ dy: Tensor) throws -> Tensor {
+        guard let x = input else { throw ModelError.backwardBeforeForward(weight.name) }
+        let g = try Ops.linearBackward(dy, x: x, weight: weight.value, hasBias: true)
+        weight.gradient = g.dWeight; bias.gradient = g.dBias
+        input = nil
+        return g.dx
+    }
+    public var parameters: [Parameter] { [weight, bias] }
+}
+
+/// Layers applied in order; backward in reverse.
+public final class Sequential: Layer {
+    public var layers: [Layer]
+    public init(_ layers: [Layer]) { self.layers = layers }
+    public func forward(_ x: Tensor, training: Bool) throws -> Tensor {
+        var h = x
+        for l in layers { h = try l.forward(h, training: training) }
+        return h
+    }
+    public func backward(_ dy: Tensor) throws -> Tensor {
+        var g = dy
+        for l in layers.reversed() { g = try l.backward(g) }
+        return g
+    }
+    public var parameters: [Parameter] { layers.flatMap(\.parameters) }
+    public var buffers: [Parameter] { layers.flatMap(\.buffers) }
+}
+
+/// The ResNet basic block: conv3x3-bn-relu-conv3x3-bn, plus the identity (or a 1x1 conv-bn
+/// downsample), then relu.
+public final class BasicBlock: Layer {
+    let conv1: Conv2d, bn1: BatchNorm2d, relu1 = ReLU(), conv2: Conv2d, bn2: BatchNorm2d
+    let downsample: Sequential?
+    private var output: Tensor?
+
+    public init(_ name: String, inChannels: Int, outChannels: Int, stride: Int, device: Device, seed: UInt64) throws {
+        conv1 = try Conv2d(name + ".conv1", inChannels: inChannels, outChannels: outChannels, kernel: 3, stride: stride, padding: 1, device: device, seed: seed)
+        bn1 = try BatchNorm2d(name + ".bn1", channels: outChannels, device: device)
+        conv2 = try Conv2d(name + ".conv2", inChannels: outChannels, outChannels: outChannels, kernel: 3, stride: 1, padding: 1, device: device, seed: seed)
+        bn2 = try BatchNorm2d(name + ".bn2", channels: outChannels, device: device)
+        if stride != 1 || inChannels != outChannels {
+            downsample = Sequential([
+                try Conv2d(name + ".downsample.0", inChannels: inChannels, outChannels: outChannels, kernel: 1, stride: stride, device: device, seed: seed),
+                try BatchNorm2d(name + ".downsample.1", channels: outChannels, device: device),
+            ])
+        } else { downsample = nil }
+    }
+
+    public func forward(_ x: Tensor, training: Bool) throws -> Tensor {
+        var h = try conv1.forward(x, training: training)
+        h = try bn1.forward(h, training: training)
+        h = try relu1.forward(h, training: training)
+        h = try conv2.forward(h, training: training)
+        h = try bn2.forward(h, training: training)
+        let identity = try downsample?.forward(x, training: training) ?? x
+        let y = try Ops.reluForward(try Ops.add(h, identity))
+        if training { output = y }
+        return y
+    }
+
+    public func backward(_ dy: Tensor) throws -> Tensor {
+        guard let y = output else { throw ModelError.backwardBeforeForward("basic block") }
+        output = nil
+        let dsum = try Ops.reluBackward(dy, output: y)
+        var g = try bn2.backward(dsum)
+        g = try conv2.backward(g)
+        g = try relu1.backward(g)
+        g = try bn1.backward(g)
+        g = try conv1.backward(g)
+        let dIdentity = try downsample?.backward(dsum) ?? dsum
+        try Ops.axpy(1, dIdentity, into: g)
+        return g
+    }
+
+    public var parameters: [Parameter] { conv1.parameters + bn1.parameters + conv2.parameters + bn2.parameters + (downsample?.parameters ?? []) }
+    public var buffers: [Parameter] { bn1.buffers + bn2.buffers + (downsample?.buffers ?? []) }
+}

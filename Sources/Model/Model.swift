@@ -1,1 +1,0 @@
-// Model module: see README for its role.
