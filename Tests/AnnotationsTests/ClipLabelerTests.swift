@@ -110,3 +110,46 @@ final class ClipLabelerTests: XCTestCase {
         XCTAssertTrue(errorDescription { _ = try ClipLabeler(classes: ["A", "A"]).label(recording: "r", duration: 3, annotations: [], clipDuration: 3) }.contains("classes"))
     }
 }
+
+final class ClipLabelerBruteForceTests: XCTestCase {
+    /// The indexed search over clips must give the same labels as checking every clip against
+    /// every annotation, for every final-clip mode and with overlapping clips.
+    func testMatchesBruteForceOnRandomAnnotations() throws {
+        var random = SeededRandom(seed: 21)
+        for trial in 0..<40 {
+            let duration = 5 + random.unit() * 40
+            let clipDuration = 0.5 + random.unit() * 4
+            let overlap = [0, clipDuration / 2, clipDuration * 0.9][trial % 3]
+            let mode = FinalClip.allCases[trial % 4]
+            let labeler = ClipLabeler(minimumOverlap: [0, 0.25, 0.5][trial % 3], minimumFraction: trial % 2 == 0 ? nil : 0.4)
+            let annotations = (0..<30).map { _ -> Annotation in
+                let start = random.unit() * duration
+                let length = random.integer(below: 5) == 0 ? 0 : random.unit() * 3
+                return Annotation(start: start, end: min(duration, start + length), label: ["A", "B", "C"][random.integer(below: 3)])
+            }
+            let table = try labeler.label(recording: "r", duration: duration, annotations: annotations, clipDuration: clipDuration,
+                                          overlap: overlap, finalClip: mode)
+            let windows = try ClipSchedule.clips(duration: duration, clipDuration: clipDuration, overlap: overlap, finalClip: mode)
+            XCTAssertEqual(table.rows.count, windows.count)
+            for (row, window) in zip(table.rows, windows) {
+                let expected: [Float] = table.classes.map { c in
+                    annotations.contains { $0.label == c && labeler.isPositive(clip: window, annotation: $0) } ? 1 : 0
+                }
+                XCTAssertEqual(row.labels, expected, "trial \(trial) clip \(window)")
+            }
+        }
+    }
+
+    func testDayLongRecordingIsFast() throws {
+        var random = SeededRandom(seed: 2)
+        let annotations = (0..<20_000).map { _ -> Annotation in
+            let start = random.unit() * 86_000
+            return Annotation(start: start, end: start + random.unit() * 5, label: "S\(random.integer(below: 20))")
+        }
+        let began = Date()
+        let table = try ClipLabeler().label(recording: "day.wav", duration: 86_400, annotations: annotations, clipDuration: 1)
+        XCTAssertEqual(table.rows.count, 86_400)
+        XCTAssertEqual(table.classes.count, 20)
+        XCTAssertLessThan(Date().timeIntervalSince(began), 10)   // seconds, even unoptimised
+    }
+}
