@@ -1,6 +1,118 @@
+import Annotations
 import ArgumentParser
+import ChorusCore
+import Foundation
 
+/// `train-gpu balance`: resample a labels table to equal positives per class.
 struct BalanceCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "balance", abstract: "(not yet implemented)")
-    func run() throws { throw ValidationError("'balance' is not implemented yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "balance",
+        abstract: "Resample a labels table: N positives per class, capped negatives, few silent negatives.",
+        discussion: """
+        Per class with n positives: N/n whole copies, then N mod n drawn at random without replacement \
+        (or N drawn without replacement when n >= N). A clip positive for several classes is drawn for each. \
+        Negatives (clips with no class) are then capped at --negatives-ratio times the positives drawn: \
+        1 to 2 times the positives is a good range (more teaches the background better, too many \
+        drowns the classes). Of those, at most --max-silent-fraction may be near-silent (RMS below \
+        --silence-threshold-db dBFS). --seconds-per-file keeps only clips within the first S seconds \
+        of each recording so long recordings do not dominate. Same --seed, same output. \
+        Writes <out> and its provenance record <out without extension>.json.
+        """)
+
+    @Argument(help: ArgumentHelp("Labels CSV (from 'train-gpu labels').", valueName: "labels.csv"))
+    var labels: String
+    @Option(help: ArgumentHelp("Positives per class (default: keep every positive once).", valueName: "N"))
+    var perClass: Int?
+    @Option(help: ArgumentHelp("Keep at most R x the positives as negatives (1-2 recommended).", valueName: "R"))
+    var negativesRatio: Double = 1
+    @Option(help: ArgumentHelp("Keep at most N negatives (instead of --negatives-ratio).", valueName: "N"))
+    var negatives: Int?
+    @Flag(help: "Keep every negative.")
+    var keepAllNegatives = false
+    @Option(help: ArgumentHelp("Largest share of the kept negatives that may be near-silent.", valueName: "F"))
+    var maxSilentFraction: Double = 0.2
+    @Option(parsing: .unconditional, help: ArgumentHelp("A clip is near-silent when its RMS is below this level (dBFS; negative).", valueName: "dB"))
+    var silenceThresholdDb: Double = -60
+    @Flag(help: "Do not measure clip loudness (no silence cap; needs no audio).")
+    var noSilenceCheck = false
+    @Option(help: ArgumentHelp("Use only clips ending within the first S seconds of each recording.", valueName: "S"))
+    var secondsPerFile: Double?
+    @Option(help: "Random seed (same seed, same output).")
+    var seed: UInt64
+    @Flag(help: "Do not check that the audio files exist.")
+    var noCheckFiles = false
+    @Flag(help: "Prefix the output file name with today's date (YYYY-MM-DD_).")
+    var dateStamp = false
+    @Option(help: ArgumentHelp("Output labels CSV.", valueName: "file"))
+    var out: String
+
+    func validate() throws {
+        if negatives != nil && keepAllNegatives { throw ValidationError("give only one of --negatives and --keep-all-negatives") }
+        if !noSilenceCheck && noCheckFiles { throw ValidationError("the silence check reads the audio; add --no-silence-check with --no-check-files") }
+    }
+
+    func run() throws {
+        let table = try ClipLabelTable.read(labels, checkFilesExist: !noCheckFiles)
+        let policy: NegativePolicy = keepAllNegatives ? .keepAll : negatives.map { .count($0) } ?? .ratio(negativesRatio)
+        let balancer = Balancer(samplesPerClass: perClass, negatives: policy, maxSilentFraction: noSilenceCheck ? nil : maxSilentFraction,
+                                silenceThreshold: pow(10, silenceThresholdDb / 20), secondsPerFile: secondsPerFile, seed: seed)
+        let (balanced, report) = try balancer.balance(table) { row in
+            guard let path = table.resolvedPath(row.file) else {
+                throw ChorusFileError.cannotRead(path: row.file, reason: "audio not found for the silence check (or pass --no-silence-check)")
+            }
+            return try clipRMS(path, start: row.start, end: row.end)
+        }
+        let parameters: [String: String] = [
+            "per_class": perClass.map { "\($0)" } ?? "all positives once", "negatives": "\(policy)",
+            "max_silent_fraction": noSilenceCheck ? "no silence check" : "\(maxSilentFraction)",
+            "silence_threshold_dbfs": "\(silenceThresholdDb)", "seconds_per_file": secondsPerFile.map { "\($0)" } ?? "no limit",
+            "seed": "\(seed)",
+        ]
+        var notes: [String: String] = [
+            "rows_beyond_time_limit": "\(report.rowsBeyondTimeLimit)", "negatives_available": "\(report.negativesAvailable)",
+            "negatives_kept": "\(report.negativesKept)", "silent_negatives_kept": "\(report.silentNegativesKept)",
+        ]
+        for c in report.classes { notes["class \(c.name)"] = "\(c.available) available, \(c.drawn) drawn" }
+        let path = try writeLabelTable(balanced, to: out, dateStamped: dateStamp, step: "balance", inputs: [labels],
+                                       parameters: parameters, notes: notes)
+        for c in report.classes { print("  \(c.name): \(c.available) available → \(c.drawn) drawn") }
+        print("  negatives: \(report.negativesAvailable) available → \(report.negativesKept) kept (\(report.silentNegativesKept) near-silent)")
+        if report.rowsBeyondTimeLimit > 0 { print("  \(report.rowsBeyondTimeLimit) clips past --seconds-per-file left out") }
+        print("\(balanced.rows.count) clips → \(path)")
+    }
+}
+
+// TODO(lead): wire to the Audio module (read the clip, mix to mono, RMS) — this temporary version
+// reads only uncompressed WAV (8/16/24/32-bit integer or 32/64-bit float).
+/// RMS of the samples of `path` between `start` and `end` seconds (full scale = 1), all channels.
+func clipRMS(_ path: String, start: Double, end: Double) throws -> Double {
+    let header = try TemporaryWAVHeader(path: path, hint: "pass --no-silence-check")
+    let bytesPerSample = header.bitsPerSample / 8
+    let first = max(0, min(header.frames, Int((start * Double(header.sampleRate)).rounded())))
+    let last = max(first, min(header.frames, Int((end * Double(header.sampleRate)).rounded())))
+    guard last > first else { return 0 }
+    guard let handle = FileHandle(forReadingAtPath: path) else { throw ChorusFileError.cannotRead(path: path, reason: "not readable") }
+    defer { try? handle.close() }
+    try handle.seek(toOffset: header.dataOffset + UInt64(first * header.blockAlign))
+    let data = handle.readData(ofLength: (last - first) * header.blockAlign)
+    let count = data.count / bytesPerSample
+    var sum = 0.0
+    try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+        for i in 0..<count {
+            let p = i * bytesPerSample
+            let v: Double
+            switch (header.format, bytesPerSample) {
+            case (1, 1): v = (Double(raw[p]) - 128) / 128
+            case (1, 2): v = Double(Int16(bitPattern: UInt16(raw[p]) | UInt16(raw[p + 1]) << 8)) / 32768
+            case (1, 3): v = Double(Int32(bitPattern: UInt32(raw[p]) << 8 | UInt32(raw[p + 1]) << 16 | UInt32(raw[p + 2]) << 24) >> 8) / 8_388_608
+            case (1, 4): v = Double(Int32(bitPattern: raw.loadUnaligned(fromByteOffset: p, as: UInt32.self).littleEndian)) / 2_147_483_648
+            case (3, 4): v = Double(Float(bitPattern: raw.loadUnaligned(fromByteOffset: p, as: UInt32.self).littleEndian))
+            case (3, 8): v = Double(bitPattern: raw.loadUnaligned(fromByteOffset: p, as: UInt64.self).littleEndian)
+            default:
+                throw ChorusFileError.invalidFormat(path: path, line: nil, reason: "WAV format \(header.format) with \(header.bitsPerSample)-bit samples is not supported by the temporary reader (pass --no-silence-check)")
+            }
+            sum += v * v
+        }
+    }
+    return count > 0 ? (sum / Double(count)).squareRoot() : 0
 }

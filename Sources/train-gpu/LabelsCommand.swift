@@ -1,6 +1,184 @@
+import Annotations
 import ArgumentParser
+import ChorusCore
+import Foundation
 
+/// `train-gpu labels`: Raven/Audacity annotations + recordings → clip labels CSV (+ provenance).
 struct LabelsCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "labels", abstract: "(not yet implemented)")
-    func run() throws { throw ValidationError("'labels' is not implemented yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "labels",
+        abstract: "Make a clip labels table (file,start_time,end_time,<class>...) from Raven or Audacity annotations.",
+        discussion: """
+        Tables are matched to audio by recording name: 'X.Table.1.selections.txt' (or 'X.txt') annotates \
+        'X.wav' (any audio extension); rows of multi-file Raven tables use their 'Begin File'. The 'file' \
+        column holds each audio path as given here; with --duration and no audio it holds the recording \
+        name plus --audio-extension. A clip is positive for a class when an annotation overlaps it by at \
+        least --min-overlap seconds, or (with --min-fraction) covers that fraction of the annotation. \
+        Writes <out> and its provenance record <out without extension>.json.
+        """)
+
+    @Option(parsing: .upToNextOption, help: ArgumentHelp("Raven selection tables, or directories of them (*.txt).", valueName: "file-or-dir"))
+    var raven: [String] = []
+    @Option(parsing: .upToNextOption, help: ArgumentHelp("Audacity label files, or directories of them (*.txt).", valueName: "file-or-dir"))
+    var audacity: [String] = []
+    @Option(parsing: .upToNextOption, help: ArgumentHelp("Audio files, or directories of them; their lengths set the clips.", valueName: "file-or-dir"))
+    var audio: [String] = []
+    @Option(help: ArgumentHelp("Length of every recording in seconds, when the audio is not at hand (overrides the audio's length).", valueName: "seconds"))
+    var duration: Double?
+    @Option(help: ArgumentHelp("Clip length in seconds.", valueName: "seconds"))
+    var clipDuration: Double
+    @Option(help: ArgumentHelp("Overlap of consecutive clips in seconds.", valueName: "seconds"))
+    var clipOverlap: Double = 0
+    @Option(help: ArgumentHelp("Minimum overlap (seconds) of an annotation with a clip to label it.", valueName: "seconds"))
+    var minOverlap: Double = 0.25
+    @Option(help: ArgumentHelp("Also label a clip that covers at least this fraction of an annotation (0-1).", valueName: "fraction"))
+    var minFraction: Double?
+    @Option(help: ArgumentHelp("Comma-separated classes (columns) to label, in order; others are ignored. Default: every label, in order of first appearance.", valueName: "A,B"))
+    var classes: String?
+    @Option(help: ArgumentHelp("Partial last clip: none (drop), remainder (shorten), full (shift back), extend (pad).", valueName: "mode"))
+    var finalClip: String = FinalClip.none.rawValue
+    @Flag(help: "Exactly one class per clip, with an 'other' column for clips with none; clips with several classes are an error.")
+    var singleTarget = false
+    @Option(name: .customLong("annotation-column"), help: ArgumentHelp("Raven column holding the labels (repeat to give candidates in order). Default: Annotation, else Species.", valueName: "name"))
+    var annotationColumns: [String] = []
+    @Option(help: ArgumentHelp("Extension for file names made from table names (with --duration and no audio).", valueName: "ext"))
+    var audioExtension = "wav"
+    @Flag(help: "Audio files without an annotation table get all-negative clips (default: an error).")
+    var includeUnannotated = false
+    @Flag(help: "Prefix the output file name with today's date (YYYY-MM-DD_).")
+    var dateStamp = false
+    @Option(help: ArgumentHelp("Output labels CSV.", valueName: "file"))
+    var out: String
+
+    func validate() throws {
+        if raven.isEmpty && audacity.isEmpty { throw ValidationError("give annotation tables with --raven and/or --audacity") }
+        if audio.isEmpty && duration == nil { throw ValidationError("give the recordings with --audio, or their length with --duration") }
+        if FinalClip(rawValue: finalClip) == nil {
+            throw ValidationError("--final-clip must be one of \(FinalClip.allCases.map(\.rawValue).joined(separator: ", ")); got '\(finalClip)'")
+        }
+        if let duration, !(duration.isFinite && duration > 0) { throw ValidationError("--duration must be > 0 seconds; got \(duration)") }
+    }
+
+    func run() throws {
+        let ravenFiles = try raven.flatMap { try FileSystem.files(under: $0, extensions: ["txt"]) }
+        let audacityFiles = try audacity.flatMap { try FileSystem.files(under: $0, extensions: ["txt"]) }
+        let audioFiles = try audio.flatMap { try FileSystem.files(under: $0, extensions: audioExtensions) }
+        if !audio.isEmpty && audioFiles.isEmpty { throw ValidationError("no audio files (\(audioExtensions.sorted().joined(separator: ", "))) found in \(audio.joined(separator: ", "))") }
+        let columns = annotationColumns.isEmpty ? ["Annotation", "Species"] : annotationColumns
+        var tables: [(path: String, annotations: [Annotation])] = []
+        for path in ravenFiles { tables.append((path, try RavenTable.read(path, annotationColumn: columns))) }
+        for path in audacityFiles { tables.append((path, try AudacityLabels.read(path))) }
+
+        let matches = try RecordingMatcher.match(tables: tables, audio: audioFiles, requireAudio: duration == nil,
+                                                 includeUnannotated: includeUnannotated)
+        let recordings = try matches.map { match in
+            let file = match.audioPath ?? "\(match.recording).\(audioExtension)"
+            let length = try duration ?? recordingDuration(file)
+            return AnnotatedRecording(file: file, duration: length, annotations: match.annotations)
+        }
+        let classList = classes.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+        let labeler = ClipLabeler(minimumOverlap: minOverlap, minimumFraction: minFraction, classes: classList, singleTarget: singleTarget)
+        let mode = FinalClip(rawValue: finalClip) ?? .none
+        let table = try labeler.label(recordings, clipDuration: clipDuration, overlap: clipOverlap, finalClip: mode)
+
+        let parameters: [String: String] = [
+            "clip_duration": "\(clipDuration)", "clip_overlap": "\(clipOverlap)", "min_label_overlap": "\(minOverlap)",
+            "min_label_fraction": minFraction.map { "\($0)" } ?? "none", "classes": classList?.joined(separator: ",") ?? "all, in order of first appearance",
+            "final_clip": mode.rawValue, "single_target": "\(singleTarget)", "annotation_columns": columns.joined(separator: ","),
+            "duration": duration.map { "\($0)" } ?? "from audio files", "include_unannotated": "\(includeUnannotated)",
+            "audio_extension": audioExtension,
+        ]
+        let path = try writeLabelTable(table, to: out, dateStamped: dateStamp, step: "labels",
+                                       inputs: ravenFiles + audacityFiles + audioFiles, parameters: parameters)
+        print("\(recordings.count) recording\(recordings.count == 1 ? "" : "s"), \(table.rows.count) clips → \(path)")
+        printCounts(table)
+    }
+}
+
+/// Extensions of audio files looked for in directories.
+let audioExtensions: Set<String> = ["wav", "flac", "mp3", "ogg", "aif", "aiff"]
+
+/// Writes a labels table and its provenance sidecar; returns the path written (date-stamped if asked).
+func writeLabelTable(_ table: ClipLabelTable, to out: String, dateStamped: Bool, step: String, inputs: [String],
+                     parameters: [String: String], notes: [String: String] = [:]) throws -> String {
+    let path = dateStamped ? Provenance.dateStamped(out) : out
+    let record = Provenance(step: step, commandLine: CommandLine.arguments, inputs: try Provenance.inputFiles(inputs),
+                            parameters: parameters, table: table, tablePath: path, notes: notes)
+    try table.write(to: path)
+    try record.write(for: path)
+    return path
+}
+
+/// Prints positives per class and the number of negatives.
+func printCounts(_ table: ClipLabelTable) {
+    let width = max(8, table.classes.map(\.count).max() ?? 0)
+    for (name, count) in zip(table.classes, table.positiveCounts()) {
+        print("  \(name.padding(toLength: width, withPad: " ", startingAt: 0))  \(count)")
+    }
+    print("  \("(none)".padding(toLength: width, withPad: " ", startingAt: 0))  \(table.negativeCount)")
+}
+
+// MARK: - Recording length
+
+// TODO(lead): replace with `try AudioFile.info(path).duration` when the Audio module lands;
+// until then only WAV headers are read here (use --duration for other formats).
+/// Length of a recording in seconds.
+func recordingDuration(_ path: String) throws -> Double {
+    let header = try TemporaryWAVHeader(path: path, hint: "pass --duration")
+    return Double(header.frames) / Double(header.sampleRate)
+}
+
+// TODO(lead): delete with `recordingDuration`/`clipRMS` once they call the Audio module.
+/// The parts of a RIFF/WAVE header needed to find and decode its samples (temporary).
+struct TemporaryWAVHeader {
+    var sampleRate: Int
+    var channels: Int
+    var bitsPerSample: Int
+    /// 1 = integer PCM, 3 = IEEE float (WAVE_FORMAT_EXTENSIBLE resolved to its sub-format).
+    var format: UInt16
+    var dataOffset: UInt64
+    var dataBytes: UInt64
+    var blockAlign: Int { channels * bitsPerSample / 8 }
+    var frames: Int { blockAlign > 0 ? Int(dataBytes / UInt64(blockAlign)) : 0 }
+
+    init(path: String, hint: String) throws {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw ChorusFileError.cannotRead(path: path, reason: "file not found or not readable")
+        }
+        defer { try? handle.close() }
+        let fileSize = (try? handle.seekToEnd()) ?? 0
+        try? handle.seek(toOffset: 0)
+        func notWAV(_ why: String) -> Error {
+            ChorusFileError.invalidFormat(path: path, line: nil, reason: "\(why); only WAV files can be read until the Audio module is wired in (\(hint))")
+        }
+        func u16(_ d: Data, _ at: Int) -> UInt16 { UInt16(d[d.startIndex + at]) | UInt16(d[d.startIndex + at + 1]) << 8 }
+        func u32(_ d: Data, _ at: Int) -> UInt32 { UInt32(u16(d, at)) | UInt32(u16(d, at + 2)) << 16 }
+        let riff = handle.readData(ofLength: 12)
+        guard riff.count == 12, riff.prefix(4) == Data("RIFF".utf8), riff.suffix(4) == Data("WAVE".utf8) else { throw notWAV("not a RIFF/WAVE file") }
+        var offset: UInt64 = 12
+        var fmt: (UInt16, Int, Int, Int)? = nil   // format, channels, rate, bits
+        while offset + 8 <= fileSize {
+            try? handle.seek(toOffset: offset)
+            let chunk = handle.readData(ofLength: 8)
+            guard chunk.count == 8 else { break }
+            let id = String(decoding: chunk.prefix(4), as: UTF8.self)
+            let size = UInt64(u32(chunk, 4))
+            if id == "fmt " {
+                let body = handle.readData(ofLength: Int(min(size, 64)))
+                guard body.count >= 16 else { throw notWAV("truncated fmt chunk") }
+                var format = u16(body, 0)
+                if format == 0xFFFE && body.count >= 26 { format = u16(body, 24) }
+                fmt = (format, Int(u16(body, 2)), Int(u32(body, 4)), Int(u16(body, 14)))
+            } else if id == "data" {
+                guard let (format, channels, rate, bits) = fmt else { throw notWAV("data chunk before fmt chunk") }
+                guard rate > 0, channels > 0, bits > 0, bits % 8 == 0 else { throw notWAV("unsupported fmt: \(channels) channels, \(rate) Hz, \(bits) bits") }
+                self.format = format; self.channels = channels; self.sampleRate = rate; self.bitsPerSample = bits
+                self.dataOffset = offset + 8
+                self.dataBytes = min(size, fileSize - (offset + 8))   // 0xFFFFFFFF (streamed) or truncated files
+                return
+            }
+            offset += 8 + size + (size & 1)
+        }
+        throw notWAV("no data chunk")
+    }
 }

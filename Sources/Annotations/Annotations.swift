@@ -1,1 +1,0 @@
-// Annotations module: see README for its role.

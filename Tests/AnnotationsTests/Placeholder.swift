@@ -1,2 +1,0 @@
-import XCTest
-// Annotations tests live in this target.
