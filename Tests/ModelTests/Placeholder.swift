@@ -1,2 +1,0 @@
-import XCTest
-// Model tests live in this target.
