@@ -10,10 +10,12 @@ public enum EvaluationOutputs {
                             "precision", "recall", "f1"])
         func text(_ v: Double?) -> String { v.map { "\($0)" } ?? "" }
         for c in data.classes.indices {
+            // Only the class name can need quoting; numbers are joined directly (much faster
+            // than quoting-aware joining for the hundreds of thousands of rows of long runs).
+            let name = CSV.escape(data.classes[c])
             for row in Metrics.thresholdTable(scores: data.scores[c], labels: data.labels[c]) {
-                out += CSV.line([data.classes[c], "\(row.threshold)", String(row.truePositives), String(row.falsePositives),
-                                 String(row.falseNegatives), String(row.trueNegatives),
-                                 text(row.precision), text(row.recall), text(row.f1)])
+                out += "\(name),\(row.threshold),\(row.truePositives),\(row.falsePositives),\(row.falseNegatives),"
+                    + "\(row.trueNegatives),\(text(row.precision)),\(text(row.recall)),\(text(row.f1))\n"
             }
         }
         return out

@@ -28,8 +28,9 @@ public struct ClassEvaluation: Codable, Equatable, Sendable {
         let counts = Metrics.counts(scores: scores, labels: labels, threshold: threshold)
         positives = counts.truePositives + counts.falseNegatives
         negatives = counts.falsePositives + counts.trueNegatives
-        averagePrecision = Metrics.averagePrecision(scores: scores, labels: labels)
-        rocAUC = Metrics.rocAUC(scores: scores, labels: labels)
+        let table = Metrics.thresholdTable(scores: scores, labels: labels)
+        averagePrecision = Metrics.averagePrecision(table: table)
+        rocAUC = Metrics.rocAUC(table: table)
         self.threshold = threshold
         truePositives = counts.truePositives
         falsePositives = counts.falsePositives
@@ -38,7 +39,7 @@ public struct ClassEvaluation: Codable, Equatable, Sendable {
         precision = counts.precision
         recall = counts.recall
         f1 = counts.f1
-        let best = Metrics.bestF1(scores: scores, labels: labels)
+        let best = Metrics.bestF1(table: table)
         bestF1Threshold = best?.threshold
         bestF1 = best?.f1
     }

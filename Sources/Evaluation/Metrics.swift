@@ -47,7 +47,11 @@ public enum Metrics {
     /// descending order (tied scores form one threshold), with R_0 = 0. This is
     /// `sklearn.metrics.average_precision_score`. Nil (undefined) when there are no positives.
     public static func averagePrecision(scores: [Double], labels: [Bool]) -> Double? {
-        let table = thresholdTable(scores: scores, labels: labels)
+        averagePrecision(table: thresholdTable(scores: scores, labels: labels))
+    }
+
+    /// Average precision from a table made by `thresholdTable` (saves sorting again).
+    public static func averagePrecision(table: [ThresholdRow]) -> Double? {
         guard let positives = table.last.map({ $0.truePositives + $0.falseNegatives }), positives > 0 else { return nil }
         var previousRecall = 0.0
         var sum = 0.0
@@ -63,7 +67,11 @@ public enum Metrics {
     /// (0, 0); tied scores contribute one diagonal segment (so ties count half). This is
     /// `sklearn.metrics.roc_auc_score`. Nil (undefined) when there are no positives or no negatives.
     public static func rocAUC(scores: [Double], labels: [Bool]) -> Double? {
-        let table = thresholdTable(scores: scores, labels: labels)
+        rocAUC(table: thresholdTable(scores: scores, labels: labels))
+    }
+
+    /// ROC AUC from a table made by `thresholdTable` (saves sorting again).
+    public static func rocAUC(table: [ThresholdRow]) -> Double? {
         guard let last = table.last else { return nil }
         let positives = last.truePositives + last.falseNegatives
         let negatives = last.falsePositives + last.trueNegatives
@@ -128,8 +136,13 @@ public enum Metrics {
     /// The threshold row with the highest F1 (the highest threshold among equal F1 values);
     /// nil when F1 is undefined everywhere (no positives).
     public static func bestF1(scores: [Double], labels: [Bool]) -> ThresholdRow? {
+        bestF1(table: thresholdTable(scores: scores, labels: labels))
+    }
+
+    /// Best-F1 row of a table made by `thresholdTable`.
+    public static func bestF1(table: [ThresholdRow]) -> ThresholdRow? {
         var best: (row: ThresholdRow, f1: Double)?
-        for row in thresholdTable(scores: scores, labels: labels) {
+        for row in table {
             guard let f1 = row.f1 else { continue }
             if let current = best, f1 <= current.f1 { continue }
             best = (row, f1)

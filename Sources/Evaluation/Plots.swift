@@ -25,7 +25,7 @@ public enum Plots {
     /// no-skill line at the share of positives and the operating point at `threshold`.
     public static func prCurveSVG(className: String, scores: [Double], labels: [Bool], threshold: Double) -> String {
         let table = Metrics.thresholdTable(scores: scores, labels: labels)
-        let ap = Metrics.averagePrecision(scores: scores, labels: labels)
+        let ap = Metrics.averagePrecision(table: table)
         var chart = SVGChart(title: "\(className): precision–recall (AP \(Markup.metric(ap)))",
                              xLabel: "recall", yLabel: "precision", xDomain: 0...1, yDomain: 0...1.02)
         let positives = labels.filter { $0 }.count
@@ -37,7 +37,10 @@ public enum Plots {
         chart.addPath([(0, prevalence), (1, prevalence)], color: ChartColors.gray, width: 1.5, dashed: true)
         var points: [(Double, Double)] = []
         var previousRecall = 0.0
-        for row in thinned(table) {
+        // Lower thresholds after the first that reaches full recall add nothing to the area; the
+        // curve stops there (as scikit-learn's curve used to), avoiding a drop along recall = 1.
+        let upToFullRecall = table.firstIndex { $0.falseNegatives == 0 }.map { Array(table.prefix(through: $0)) } ?? table
+        for row in thinned(upToFullRecall) {
             guard let p = row.precision, let r = row.recall else { continue }
             points.append((previousRecall, p))
             points.append((r, p))

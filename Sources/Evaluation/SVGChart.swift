@@ -36,9 +36,9 @@ public enum ChartColors {
 /// A self-contained SVG chart: title, legend row, frame, grid, ticks and axis labels, with
 /// plot elements placed in data coordinates. Uses no ids, so several can be inlined in one page.
 struct SVGChart {
-    let width = 600.0
-    let height = 400.0
-    let left = 66.0, right = 22.0, top = 66.0, bottom = 54.0
+    let width = 540.0
+    let height = 380.0
+    let left = 64.0, right = 18.0, top = 66.0, bottom = 54.0
 
     var title: String
     var xLabel: String
@@ -107,12 +107,12 @@ struct SVGChart {
         body.append("<line x1=\"\(x0)\" y1=\"\(Markup.coordinate(top))\" x2=\"\(x0)\" y2=\"\(Markup.coordinate(top + plotHeight))\" stroke=\"\(color)\" stroke-width=\"1.2\" stroke-dasharray=\"3 3\"/>")
         let anchorEnd = px(x) > left + plotWidth * 0.75
         let tx = Markup.coordinate(px(x) + (anchorEnd ? -4 : 4))
-        body.append("<text x=\"\(tx)\" y=\"\(Markup.coordinate(top + 13))\" font-size=\"11\" fill=\"\(color)\" text-anchor=\"\(anchorEnd ? "end" : "start")\">\(Markup.escape(label))</text>")
+        body.append("<text x=\"\(tx)\" y=\"\(Markup.coordinate(top + 15))\" font-size=\"12\" fill=\"\(color)\" stroke=\"white\" stroke-width=\"3\" paint-order=\"stroke\" text-anchor=\"\(anchorEnd ? "end" : "start")\">\(Markup.escape(label))</text>")
     }
 
     /// A centred note in the plot area (e.g. why a curve is missing).
     mutating func addNote(_ text: String) {
-        body.append("<text x=\"\(Markup.coordinate(left + plotWidth / 2))\" y=\"\(Markup.coordinate(top + plotHeight / 2))\" font-size=\"14\" fill=\"\(ChartColors.gray)\" text-anchor=\"middle\">\(Markup.escape(text))</text>")
+        body.append("<text x=\"\(Markup.coordinate(left + plotWidth / 2))\" y=\"\(Markup.coordinate(top + plotHeight / 2))\" font-size=\"15\" fill=\"\(ChartColors.gray)\" stroke=\"white\" stroke-width=\"4\" paint-order=\"stroke\" text-anchor=\"middle\">\(Markup.escape(text))</text>")
     }
 
     /// The complete `<svg>` element.
@@ -121,7 +121,7 @@ struct SVGChart {
         s.append("<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" width=\"\(Int(width))\" height=\"\(Int(height))\" font-family=\"Helvetica, Arial, sans-serif\" role=\"img\">")
         s.append("<title>\(Markup.escape(title))</title>")
         s.append("<rect x=\"0\" y=\"0\" width=\"\(Int(width))\" height=\"\(Int(height))\" fill=\"white\"/>")
-        s.append("<text x=\"\(Markup.coordinate(left))\" y=\"22\" font-size=\"15\" font-weight=\"bold\" fill=\"\(ChartColors.text)\">\(Markup.escape(title))</text>")
+        s.append("<text x=\"\(Markup.coordinate(left))\" y=\"24\" font-size=\"16\" font-weight=\"bold\" fill=\"\(ChartColors.text)\">\(Markup.escape(title))</text>")
         s.append(contentsOf: legendElements())
         s.append(contentsOf: gridAndAxes())
         s.append(contentsOf: body)
@@ -133,7 +133,7 @@ struct SVGChart {
     private func legendElements() -> [String] {
         var s: [String] = []
         var x = left
-        let y = 44.0
+        let y = 46.0
         for entry in legend {
             switch entry.symbol {
             case .line:
@@ -145,9 +145,9 @@ struct SVGChart {
             case .dot:
                 s.append("<circle cx=\"\(Markup.coordinate(x + 10))\" cy=\"\(y)\" r=\"5\" fill=\"\(entry.color)\" stroke=\"white\" stroke-width=\"1.5\"/>")
             }
-            s.append("<text x=\"\(Markup.coordinate(x + 25))\" y=\"\(y + 4)\" font-size=\"12\" fill=\"\(ChartColors.text)\">\(Markup.escape(entry.label))</text>")
-            // Approximate text width: 6.4 px per character at 12 px.
-            x += 25 + Double(entry.label.count) * 6.4 + 16
+            s.append("<text x=\"\(Markup.coordinate(x + 25))\" y=\"\(y + 4)\" font-size=\"13\" fill=\"\(ChartColors.text)\">\(Markup.escape(entry.label))</text>")
+            // Approximate text width: 6.9 px per character at 13 px.
+            x += 25 + Double(entry.label.count) * 6.9 + 16
         }
         return s
     }
@@ -161,17 +161,17 @@ struct SVGChart {
             let x = Markup.coordinate(px(v))
             s.append("<line x1=\"\(x)\" y1=\"\(Markup.coordinate(top))\" x2=\"\(x)\" y2=\"\(Markup.coordinate(bottomY))\" stroke=\"\(ChartColors.grid)\" stroke-width=\"1\"/>")
             s.append("<line x1=\"\(x)\" y1=\"\(Markup.coordinate(bottomY))\" x2=\"\(x)\" y2=\"\(Markup.coordinate(bottomY + 5))\" stroke=\"\(ChartColors.axis)\"/>")
-            s.append("<text x=\"\(x)\" y=\"\(Markup.coordinate(bottomY + 18))\" font-size=\"11\" fill=\"\(ChartColors.axis)\" text-anchor=\"middle\">\(NiceTicks.label(v, step: xTicks.step))</text>")
+            s.append("<text x=\"\(x)\" y=\"\(Markup.coordinate(bottomY + 18))\" font-size=\"12.5\" fill=\"\(ChartColors.axis)\" text-anchor=\"middle\">\(NiceTicks.label(v, step: xTicks.step))</text>")
         }
         for v in yTicks.values {
             let y = Markup.coordinate(py(v))
             s.append("<line x1=\"\(Markup.coordinate(left))\" y1=\"\(y)\" x2=\"\(Markup.coordinate(left + plotWidth))\" y2=\"\(y)\" stroke=\"\(ChartColors.grid)\" stroke-width=\"1\"/>")
             s.append("<line x1=\"\(Markup.coordinate(left - 5))\" y1=\"\(y)\" x2=\"\(Markup.coordinate(left))\" y2=\"\(y)\" stroke=\"\(ChartColors.axis)\"/>")
-            s.append("<text x=\"\(Markup.coordinate(left - 8))\" y=\"\(Markup.coordinate(py(v) + 4))\" font-size=\"11\" fill=\"\(ChartColors.axis)\" text-anchor=\"end\">\(NiceTicks.label(v, step: yTicks.step))</text>")
+            s.append("<text x=\"\(Markup.coordinate(left - 8))\" y=\"\(Markup.coordinate(py(v) + 4))\" font-size=\"12.5\" fill=\"\(ChartColors.axis)\" text-anchor=\"end\">\(NiceTicks.label(v, step: yTicks.step))</text>")
         }
-        s.append("<text x=\"\(Markup.coordinate(left + plotWidth / 2))\" y=\"\(Markup.coordinate(height - 12))\" font-size=\"13\" fill=\"\(ChartColors.text)\" text-anchor=\"middle\">\(Markup.escape(xLabel))</text>")
+        s.append("<text x=\"\(Markup.coordinate(left + plotWidth / 2))\" y=\"\(Markup.coordinate(height - 12))\" font-size=\"14\" fill=\"\(ChartColors.text)\" text-anchor=\"middle\">\(Markup.escape(xLabel))</text>")
         let cy = Markup.coordinate(top + plotHeight / 2)
-        s.append("<text x=\"16\" y=\"\(cy)\" font-size=\"13\" fill=\"\(ChartColors.text)\" text-anchor=\"middle\" transform=\"rotate(-90 16 \(cy))\">\(Markup.escape(yLabel))</text>")
+        s.append("<text x=\"16\" y=\"\(cy)\" font-size=\"14\" fill=\"\(ChartColors.text)\" text-anchor=\"middle\" transform=\"rotate(-90 16 \(cy))\">\(Markup.escape(yLabel))</text>")
         return s
     }
 }
