@@ -212,3 +212,21 @@ final class TablesAndJoinTests: XCTestCase {
         XCTAssertThrowsError(try LabelMatrix(classes: ["A"], rows: [LabelRow(file: "f", startTime: 0, endTime: 1, labels: [0.5])]))
     }
 }
+
+final class SharedLabelsTests: XCTestCase {
+    /// The labels reader accepts the reference clip labels (made by OpenSoundscape) as they are,
+    /// and scores equal to the labels rank perfectly.
+    func testReadsReferenceClipLabels() throws {
+        let labels = try LabelMatrix.read(try SharedData.path("reference/msd_clip_labels.csv"))
+        XCTAssertEqual(labels.classes, ["WOTH", "EATO", "LOWA"])
+        XCTAssertEqual(labels.rows.count, 40)
+        XCTAssertEqual(labels.rows[1].labels, [1, 1, 0])
+        let scores = try ScoreTable(classes: labels.classes, rows: labels.rows.map {
+            ScoreRow(file: $0.file, startTime: $0.startTime, endTime: $0.endTime, scores: $0.labels.map(Double.init))
+        })
+        let result = try Evaluator.evaluate(scores: scores, labels: labels)
+        XCTAssertEqual(result.classes.map(\.averagePrecision), [1, 1, 1])
+        XCTAssertEqual(result.macroAUC, 1)
+        XCTAssertEqual(result.classes.map(\.positives), result.classes.map(\.truePositives))
+    }
+}
