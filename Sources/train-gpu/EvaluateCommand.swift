@@ -1,6 +1,125 @@
 import ArgumentParser
+import ChorusCore
+import Evaluation
+import Foundation
 
 struct EvaluateCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "evaluate", abstract: "(not yet implemented)")
-    func run() throws { throw ValidationError("'evaluate' is not implemented yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "evaluate",
+        abstract: "Evaluate scores against clip labels: metrics, threshold tables, pictures, review lists and an HTML report.",
+        discussion: """
+        Scores (from `predict`, or a detector's `file,start_time,end_time,score` with --class) are joined with the \
+        labels on (file, start_time, end_time). Writes to --out: metrics.json, thresholds.csv, pr_<class>.svg, \
+        threshold_<class>.svg, histogram_<class>.svg, review_<class>.csv, hard_negatives.csv and report.html.
+        """)
+
+    @Option(help: "Scores CSV: file,start_time,end_time,<class>... (or a single 'score' column with --class).")
+    var scores: String
+
+    @Option(help: "Clip labels CSV: file,start_time,end_time,<class>... with 0/1 values.")
+    var labels: String
+
+    @Option(help: "Output folder.")
+    var out: String
+
+    @Option(name: .customLong("class"), help: "Evaluate only this class; required when the scores file has a single 'score' column.")
+    var className: String?
+
+    @Option(name: .customLong("threshold"), parsing: .singleValue,
+            help: "Decision threshold (score ≥ T is positive): a number for all classes and/or CLASS=T for one class; repeatable. Default 0.5.")
+    var thresholds: [String] = []
+
+    @Option(help: "Clips of each kind (high-scoring negatives, low-scoring positives) per class in the review lists.")
+    var review: Int = 20
+
+    @Flag(help: "Leave out scored clips that have no labels instead of failing (recordings scored in full but only partly annotated).")
+    var ignoreUnlabelled = false
+
+    @Flag(help: "Also cut the review clips out as WAV files into OUT/review_clips/<class>/.")
+    var exportClips = false
+
+    @Option(help: "Folder that relative file names in the scores are relative to (for --export-clips).")
+    var audioRoot: String?
+
+    func validate() throws {
+        guard review >= 0 else { throw ValidationError("--review must be 0 or more, got \(review)") }
+        if audioRoot != nil && !exportClips { throw ValidationError("--audio-root is only used with --export-clips") }
+        if exportClips && !AudioReviewClipWriter.isAvailable {
+            throw ValidationError("--export-clips is not available in this build yet (cutting WAV clips needs the Audio module, not wired in)")
+        }
+    }
+
+    func run() throws {
+        let thresholdSetting = try ThresholdSetting.parse(thresholds)
+        var scoreTable = try ScoreTable.read(scores, singleScoreClass: className)
+        var labelMatrix = try LabelMatrix.read(labels)
+        if let className {
+            labelMatrix = try labelMatrix.selecting(classes: [className])
+            scoreTable = try scoreTable.selecting(classes: [className])
+        }
+        let join = try Evaluator.join(scores: scoreTable, labels: labelMatrix,
+                                      unlabelledScores: ignoreUnlabelled ? .ignore : .error)
+        var result = try Evaluator.evaluate(join.data, thresholds: thresholdSetting)
+        result.ignoredUnlabelledScores = join.ignoredUnlabelledScores
+        result.metadata = ["scores": scores, "labels": labels, "chorus_version": chorusVersion]
+        let written = try EvaluationOutputs.write(data: join.data, result: result, reviewCount: review, to: out)
+
+        print(EvaluationSummaryTable.render(result))
+        if join.ignoredUnlabelledScores > 0 {
+            print("left out \(join.ignoredUnlabelledScores) scored clip(s) that have no labels")
+        }
+        if exportClips {
+            let lists = ReviewList.all(data: join.data, count: review)
+            let outcome = ReviewClipExport.export(reviewLists: lists, audioRoot: audioRoot,
+                                                  to: (out as NSString).appendingPathComponent("review_clips"),
+                                                  writer: AudioReviewClipWriter())
+            print("exported \(outcome.written.count) review clip(s)")
+            for failure in outcome.failed { printError("could not export \(failure.output): \(failure.reason)") }
+        }
+        print("wrote \(written.count) files to \(out) (open \((out as NSString).appendingPathComponent(HTMLReport.fileName)))")
+    }
+}
+
+/// SEAM(lead): cuts a clip out of a recording for `--export-clips`. It needs the Audio module
+/// (decode, then write WAV), which is on another branch. When merging, implement `writeClip`
+/// with Audio: read seconds `start..<end` of `file` at its native rate and write a WAV to
+/// `outputPath` (atomically), then set `isAvailable` to true. Until then `--export-clips` is
+/// refused up front with a clear message.
+struct AudioReviewClipWriter: ReviewClipWriter {
+    static let isAvailable = false
+
+    func writeClip(file: String, start: Double, end: Double, to outputPath: String) throws {
+        throw ValidationError("--export-clips is not available in this build yet (audio clip writing is not wired in)")
+    }
+}
+
+/// The per-class metrics table printed by `evaluate`.
+enum EvaluationSummaryTable {
+    static func render(_ result: EvaluationResult) -> String {
+        func metric(_ v: Double?) -> String { v.map { String(format: "%.3f", $0) } ?? "undefined" }
+        func score(_ v: Double) -> String {
+            abs(v) != 0 && (abs(v) < 1e-3 || abs(v) >= 1e6) ? String(format: "%.3g", v) : String(format: "%.4g", v)
+        }
+        let header = ["class", "pos", "neg", "AP", "ROC AUC", "threshold", "precision", "recall", "F1", "TP", "FP", "FN", "TN"]
+        var rows = result.classes.map { c in
+            [c.name, String(c.positives), String(c.negatives), metric(c.averagePrecision), metric(c.rocAUC), score(c.threshold),
+             metric(c.precision), metric(c.recall), metric(c.f1),
+             String(c.truePositives), String(c.falsePositives), String(c.falseNegatives), String(c.trueNegatives)]
+        }
+        rows.append(["macro mean", "", "", metric(result.macroAP), metric(result.macroAUC), "",
+                     metric(result.macroPrecision), metric(result.macroRecall), metric(result.macroF1), "", "", "", ""])
+        let widths = header.indices.map { i in ([header] + rows).map { $0[i].count }.max() ?? 0 }
+        func line(_ fields: [String]) -> String {
+            fields.enumerated().map { i, f in
+                let pad = String(repeating: " ", count: widths[i] - f.count)
+                return i == 0 ? f + pad : pad + f
+            }.joined(separator: "  ").replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression)
+        }
+        var out = [line(header), String(repeating: "-", count: widths.reduce(0, +) + 2 * (widths.count - 1))]
+        out += rows.dropLast().map(line)
+        out.append(out[1])
+        out.append(line(rows[rows.count - 1]))
+        out.append("\(result.clipCount) clips; undefined values (e.g. AP of a class without positives) are left out of macro means")
+        return out.joined(separator: "\n")
+    }
 }

@@ -1,0 +1,58 @@
+import ChorusCore
+import Foundation
+
+/// Writes the whole evaluation folder: metrics.json, thresholds.csv, the pictures of every
+/// class, review lists, the hard-negatives table and report.html.
+public enum EvaluationOutputs {
+    /// Per class, every threshold: `class,threshold,true_positives,...,f1` (undefined values empty).
+    public static func thresholdsCSV(data: EvaluationData) -> String {
+        var out = CSV.line(["class", "threshold", "true_positives", "false_positives", "false_negatives", "true_negatives",
+                            "precision", "recall", "f1"])
+        func text(_ v: Double?) -> String { v.map { "\($0)" } ?? "" }
+        for c in data.classes.indices {
+            // Only the class name can need quoting; numbers are joined directly (much faster
+            // than quoting-aware joining for the hundreds of thousands of rows of long runs).
+            let name = CSV.escape(data.classes[c])
+            for row in Metrics.thresholdTable(scores: data.scores[c], labels: data.labels[c]) {
+                out += "\(name),\(row.threshold),\(row.truePositives),\(row.falsePositives),\(row.falseNegatives),"
+                    + "\(row.trueNegatives),\(text(row.precision)),\(text(row.recall)),\(text(row.f1))\n"
+            }
+        }
+        return out
+    }
+
+    /// Writes every output into `dir` (created if needed) and returns the paths written.
+    /// `reviewCount` clips of each kind per class go to the review lists.
+    @discardableResult
+    public static func write(data: EvaluationData, result: EvaluationResult, reviewCount: Int,
+                             extraSections: [HTMLSection] = [], to dir: String) throws -> [String] {
+        var written: [String] = []
+        func put(_ name: String, _ text: String) throws {
+            let path = (dir as NSString).appendingPathComponent(name)
+            try AtomicFile.write(text, to: path)
+            written.append(path)
+        }
+        var json = try result.jsonData()
+        json.append(contentsOf: Array("\n".utf8))
+        let metricsPath = (dir as NSString).appendingPathComponent("metrics.json")
+        try AtomicFile.write(json, to: metricsPath)
+        written.append(metricsPath)
+        try put("thresholds.csv", thresholdsCSV(data: data))
+
+        let stems = OutputNames.fileStems(for: data.classes)
+        let reviewLists = ReviewList.all(data: data, count: reviewCount)
+        var plots: [ClassPlots] = []
+        for c in data.classes.indices {
+            let p = ClassPlots(data: data, classIndex: c, threshold: result.thresholds.threshold(for: data.classes[c]))
+            try put("pr_\(stems[c]).svg", p.precisionRecall)
+            try put("threshold_\(stems[c]).svg", p.precisionRecallVsThreshold)
+            try put("histogram_\(stems[c]).svg", p.scoreHistogram)
+            try put("review_\(stems[c]).csv", reviewLists[c].csvText())
+            plots.append(p)
+        }
+        try put("hard_negatives.csv", HardNegatives.csvText(data: data, reviewLists: reviewLists))
+        written.append(try HTMLReport.write(result: result, plots: plots, reviewLists: reviewLists,
+                                            extraSections: extraSections, to: dir))
+        return written
+    }
+}

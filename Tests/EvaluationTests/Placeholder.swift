@@ -1,2 +1,0 @@
-import XCTest
-// Evaluation tests live in this target.
