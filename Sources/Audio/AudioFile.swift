@@ -71,38 +71,9 @@ public enum AudioFile {
         if let bad = audio.samples.firstIndex(where: { !$0.isFinite }) {
             throw AudioError.invalidParameter(name: "samples", reason: "sample \(bad) is \(audio.samples[bad]), not finite (writing \(path))")
         }
-        let url = URL(fileURLWithPath: path)
-        let directory = url.deletingLastPathComponent()
-        do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        } catch {
-            throw AudioError.cannotWrite(path: path, reason: "cannot create directory \(directory.path): \(error.localizedDescription)")
-        }
-        let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).wav").path
         let subtype = encoding == .pcm16 ? SF_FORMAT_PCM_16 : SF_FORMAT_FLOAT
-        var sfInfo = SF_INFO()
-        sfInfo.samplerate = Int32(audio.sampleRate)
-        sfInfo.channels = 1
-        sfInfo.format = Int32(SF_FORMAT_WAV | subtype)
-        guard let handle = sf_open(temporary, Int32(SFM_WRITE), &sfInfo) else {
-            throw AudioError.cannotWrite(path: path, reason: String(cString: sf_strerror(nil)))
-        }
-        sf_command(handle, Int32(SFC_SET_CLIPPING), nil, Int32(SF_TRUE))
-        let written = audio.samples.withUnsafeBufferPointer { buffer -> Int in
-            guard let base = buffer.baseAddress else { return 0 }
-            return Int(sf_writef_float(handle, base, sf_count_t(buffer.count)))
-        }
-        let writeError = String(cString: sf_strerror(handle))
-        let closed = sf_close(handle)
-        guard written == audio.samples.count, closed == 0 else {
-            unlink(temporary)
-            throw AudioError.cannotWrite(path: path, reason: "wrote \(written) of \(audio.samples.count) samples: \(writeError)")
-        }
-        if rename(temporary, path) != 0 {
-            let reason = String(cString: strerror(errno))
-            unlink(temporary)
-            throw AudioError.cannotWrite(path: path, reason: reason)
-        }
+        try SoundFileWriter.write(interleaved: audio.samples, channels: 1, sampleRate: audio.sampleRate,
+                                  format: Int32(SF_FORMAT_WAV | subtype), to: path)
     }
 
     static func formatDuration(_ seconds: Double) -> String { String(format: "%.3f", seconds) }
