@@ -19,6 +19,7 @@ public final class AudioStreamReader {
     private var pending: [Float] = []
     private var pendingStart = 0
     private var endOfFile = false
+    private var flushed = false
     private var readBuffer: [Float] = []
 
     public init(path: String, blockFrames: Int, sampleRate: Int? = nil) throws {
@@ -38,13 +39,14 @@ public final class AudioStreamReader {
     /// The next block of mono samples, or nil when the file is exhausted.
     public func next() throws -> [Float]? {
         guard let resampler else { return try readBlock(blockFrames) }
-        while pending.count - pendingStart < blockFrames && !endOfFile {
+        while pending.count - pendingStart < blockFrames && !flushed {
             if let block = try readBlock(max(blockFrames, 65_536)) {
                 compactPending()
                 pending.append(contentsOf: try resampler.process(block))
             } else {
                 compactPending()
                 pending.append(contentsOf: try resampler.finish())
+                flushed = true
             }
         }
         let available = pending.count - pendingStart
