@@ -46,12 +46,19 @@ public enum AudioFile {
             }
             count = min(count, Int((duration * Double(info.sampleRate)).rounded()))
         }
-        var samples = [Float](repeating: 0, count: count)
-        if count > 0 {
-            try file.seek(toFrame: startFrame)
-            let got = try file.readMono(into: &samples, at: 0, count: count)
-            if got < count { samples.removeLast(count - got) }
+        if count > 0 { try file.seek(toFrame: startFrame) }
+        var failure: Error?
+        var got = 0
+        var samples = LargeBuffer.floats(count) { buffer in
+            do {
+                got = try file.readMono(into: buffer, count: count)
+            } catch {
+                failure = error
+            }
+            if got < count { (buffer + got).initialize(repeating: 0, count: count - got) }
         }
+        if let failure { throw failure }
+        if got < count { samples.removeLast(count - got) }
         var audio = AudioSamples(samples: samples, sampleRate: info.sampleRate)
         if let sampleRate, sampleRate != info.sampleRate {
             audio = AudioSamples(samples: try Resampler.resample(samples, from: info.sampleRate, to: sampleRate), sampleRate: sampleRate)

@@ -50,20 +50,23 @@ final class SoundFile {
         }
     }
 
-    /// Reads up to `count` frames mixed down to mono into `destination` starting at `destination[at]`.
+    /// Reads up to `count` frames mixed down to mono into `destination[at...]`.
     /// Returns the number of frames read; fewer than `count` only at the end of the file.
     func readMono(into destination: inout [Float], at start: Int, count: Int) throws -> Int {
+        precondition(start >= 0 && start + count <= destination.count, "read past the end of the destination")
+        return try destination.withUnsafeMutableBufferPointer { try readMono(into: $0.baseAddress! + start, count: count) }
+    }
+
+    /// Reads up to `count` frames mixed down to mono into `destination` (room for `count` floats).
+    /// Returns the number of frames read; fewer than `count` only at the end of the file.
+    func readMono(into destination: UnsafeMutablePointer<Float>, count: Int) throws -> Int {
         let channels = info.channels
         var total = 0
         if channels == 1 {
-            total = destination.withUnsafeMutableBufferPointer { buffer -> Int in
-                var done = 0
-                while done < count {
-                    let got = Int(sf_readf_float(handle, buffer.baseAddress! + start + done, sf_count_t(count - done)))
-                    if got <= 0 { break }
-                    done += got
-                }
-                return done
+            while total < count {
+                let got = Int(sf_readf_float(handle, destination + total, sf_count_t(count - total)))
+                if got <= 0 { break }
+                total += got
             }
         } else {
             let chunk = 65_536
@@ -74,13 +77,11 @@ final class SoundFile {
                 let got = interleaved.withUnsafeMutableBufferPointer { Int(sf_readf_float(handle, $0.baseAddress!, sf_count_t(want))) }
                 if got <= 0 { break }
                 interleaved.withUnsafeBufferPointer { source in
-                    destination.withUnsafeMutableBufferPointer { out in
-                        for frame in 0..<got {
-                            var sum: Float = 0
-                            let base = frame * channels
-                            for c in 0..<channels { sum += source[base + c] }
-                            out[start + total + frame] = sum * scale
-                        }
+                    for frame in 0..<got {
+                        var sum: Float = 0
+                        let base = frame * channels
+                        for c in 0..<channels { sum += source[base + c] }
+                        destination[total + frame] = sum * scale
                     }
                 }
                 total += got

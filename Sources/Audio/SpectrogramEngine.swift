@@ -30,8 +30,7 @@ struct SpectrogramEngine {
         let bins = parameters.frequencyCount
         let batches = (frameCount + SpectrogramEngine.batch - 1) / SpectrogramEngine.batch
         let workers = max(1, min(batches, threads ?? (frameCount > 4096 ? ProcessInfo.processInfo.activeProcessorCount : 1)))
-        return [Float](unsafeUninitializedCapacity: bins * frameCount) { output, initialized in
-            let out = output.baseAddress!
+        return LargeBuffer.floats(bins * frameCount) { out in
             samples.withUnsafeBufferPointer { input in
                 let source = input.baseAddress!
                 if workers == 1 {
@@ -44,7 +43,6 @@ struct SpectrogramEngine {
                     }
                 }
             }
-            initialized = bins * frameCount
         }
     }
 
@@ -70,6 +68,8 @@ struct SpectrogramEngine {
                         for i in 0..<windowLength { destination[i] = (frame[i] - mean) * w[i] }
                     }
                     plan.execute(buffers)
+                    // Power (and dB) per frame, contiguous, then transposed into columns
+                    // firstFrame..<firstFrame+count of every row.
                     let spectrum = buffers.outputFloats
                     for f in 0..<count {
                         let row = power + f * bins, complex = spectrum + 2 * f * bins
@@ -79,7 +79,6 @@ struct SpectrogramEngine {
                         }
                         if decibels { FastDecibels.convert(row, count: bins) }
                     }
-                    // Transpose the batch into columns firstFrame..<firstFrame+count of every row.
                     for k in 0..<bins {
                         let destination = output + k * frameCount + firstFrame
                         for f in 0..<count { destination[f] = power[f * bins + k] }
@@ -89,16 +88,20 @@ struct SpectrogramEngine {
         }
     }
 
-    /// Sum of `n` floats with eight independent accumulators (vectorises; a single running sum does not).
+    /// Sum of `n` floats with sixteen independent accumulators (vectorises; a single running sum does not).
     @inline(__always)
     static func sum(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
-        var accumulator = SIMD8<Float>(repeating: 0)
+        var a0 = SIMD4<Float>(repeating: 0), a1 = a0, a2 = a0, a3 = a0
+        let raw = UnsafeRawPointer(x)
         var i = 0
-        while i + 8 <= n {
-            accumulator += UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
-            i += 8
+        while i + 16 <= n {
+            a0 += raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD4<Float>.self)
+            a1 += raw.loadUnaligned(fromByteOffset: 4 * (i + 4), as: SIMD4<Float>.self)
+            a2 += raw.loadUnaligned(fromByteOffset: 4 * (i + 8), as: SIMD4<Float>.self)
+            a3 += raw.loadUnaligned(fromByteOffset: 4 * (i + 12), as: SIMD4<Float>.self)
+            i += 16
         }
-        var total = accumulator.sum()
+        var total = ((a0 + a1) + (a2 + a3)).sum()
         while i < n { total += x[i]; i += 1 }
         return total
     }
