@@ -668,3 +668,32 @@ __kernel void overlay_label_union(const int batch, const int classes, __global c
     if (i >= batch * classes) return;
     Out[i] = apply[i / classes] > 0.5f ? fmax(La[i], Lo[i]) : La[i];
 }
+
+// Spectrogram augmentation for a batch of [H, W] images, one work-item per output pixel:
+// time bars (columns) and frequency bars (rows) filled with the sample's mean, Gaussian noise,
+// then translation by (dy, dx) pixels with fill 0. `params` holds AUGMENT_PARAMS floats per sample:
+// [fill, 3 x (time start, time width), 3 x (freq start, freq width), dy, dx, noiseStd, unused].
+#define AUGMENT_PARAMS 16
+__kernel void augment_spectrogram(const int batch, const int H, const int W, const ulong seed, const ulong offset,
+                                  __global const float* X, __global const float* params, __global float* Y)
+{
+    const long i = get_global_id(0);
+    if (i >= (long)batch * H * W) return;
+    const int x = i % W, y = (i / W) % H, b = i / ((long)W * H);
+    const __global float* p = params + b * AUGMENT_PARAMS;
+    const int sy = y - (int)p[13], sx = x - (int)p[14];
+    if (sy < 0 || sy >= H || sx < 0 || sx >= W) { Y[i] = 0.0f; return; }
+    float v = X[((long)b * H + sy) * W + sx];
+    for (int k = 0; k < 3; k++) {
+        const int ts = (int)p[1 + 2 * k], tw = (int)p[2 + 2 * k];
+        const int fs = (int)p[7 + 2 * k], fw = (int)p[8 + 2 * k];
+        if ((sx >= ts && sx < ts + tw) || (sy >= fs && sy < fs + fw)) v = p[0];
+    }
+    const float std = p[15];
+    if (std > 0.0f) {
+        const ulong c = offset + 2 * (ulong)(((long)b * H + sy) * W + sx);
+        const float u1 = chorus_uniform(seed, c), u2 = chorus_uniform(seed, c + 1);
+        v += std * sqrt(-2.0f * log(1.0f - u1)) * cos(6.283185307179586f * u2);
+    }
+    Y[i] = v;
+}

@@ -66,7 +66,12 @@ public protocol Backend: AnyObject {
 
     func overlayBlend(batch: Int, size: Int, a: Storage, overlay: Storage, weights: Storage, out: Storage) throws
     func overlayLabelUnion(batch: Int, classes: Int, labels: Storage, overlayLabels: Storage, apply: Storage, out: Storage) throws
+    /// Masks, noise and translation of spectrogram images; see `augment_spectrogram` in kernels.cl.
+    func augmentSpectrogram(batch: Int, height: Int, width: Int, seed: UInt64, offset: UInt64, x: Storage, params: Storage, y: Storage) throws
 }
+
+/// Floats per sample in the `augment_spectrogram` parameter block.
+public let augmentParameterCount = 16
 
 /// Convolution geometry (NCHW input, OIHW weights, square stride and padding).
 public struct ConvGeometry: Equatable, Sendable {

@@ -451,4 +451,33 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         let pl = labels.host!, po = overlayLabels.host!, pa = apply.host!, pout = out.host!
         for i in 0..<(batch * classes) { pout[i] = pa[i / classes] > 0.5 ? max(pl[i], po[i]) : pl[i] }
     }
+
+    public func augmentSpectrogram(batch: Int, height: Int, width: Int, seed: UInt64, offset: UInt64, x: Storage, params: Storage, y: Storage) throws {
+        let px = x.host!, pp = params.host!, py = y.host!
+        let plane = height * width
+        parallel(batch, cost: plane) { lo, hi in
+            for b in lo..<hi {
+                let p = pp + b * augmentParameterCount
+                let dy = Int(p[13]), dx = Int(p[14]), std = p[15]
+                for yy in 0..<height {
+                    for xx in 0..<width {
+                        let sy = yy - dy, sx = xx - dx
+                        let o = b * plane + yy * width + xx
+                        if sy < 0 || sy >= height || sx < 0 || sx >= width { py[o] = 0; continue }
+                        var v = px[b * plane + sy * width + sx]
+                        for k in 0..<3 {
+                            let ts = Int(p[1 + 2 * k]), tw = Int(p[2 + 2 * k]), fs = Int(p[7 + 2 * k]), fw = Int(p[8 + 2 * k])
+                            if (sx >= ts && sx < ts + tw) || (sy >= fs && sy < fs + fw) { v = p[0] }
+                        }
+                        if std > 0 {
+                            let c = offset &+ 2 &* UInt64(b * plane + sy * width + sx)
+                            let u1 = CounterRandom.uniform(seed: seed, counter: c), u2 = CounterRandom.uniform(seed: seed, counter: c &+ 1)
+                            v += std * sqrtf(-2 * logf(1 - u1)) * cosf(6.283185307179586 * u2)
+                        }
+                        py[o] = v
+                    }
+                }
+            }
+        }
+    }
 }

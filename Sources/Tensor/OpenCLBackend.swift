@@ -243,4 +243,8 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     public func overlayLabelUnion(batch: Int, classes: Int, labels: Storage, overlayLabels: Storage, apply: Storage, out: Storage) throws {
         try launch1D("overlay_label_union", batch * classes, [i(batch), i(classes), b(labels), b(overlayLabels), b(apply), b(out)])
     }
+
+    public func augmentSpectrogram(batch: Int, height: Int, width: Int, seed: UInt64, offset: UInt64, x: Storage, params: Storage, y: Storage) throws {
+        try launch1D("augment_spectrogram", batch * height * width, [i(batch), i(height), i(width), .uint64(seed), .uint64(offset), b(x), b(params), b(y)])
+    }
 }

@@ -179,6 +179,21 @@ extension Ops {
         return out
     }
 
+    /// Time/frequency masks filled with each sample's mean, Gaussian noise, and translation (fill 0)
+    /// of a batch [B, 1, H, W] (or [B, H, W]); `parameters` is [B, augmentParameterCount] (see kernels.cl).
+    public static func augmentSpectrogram(_ x: Tensor, parameters: Tensor, seed: UInt64, offset: UInt64 = 0) throws -> Tensor {
+        guard x.rank >= 3, parameters.shape == [x.shape[0], augmentParameterCount] else {
+            throw TensorError.shapeMismatch(op: "augmentSpectrogram", lhs: x.shape, rhs: parameters.shape)
+        }
+        try x.requireDevice("augmentSpectrogram", parameters)
+        let h = x.shape[x.rank - 2], w = x.shape[x.rank - 1]
+        guard x.count == x.shape[0] * h * w else { throw TensorError.invalidShape(op: "augmentSpectrogram", shape: x.shape, expected: "one channel") }
+        let y = try Tensor.empty(x.shape, on: x.device)
+        try x.device.backend.augmentSpectrogram(batch: x.shape[0], height: h, width: w, seed: seed, offset: offset,
+                                                x: x.storage, params: parameters.storage, y: y.storage)
+        return y
+    }
+
     /// Label union for overlaid samples: `max(labels, overlayLabels)` where `apply[b] > 0.5`.
     public static func overlayLabelUnion(labels: Tensor, overlayLabels: Tensor, apply: Tensor) throws -> Tensor {
         try labels.requireSameShape("overlayLabelUnion", overlayLabels)

@@ -224,3 +224,42 @@ final class ForwardOpTests: XCTestCase {
         XCTAssertThrowsError(try Ops.add(a, try Tensor.zeros([3, 2], on: .cpu)))
     }
 }
+
+final class AugmentKernelTests: XCTestCase {
+    /// The augmentation kernel against a float64 host reference: masks, translation, noise statistics.
+    func testAugmentSpectrogramMasksAndTranslation() throws {
+        var rng = TestRNG(seed: UInt64.random(in: 0...UInt64.max))
+        let (b, h, w) = (3, 10, 12)
+        let x = rng.uniform(b * h * w)
+        var params = [Float](repeating: 0, count: b * augmentParameterCount)
+        // sample 0: time bar cols 2..4 and freq bar rows 5..6, fill 0.25; shift down 1, right 2
+        params[0] = 0.25; params[1] = 2; params[2] = 3; params[7] = 5; params[8] = 2; params[13] = 1; params[14] = 2
+        // sample 1: untouched; sample 2: shift up 3 and left 1
+        params[2 * augmentParameterCount + 13] = -3; params[2 * augmentParameterCount + 14] = -1
+        var ref = [Double](repeating: 0, count: x.count)
+        for s in 0..<b { for yy in 0..<h { for xx in 0..<w {
+            let p = s * augmentParameterCount
+            let sy = yy - Int(params[p + 13]), sx = xx - Int(params[p + 14])
+            var v = 0.0
+            if sy >= 0 && sy < h && sx >= 0 && sx < w {
+                v = Double(x[(s * h + sy) * w + sx])
+                if s == 0 && ((sx >= 2 && sx < 5) || (sy >= 5 && sy < 7)) { v = 0.25 }
+            }
+            ref[(s * h + yy) * w + xx] = v
+        } } }
+        for device in TestDevices.all {
+            let y = try Ops.augmentSpectrogram(Tensor(x, shape: [b, 1, h, w], on: device), parameters: Tensor(params, shape: [b, augmentParameterCount], on: device), seed: 5)
+            assertClose(try y.toArray(), ref, tolerance: 1e-6, "augment on \(device.identifier)")
+        }
+        // Noise: std 0.5 on a zero image has that standard deviation, identically on every device.
+        var np = [Float](repeating: 0, count: augmentParameterCount); np[15] = 0.5
+        var outs: [[Float]] = []
+        for device in TestDevices.all {
+            let z = try Ops.augmentSpectrogram(Tensor.zeros([1, 64, 64], on: device), parameters: Tensor(np, shape: [1, augmentParameterCount], on: device), seed: 11).toArray()
+            let sd = (z.reduce(0.0) { $0 + Double($1 * $1) } / Double(z.count)).squareRoot()
+            XCTAssertEqual(sd, 0.5, accuracy: 0.03)
+            outs.append(z)
+        }
+        if outs.count == 2 { XCTAssertEqual(maxRelativeError(outs[0], outs[1].map(Double.init)), 0, accuracy: 1e-5) }
+    }
+}
