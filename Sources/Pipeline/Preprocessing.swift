@@ -1,0 +1,83 @@
+import Audio
+import Foundation
+
+/// How a clip of audio becomes the network's input, saved inside every model so prediction and
+/// validation see exactly what training saw (without augmentation).
+public struct Preprocessing: Codable, Sendable, Equatable {
+    /// Audio is resampled to this rate before the spectrogram.
+    public var sampleRate: Int = 32000
+    /// Clip length in seconds; shorter audio is zero-padded at the end, longer is trimmed.
+    public var clipDuration: Double = 3.0
+    public var spectrogram = SpectrogramParameters()
+    /// dB range, frequency band (spectrogram rows kept), and image size.
+    public var image = ImageParameters()
+    /// Optional Butterworth bandpass of the audio (Hz) before the spectrogram.
+    public var audioBandpass: [Double]? = nil
+    public var channels = 1
+
+    public init() {}
+
+    public var clipSamples: Int { Int((clipDuration * Double(sampleRate)).rounded()) }
+
+    public func validate() throws {
+        guard sampleRate > 0 else { throw PipelineError.invalidParameter("sample rate must be positive, got \(sampleRate)") }
+        guard clipDuration > 0 else { throw PipelineError.invalidParameter("clip duration must be positive, got \(clipDuration)") }
+        try spectrogram.validate()
+        try image.validate()
+        guard clipSamples >= spectrogram.windowSamples else {
+            throw PipelineError.invalidParameter("clip of \(clipDuration) s at \(sampleRate) Hz is shorter than one spectrogram window (\(spectrogram.windowSamples) samples)")
+        }
+        if let max = image.maxFrequency, max > Double(sampleRate) / 2 {
+            throw PipelineError.invalidParameter("maximum frequency \(max) Hz is above the Nyquist frequency \(sampleRate / 2) Hz")
+        }
+        if let b = audioBandpass {
+            guard b.count == 2, b[0] < b[1] else { throw PipelineError.invalidParameter("audio bandpass needs LOW < HIGH, got \(b)") }
+            _ = try ButterworthFilter(.bandpass(b[0], b[1]), sampleRate: sampleRate)
+        }
+    }
+
+    /// Reads `duration` seconds (default: the clip duration) of `path` from `start`, resampled.
+    public func readClip(_ path: String, start: Double, duration: Double? = nil) throws -> [Float] {
+        let audio = try AudioFile.read(path, offset: start, duration: duration ?? clipDuration, sampleRate: sampleRate)
+        return audio.samples
+    }
+
+    /// The image [H*W] in [-1, 1] of clip samples (padded or trimmed to the clip length).
+    public func image(samples: [Float]) throws -> [Float] {
+        var x = samples
+        let n = clipSamples
+        if x.count < n { x += [Float](repeating: 0, count: n - x.count) } else if x.count > n { x.removeLast(x.count - n) }
+        if let b = audioBandpass { x = try ButterworthFilter(.bandpass(b[0], b[1]), sampleRate: sampleRate).applyZeroPhase(x) }
+        let spec = try Spectrogram.compute(AudioSamples(samples: x, sampleRate: sampleRate), parameters: spectrogram, threads: 1)
+        return try spec.image(image)
+    }
+
+    /// The image of a clip of a file.
+    public func image(file: String, start: Double) throws -> [Float] {
+        try image(samples: readClip(file, start: start))
+    }
+
+    public var imageShape: [Int] { [channels, image.height, image.width] }
+    public var imageCount: Int { image.height * image.width }
+}
+
+public enum PipelineError: Error, CustomStringConvertible {
+    case invalidParameter(String)
+    case tooManyFailures(failed: Int, total: Int, examples: [String])
+    case nonFiniteLoss(epoch: Int, batch: Int, checkpoint: String?)
+    case noData(String)
+    case incompatible(String)
+
+    public var description: String {
+        switch self {
+        case let .invalidParameter(s): return s
+        case let .tooManyFailures(failed, total, examples):
+            return "\(failed) of \(total) clips could not be read (more than 10%); stopping. First failures:\n" + examples.map { "  " + $0 }.joined(separator: "\n")
+        case let .nonFiniteLoss(epoch, batch, checkpoint):
+            return "loss became NaN or infinite at epoch \(epoch), batch \(batch); stopped. " +
+                (checkpoint.map { "The last good checkpoint is kept: \($0)" } ?? "No checkpoint was written yet.") + " Try a lower --learning-rate."
+        case let .noData(s): return s
+        case let .incompatible(s): return s
+        }
+    }
+}

@@ -1,0 +1,276 @@
+import Annotations
+import ChorusCore
+import Evaluation
+import Foundation
+import Model
+import Tensor
+
+/// One epoch's figures, as written to metrics.csv.
+public struct EpochMetrics: Codable, Sendable {
+    public var epoch: Int
+    public var trainLoss: Double
+    public var validationLoss: Double?
+    public var validationMAP: Double?
+    public var validationMacroAUC: Double?
+    public var classAP: [Double?]
+    public var learningRate: Double
+    public var samplesPerSecond: Double
+    public var seconds: Double
+    /// Share of the epoch the device waited for the data loader.
+    public var loaderWaitFraction: Double
+}
+
+/// What a finished run reports.
+public struct TrainingSummary: Codable, Sendable {
+    public var runDirectory: String
+    public var epochs: [EpochMetrics]
+    public var bestEpoch: Int
+    public var bestValidationMAP: Double?
+    public var skippedClips: [String]
+    public var device: String
+}
+
+/// Trains a classifier: streams shuffled, augmented batches through the network on a device for
+/// many epochs, validates each epoch, keeps the best model by validation mAP, and writes a
+/// resumable checkpoint atomically after every epoch.
+public final class Trainer {
+    public let configuration: TrainingConfiguration
+    public let classes: [String]
+    public let device: Device
+    public let run: RunFolder
+    let train: ClipImageStore
+    let validation: ClipImageStore
+    let overlays: ClipImageStore?
+    let network: Network
+    let optimizer: Optimizer
+    /// Called with each finished epoch (for the CLI).
+    public var onEpoch: ((EpochMetrics) -> Void)?
+    public var log: (String) -> Void = { print($0) }
+    /// Stop after this many batches of the current epoch (tests simulate a killed run).
+    public var stopAfterBatches: Int?
+    public var showProgress = true
+
+    public init(configuration: TrainingConfiguration, trainTable: ClipLabelTable, validationTable: ClipLabelTable,
+                overlayTable: ClipLabelTable?, device: Device, run: RunFolder) throws {
+        try configuration.validate()
+        guard trainTable.classes == validationTable.classes else {
+            throw PipelineError.incompatible("training classes \(trainTable.classes) differ from validation classes \(validationTable.classes)")
+        }
+        guard !trainTable.rows.isEmpty else { throw PipelineError.noData("the training table has no rows") }
+        guard !validationTable.rows.isEmpty else { throw PipelineError.noData("the validation table has no rows") }
+        if configuration.singleTarget {
+            if let bad = trainTable.rows.firstIndex(where: { $0.labels.reduce(0, +) != 1 }) {
+                throw PipelineError.invalidParameter("single-target training needs exactly one positive class per row; training row \(bad + 2) (\(trainTable.rows[bad].file)) has \(Int(trainTable.rows[bad].labels.reduce(0, +)))")
+            }
+        }
+        self.configuration = configuration
+        classes = trainTable.classes
+        self.device = device
+        self.run = run
+        let pp = configuration.preprocessing
+        train = ClipImageStore(clips: trainTable.labeledClips(), preprocessing: pp, workers: configuration.workers)
+        validation = ClipImageStore(clips: validationTable.labeledClips(), preprocessing: pp, workers: configuration.workers)
+        if let o = overlayTable, !o.rows.isEmpty {
+            // Overlay labels are aligned to the training classes by name (absent classes are 0).
+            let map = trainTable.classes.map { o.classes.firstIndex(of: $0) }
+            let clips = o.labeledClips().map { c in LabeledClip(file: c.file, start: c.start, end: c.end, labels: map.map { $0.map { c.labels[$0] } ?? 0 }) }
+            overlays = ClipImageStore(clips: clips, preprocessing: pp, workers: configuration.workers)
+        } else { overlays = nil }
+        network = try Network(architecture: configuration.architecture, classes: classes.count, inputChannels: pp.channels, device: device, seed: configuration.seed)
+        if let w = configuration.initWeights {
+            let file = try SafeTensorsFile.read(w)
+            // The classification head is new when the class count differs.
+            let head = Set(["fc.weight", "fc.bias"])
+            let skip = file.tensors["fc.weight"]?.shape.first == classes.count ? Set<String>() : head
+            try network.loadWeights(file, strict: false, skipping: skip)
+        }
+        switch configuration.optimizer {
+        case .sgd: optimizer = SGD(momentum: configuration.momentum, weightDecay: configuration.weightDecay)
+        case .adamw: optimizer = AdamW(weightDecay: configuration.weightDecay)
+        }
+    }
+
+    var batchesPerEpoch: Int { (train.clips.count + configuration.batchSize - 1) / configuration.batchSize }
+
+    var schedule: CosineSchedule {
+        let total = batchesPerEpoch * configuration.epochs
+        return CosineSchedule(baseLearningRate: configuration.learningRate, totalSteps: total,
+                              warmupSteps: max(1, Int(Double(total) * configuration.warmupFraction)))
+    }
+
+    /// Runs (or resumes) training to the configured number of epochs.
+    @discardableResult
+    public func fit(resume: Bool = false) throws -> TrainingSummary {
+        var history: [EpochMetrics] = []
+        var startEpoch = 0
+        var best: (epoch: Int, map: Double?) = (0, nil)
+        if resume, let state = try run.loadCheckpoint(network: network, optimizer: optimizer) {
+            startEpoch = state.completedEpochs
+            best = (state.bestEpoch, state.bestMAP)
+            history = state.history
+            log("resuming \(run.path) after epoch \(startEpoch) of \(configuration.epochs)")
+        } else {
+            try run.start(configuration: configuration, classes: classes, device: device)
+        }
+        let planner = AugmentationPlanner(settings: configuration.augmentation, overlayLabels: overlays?.clips.map(\.labels) ?? [],
+                                          height: configuration.preprocessing.image.height, width: configuration.preprocessing.image.width)
+        validation.prepareAll(label: "preparing validation clips", progress: showProgress)
+        try checkFailures()
+        for epoch in startEpoch..<configuration.epochs {
+            let m = try trainEpoch(epoch, planner: planner)
+            var metrics = m
+            let v = try validate()
+            metrics.validationLoss = v.loss
+            metrics.validationMAP = Metrics.macroMean(v.ap)
+            metrics.validationMacroAUC = Metrics.macroMean(v.auc)
+            metrics.classAP = v.ap
+            history.append(metrics)
+            let improved = best.map == nil || (metrics.validationMAP ?? -1) > (best.map ?? -1)
+            if improved { best = (epoch + 1, metrics.validationMAP) }
+            try run.finishEpoch(metrics: metrics, history: history, classes: classes, network: network, optimizer: optimizer,
+                                improved: improved, bestEpoch: best.epoch, bestMAP: best.map, model: modelRecord(history: history))
+            onEpoch?(metrics)
+        }
+        let summary = TrainingSummary(runDirectory: run.path, epochs: history, bestEpoch: best.epoch, bestValidationMAP: best.map,
+                                      skippedClips: (train.failures + validation.failures + (overlays?.failures ?? [])).map(\.message),
+                                      device: device.description)
+        try run.finish(summary: summary, final: configuration.final)
+        return summary
+    }
+
+    func modelRecord(history: [EpochMetrics]) -> ClassifierModel {
+        var m = ClassifierModel(network: network, classes: classes, preprocessing: configuration.preprocessing, loss: configuration.loss)
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys]
+        struct Record: Codable { var configuration: TrainingConfiguration; var epochs: [EpochMetrics]; var trainRows: Int; var validationRows: Int; var device: String }
+        m.trainingSummary = String(decoding: (try? enc.encode(Record(configuration: configuration, epochs: history, trainRows: train.clips.count,
+                                                                     validationRows: validation.clips.count, device: device.description))) ?? Data("{}".utf8), as: UTF8.self)
+        m.labelsSHA256 = run.trainTableSHA256
+        return m
+    }
+
+    func checkFailures() throws {
+        let total = train.clips.count + validation.clips.count
+        let failed = train.failureCount + validation.failureCount
+        if failed * 10 > total {
+            throw PipelineError.tooManyFailures(failed: failed, total: total, examples: Array((train.failures + validation.failures).prefix(5).map(\.message)))
+        }
+    }
+
+    // MARK: epochs
+
+    func trainEpoch(_ epoch: Int, planner: AugmentationPlanner) throws -> EpochMetrics {
+        let bs = configuration.batchSize
+        var order = Array(0..<train.clips.count)
+        var rng = SeededRandom(seed: configuration.seed ^ (UInt64(epoch + 1) &* 0xD1B5_4A32_D192_ED03))
+        rng.shuffle(&order)
+        let nb = batchesPerEpoch
+        let pp = configuration.preprocessing
+        let hw = pp.imageCount
+        let seed = configuration.seed
+        let trainStore = train
+        let prefetch = BatchPrefetcher(batchCount: nb) { b in
+            let idx = Array(order[(b * bs)..<min((b + 1) * bs, order.count)])
+            let imgs = trainStore.images(idx)
+            var batch = HostBatch(indices: [], images: [], labels: [], augmentations: [])
+            batch.images.reserveCapacity(idx.count * hw)
+            for (k, i) in idx.enumerated() {
+                guard let img = imgs[k] else { continue }
+                batch.indices.append(i)
+                batch.images += img
+                batch.labels += trainStore.clips[i].labels
+                batch.augmentations.append(planner.plan(seed: seed, epoch: epoch, sample: i, labels: trainStore.clips[i].labels))
+            }
+            return batch.indices.isEmpty ? nil : batch
+        }
+        defer { prefetch.cancel() }
+        let progress = ProgressReporter(label: "epoch \(epoch + 1)/\(configuration.epochs)", total: nb, unit: "samples")
+        progress.quiet = !showProgress
+        let t0 = Date()
+        var lossSum = 0.0, samples = 0
+        var lr: Float = 0
+        for b in 0..<nb {
+            if let stop = stopAfterBatches, b >= stop { throw PipelineError.noData("stopped after \(stop) batches (simulated kill)") }
+            guard let batch = try prefetch.take() else { continue }
+            try checkFailures()
+            let step = epoch * nb + b
+            lr = schedule.learningRate(step: step)
+            let (x, y) = try deviceBatch(batch, epoch: epoch, batchIndex: b)
+            let logits = try network.forward(x, training: true)
+            let (loss, grad) = try configuration.loss.compute(logits: logits, targets: y)
+            guard loss.isFinite else {
+                throw PipelineError.nonFiniteLoss(epoch: epoch + 1, batch: b + 1, checkpoint: FileSystem.exists(run.checkpointPath) ? run.checkpointPath : nil)
+            }
+            _ = try network.backward(grad)
+            try optimizer.step(network.parameters, learningRate: lr)
+            lossSum += Double(loss) * Double(batch.indices.count)
+            samples += batch.indices.count
+            let elapsed = Date().timeIntervalSince(t0)
+            progress.update(done: b + 1, rateUnits: Double(samples) / max(elapsed, 1e-9), extra: String(format: "loss %.4f lr %.2g", loss, lr))
+        }
+        try device.synchronize()
+        let seconds = Date().timeIntervalSince(t0)
+        return EpochMetrics(epoch: epoch + 1, trainLoss: samples > 0 ? lossSum / Double(samples) : .nan, validationLoss: nil, validationMAP: nil,
+                            validationMacroAUC: nil, classAP: [], learningRate: Double(lr), samplesPerSecond: Double(samples) / seconds,
+                            seconds: seconds, loaderWaitFraction: prefetch.waitSeconds / max(seconds, 1e-9))
+    }
+
+    /// Uploads a host batch and applies the device-side augmentation (overlays, masks, noise, shifts).
+    func deviceBatch(_ batch: HostBatch, epoch: Int, batchIndex: Int) throws -> (Tensor, Tensor) {
+        let pp = configuration.preprocessing
+        let n = batch.indices.count, hw = pp.imageCount, c = classes.count
+        var x = try Tensor(batch.images, shape: [n, pp.channels, pp.image.height, pp.image.width], on: device)
+        var y = try Tensor(batch.labels, shape: [n, c], on: device)
+        // Per-sample means (for mask fill) follow the overlay blending on the host.
+        var means = (0..<n).map { k in batch.images[(k * hw)..<((k + 1) * hw)].reduce(0, +) / Float(hw) }
+        let rounds = batch.augmentations.map(\.overlays.count).max() ?? 0
+        if rounds > 0, let overlays {
+            for r in 0..<rounds {
+                let picks = batch.augmentations.map { $0.overlays.count > r ? $0.overlays[r] : nil }
+                let wanted = picks.compactMap { $0?.index }
+                let imgs = overlays.images(wanted)
+                var oImages = [Float](repeating: 0, count: n * hw), oLabels = [Float](repeating: 0, count: n * c)
+                var weights = [Float](repeating: 0, count: n), apply = [Float](repeating: 0, count: n)
+                var w = 0
+                for k in 0..<n {
+                    guard let p = picks[k] else { continue }
+                    defer { w += 1 }
+                    guard let img = imgs[w] else { continue }
+                    oImages.replaceSubrange((k * hw)..<((k + 1) * hw), with: img)
+                    oLabels.replaceSubrange((k * c)..<((k + 1) * c), with: overlays.clips[p.index].labels)
+                    weights[k] = p.weight; apply[k] = 1
+                    means[k] = (1 - p.weight) * means[k] + p.weight * img.reduce(0, +) / Float(hw)
+                }
+                x = try Ops.overlayBlend(samples: x, overlays: Tensor(oImages, shape: x.shape, on: device), weights: Tensor(weights, shape: [n], on: device))
+                if configuration.augmentation.updateLabels {
+                    y = try Ops.overlayLabelUnion(labels: y, overlayLabels: Tensor(oLabels, shape: [n, c], on: device), apply: Tensor(apply, shape: [n], on: device))
+                }
+            }
+        }
+        var params = [Float](repeating: 0, count: n * augmentParameterCount)
+        for k in 0..<n {
+            var p = batch.augmentations[k].parameters
+            p[0] = means[k]
+            params.replaceSubrange((k * augmentParameterCount)..<((k + 1) * augmentParameterCount), with: p)
+        }
+        let a = configuration.augmentation
+        if a.timeMask || a.frequencyMask || a.translate || a.noiseStd > 0 {
+            let seed = configuration.seed ^ (UInt64(epoch) << 32 | UInt64(batchIndex)) ^ 0x5EED
+            x = try Ops.augmentSpectrogram(x, parameters: Tensor(params, shape: [n, augmentParameterCount], on: device), seed: seed)
+        }
+        return (x, y)
+    }
+
+    /// Scores the validation set without augmentation: loss, per-class AP and ROC AUC.
+    func validate() throws -> (loss: Double?, ap: [Double?], auc: [Double?]) {
+        let p = try Predictor.scoreStore(validation, network: network, device: device, batchSize: configuration.batchSize, loss: configuration.loss)
+        var ap: [Double?] = [], auc: [Double?] = []
+        for c in 0..<classes.count {
+            let scores = p.scores.map { Double($0[c]) }
+            let labels = p.indices.map { validation.clips[$0].labels[c] > 0.5 }
+            ap.append(Metrics.averagePrecision(scores: scores, labels: labels))
+            auc.append(Metrics.rocAUC(scores: scores, labels: labels))
+        }
+        return (p.loss, ap, auc)
+    }
+}
