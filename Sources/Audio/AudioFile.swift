@@ -46,6 +46,11 @@ public enum AudioFile {
             }
             count = min(count, Int((duration * Double(info.sampleRate)).rounded()))
         }
+        // Headers of damaged or streamed files can claim absurd lengths; never try to allocate those.
+        let maximumFrames = 1 << 34
+        guard count <= maximumFrames else {
+            throw AudioError.invalidSlice(path: path, reason: "\(count) frames (\(formatDuration(Double(count) / Double(info.sampleRate))) s) are too many to read at once; pass a duration or use AudioStreamReader")
+        }
         if count > 0 { try file.seek(toFrame: startFrame) }
         var failure: Error?
         var got = 0

@@ -32,3 +32,14 @@ public struct ImageParameters: Codable, Sendable, Equatable {
         }
     }
 }
+
+extension ImageParameters {
+    /// Parses an image size written `HxW` (e.g. `224x224`, `128X512`).
+    public static func parseSize(_ text: String) throws -> (height: Int, width: Int) {
+        let parts = text.lowercased().split(separator: "x", omittingEmptySubsequences: false)
+        guard parts.count == 2, let height = Int(parts[0]), let width = Int(parts[1]), height > 0, width > 0 else {
+            throw AudioError.invalidParameter(name: "size", reason: "'\(text)' is not HxW with positive integers, e.g. 224x224")
+        }
+        return (height, width)
+    }
+}

@@ -44,7 +44,7 @@ public final class RealFFTPlan: @unchecked Sendable {
     private init(size: Int, batch: Int) throws {
         self.size = size
         self.batch = batch
-        let buffers = FFTBuffers(size: size, batch: batch)
+        let buffers = try FFTBuffers(size: size, batch: batch)
         var n = Int32(size)
         let bins = Int32(size / 2 + 1)
         guard let plan = fftwf_plan_many_dft_r2c(1, &n, Int32(batch), buffers.input, nil, 1, Int32(size),
@@ -70,13 +70,20 @@ public final class FFTBuffers {
     /// `batch * (size / 2 + 1)` complex bins, row-major, as interleaved (re, im) pairs.
     public let output: UnsafeMutablePointer<fftwf_complex>
 
-    public init(size: Int, batch: Int) {
+    public init(size: Int, batch: Int) throws {
         self.size = size
         self.batch = batch
         let inputCount = size * batch, outputCount = (size / 2 + 1) * batch
-        input = fftwf_malloc(MemoryLayout<Float>.stride * inputCount)!.bindMemory(to: Float.self, capacity: inputCount)
+        guard let inputMemory = fftwf_malloc(MemoryLayout<Float>.stride * inputCount) else {
+            throw AudioError.invalidParameter(name: "FFT size", reason: "cannot allocate \(batch) x \(size) samples")
+        }
+        guard let outputMemory = fftwf_malloc(MemoryLayout<fftwf_complex>.stride * outputCount) else {
+            fftwf_free(inputMemory)
+            throw AudioError.invalidParameter(name: "FFT size", reason: "cannot allocate \(batch) x \(size / 2 + 1) bins")
+        }
+        input = inputMemory.bindMemory(to: Float.self, capacity: inputCount)
         input.initialize(repeating: 0, count: inputCount)
-        output = fftwf_malloc(MemoryLayout<fftwf_complex>.stride * outputCount)!.bindMemory(to: fftwf_complex.self, capacity: outputCount)
+        output = outputMemory.bindMemory(to: fftwf_complex.self, capacity: outputCount)
         output.initialize(repeating: (0, 0), count: outputCount)
     }
 

@@ -116,7 +116,7 @@ extension Spectrogram {
         }
         let engine = try SpectrogramEngine(parameters: parameters)
         let frameCount = parameters.frameCount(sampleCount: audio.samples.count)
-        let values = engine.compute(audio.samples, frameCount: frameCount, threads: threads)
+        let values = try engine.compute(audio.samples, frameCount: frameCount, threads: threads)
         let rate = Double(audio.sampleRate)
         let nfft = Double(parameters.transformSize)
         let frequencies = (0..<parameters.frequencyCount).map { Double($0) * rate / nfft }

@@ -43,25 +43,26 @@ public enum SpectrogramBenchmark {
         try run(threads: threads).seconds
     }
 
-    /// Deterministic audio: a few tones plus low-level noise (xorshift), generated without Foundation randomness.
+    /// Deterministic audio: three whole-hertz tones (so one second of them repeats exactly) plus
+    /// low-level xorshift noise, cheap enough to make an hour of quickly.
     static func testAudio(seconds: Double, sampleRate: Int) -> AudioSamples {
         let count = Int(seconds * Double(sampleRate))
+        let period = sampleRate
+        let tones: [Double] = [440, 2000, 5300]
+        let oneSecond = (0..<period).map { i in
+            Float(tones.reduce(0.0) { $0 + 0.1 * sin(2 * Double.pi * $1 * Double(i) / Double(sampleRate)) })
+        }
         var state: UInt32 = 0x9E37_79B9
-        let rate = Float(sampleRate)
-        let steps: [Float] = [440, 2000, 5300].map { 2 * Float.pi * $0 / rate }
-        var phases: [Float] = [0, 0, 0]
-        let samples = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
-            for i in 0..<count {
-                state ^= state << 13; state ^= state >> 17; state ^= state << 5
-                var x = (Float(state) / Float(UInt32.max) - 0.5) * 0.02
-                for t in 0..<3 {
-                    x += 0.1 * sin(phases[t])
-                    phases[t] += steps[t]
-                    if phases[t] > 2 * Float.pi { phases[t] -= 2 * Float.pi }
+        let samples = LargeBuffer.floats(count) { buffer in
+            oneSecond.withUnsafeBufferPointer { tone in
+                var position = 0
+                for i in 0..<count {
+                    state ^= state << 13; state ^= state >> 17; state ^= state << 5
+                    buffer[i] = tone[position] + (Float(state) * (1 / Float(UInt32.max)) - 0.5) * 0.02
+                    position += 1
+                    if position == period { position = 0 }
                 }
-                buffer[i] = x
             }
-            initialized = count
         }
         return AudioSamples(samples: samples, sampleRate: sampleRate)
     }

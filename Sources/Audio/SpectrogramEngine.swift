@@ -5,7 +5,8 @@ import Foundation
 /// batched FFTW plan, per-thread buffers allocated once, and results written transposed into the
 /// `[frequency][time]` output. No allocation per frame.
 struct SpectrogramEngine {
-    static let batch = 64
+    /// Frames per FFT batch: 64 for the usual sizes, fewer for long FFTs (about 256 KB of input).
+    let batch: Int
 
     let parameters: SpectrogramParameters
     let window: [Float]
@@ -23,23 +24,26 @@ struct SpectrogramEngine {
             let single = k == 0 || (nfft % 2 == 0 && k == bins - 1)
             return Float(single ? scale : 2 * scale)
         }
-        plan = try RealFFTPlan.shared(size: nfft, batch: SpectrogramEngine.batch)
+        batch = max(1, min(64, (1 << 16) / nfft))
+        plan = try RealFFTPlan.shared(size: nfft, batch: batch)
     }
 
-    func compute(_ samples: [Float], frameCount: Int, threads: Int?) -> [Float] {
+    func compute(_ samples: [Float], frameCount: Int, threads: Int?) throws -> [Float] {
         let bins = parameters.frequencyCount
-        let batches = (frameCount + SpectrogramEngine.batch - 1) / SpectrogramEngine.batch
+        let batches = (frameCount + batch - 1) / batch
         let workers = max(1, min(batches, threads ?? (frameCount > 4096 ? ProcessInfo.processInfo.activeProcessorCount : 1)))
+        // One set of FFT buffers per worker, made (and allocation failures reported) up front.
+        let workerBuffers = try (0..<workers).map { _ in try FFTBuffers(size: parameters.transformSize, batch: batch) }
         return LargeBuffer.floats(bins * frameCount) { out in
             samples.withUnsafeBufferPointer { input in
                 let source = input.baseAddress!
                 if workers == 1 {
-                    run(batches: 0..<batches, samples: source, frameCount: frameCount, output: out)
+                    run(batches: 0..<batches, samples: source, frameCount: frameCount, output: out, buffers: workerBuffers[0])
                 } else {
                     let perWorker = (batches + workers - 1) / workers
                     DispatchQueue.concurrentPerform(iterations: workers) { w in
                         let range = (w * perWorker)..<min(batches, (w + 1) * perWorker)
-                        if !range.isEmpty { run(batches: range, samples: source, frameCount: frameCount, output: out) }
+                        if !range.isEmpty { run(batches: range, samples: source, frameCount: frameCount, output: out, buffers: workerBuffers[w]) }
                     }
                 }
             }
@@ -47,12 +51,10 @@ struct SpectrogramEngine {
     }
 
     /// Computes the frames of `batches` into their columns of `output`.
-    private func run(batches: Range<Int>, samples: UnsafePointer<Float>, frameCount: Int, output: UnsafeMutablePointer<Float>) {
-        let batch = SpectrogramEngine.batch
+    private func run(batches: Range<Int>, samples: UnsafePointer<Float>, frameCount: Int, output: UnsafeMutablePointer<Float>, buffers: FFTBuffers) {
         let windowLength = parameters.windowSamples, hop = parameters.hopSamples
         let nfft = parameters.transformSize, bins = parameters.frequencyCount
         let removeMean = parameters.removeMean, decibels = parameters.decibels
-        let buffers = FFTBuffers(size: nfft, batch: batch)
         let power = UnsafeMutablePointer<Float>.allocate(capacity: batch * bins)
         defer { power.deallocate() }
         window.withUnsafeBufferPointer { windowBuffer in
