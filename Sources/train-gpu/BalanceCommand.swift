@@ -1,4 +1,5 @@
 import Annotations
+import Audio
 import ArgumentParser
 import ChorusCore
 import Foundation
@@ -82,37 +83,10 @@ struct BalanceCommand: ParsableCommand {
     }
 }
 
-// TODO(lead): wire to the Audio module (read the clip, mix to mono, RMS) — this temporary version
-// reads only uncompressed WAV (8/16/24/32-bit integer or 32/64-bit float).
-/// RMS of the samples of `path` between `start` and `end` seconds (full scale = 1), all channels.
+/// RMS of the (mono-mixed) samples of `path` between `start` and `end` seconds (full scale = 1).
 func clipRMS(_ path: String, start: Double, end: Double) throws -> Double {
-    let header = try TemporaryWAVHeader(path: path, hint: "pass --no-silence-check")
-    let bytesPerSample = header.bitsPerSample / 8
-    let first = max(0, min(header.frames, Int((start * Double(header.sampleRate)).rounded())))
-    let last = max(first, min(header.frames, Int((end * Double(header.sampleRate)).rounded())))
-    guard last > first else { return 0 }
-    guard let handle = FileHandle(forReadingAtPath: path) else { throw ChorusFileError.cannotRead(path: path, reason: "not readable") }
-    defer { try? handle.close() }
-    try handle.seek(toOffset: header.dataOffset + UInt64(first * header.blockAlign))
-    let data = handle.readData(ofLength: (last - first) * header.blockAlign)
-    let count = data.count / bytesPerSample
-    var sum = 0.0
-    try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
-        for i in 0..<count {
-            let p = i * bytesPerSample
-            let v: Double
-            switch (header.format, bytesPerSample) {
-            case (1, 1): v = (Double(raw[p]) - 128) / 128
-            case (1, 2): v = Double(Int16(bitPattern: UInt16(raw[p]) | UInt16(raw[p + 1]) << 8)) / 32768
-            case (1, 3): v = Double(Int32(bitPattern: UInt32(raw[p]) << 8 | UInt32(raw[p + 1]) << 16 | UInt32(raw[p + 2]) << 24) >> 8) / 8_388_608
-            case (1, 4): v = Double(Int32(bitPattern: raw.loadUnaligned(fromByteOffset: p, as: UInt32.self).littleEndian)) / 2_147_483_648
-            case (3, 4): v = Double(Float(bitPattern: raw.loadUnaligned(fromByteOffset: p, as: UInt32.self).littleEndian))
-            case (3, 8): v = Double(bitPattern: raw.loadUnaligned(fromByteOffset: p, as: UInt64.self).littleEndian)
-            default:
-                throw ChorusFileError.invalidFormat(path: path, line: nil, reason: "WAV format \(header.format) with \(header.bitsPerSample)-bit samples is not supported by the temporary reader (pass --no-silence-check)")
-            }
-            sum += v * v
-        }
-    }
-    return count > 0 ? (sum / Double(count)).squareRoot() : 0
+    let audio = try AudioFile.read(path, offset: start, duration: max(0, end - start))
+    guard !audio.samples.isEmpty else { return 0 }
+    let sumSquares = audio.samples.reduce(0.0) { $0 + Double($1) * Double($1) }
+    return (sumSquares / Double(audio.samples.count)).squareRoot()
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Audio
 import ChorusCore
 import Evaluation
 import Foundation
@@ -80,16 +81,14 @@ struct EvaluateCommand: ParsableCommand {
     }
 }
 
-/// SEAM(lead): cuts a clip out of a recording for `--export-clips`. It needs the Audio module
-/// (decode, then write WAV), which is on another branch. When merging, implement `writeClip`
-/// with Audio: read seconds `start..<end` of `file` at its native rate and write a WAV to
-/// `outputPath` (atomically), then set `isAvailable` to true. Until then `--export-clips` is
-/// refused up front with a clear message.
+/// Cuts a clip out of a recording for `--export-clips`: seconds `start..<end` of `file` at its
+/// native rate, written as a 16-bit WAV (atomically).
 struct AudioReviewClipWriter: ReviewClipWriter {
-    static let isAvailable = false
+    static let isAvailable = true
 
     func writeClip(file: String, start: Double, end: Double, to outputPath: String) throws {
-        throw ValidationError("--export-clips is not available in this build yet (audio clip writing is not wired in)")
+        let audio = try AudioFile.read(file, offset: start, duration: max(0, end - start))
+        try AudioFile.write(audio, to: outputPath)
     }
 }
 

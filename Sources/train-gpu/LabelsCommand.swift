@@ -1,4 +1,5 @@
 import Annotations
+import Audio
 import ArgumentParser
 import ChorusCore
 import Foundation
@@ -120,65 +121,7 @@ func printCounts(_ table: ClipLabelTable) {
 
 // MARK: - Recording length
 
-// TODO(lead): replace with `try AudioFile.info(path).duration` when the Audio module lands;
-// until then only WAV headers are read here (use --duration for other formats).
-/// Length of a recording in seconds.
+/// Length of a recording in seconds (any format libsndfile reads).
 func recordingDuration(_ path: String) throws -> Double {
-    let header = try TemporaryWAVHeader(path: path, hint: "pass --duration")
-    return Double(header.frames) / Double(header.sampleRate)
-}
-
-// TODO(lead): delete with `recordingDuration`/`clipRMS` once they call the Audio module.
-/// The parts of a RIFF/WAVE header needed to find and decode its samples (temporary).
-struct TemporaryWAVHeader {
-    var sampleRate: Int
-    var channels: Int
-    var bitsPerSample: Int
-    /// 1 = integer PCM, 3 = IEEE float (WAVE_FORMAT_EXTENSIBLE resolved to its sub-format).
-    var format: UInt16
-    var dataOffset: UInt64
-    var dataBytes: UInt64
-    var blockAlign: Int { channels * bitsPerSample / 8 }
-    var frames: Int { blockAlign > 0 ? Int(dataBytes / UInt64(blockAlign)) : 0 }
-
-    init(path: String, hint: String) throws {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw ChorusFileError.cannotRead(path: path, reason: "file not found or not readable")
-        }
-        defer { try? handle.close() }
-        let fileSize = (try? handle.seekToEnd()) ?? 0
-        try? handle.seek(toOffset: 0)
-        func notWAV(_ why: String) -> Error {
-            ChorusFileError.invalidFormat(path: path, line: nil, reason: "\(why); only WAV files can be read until the Audio module is wired in (\(hint))")
-        }
-        func u16(_ d: Data, _ at: Int) -> UInt16 { UInt16(d[d.startIndex + at]) | UInt16(d[d.startIndex + at + 1]) << 8 }
-        func u32(_ d: Data, _ at: Int) -> UInt32 { UInt32(u16(d, at)) | UInt32(u16(d, at + 2)) << 16 }
-        let riff = handle.readData(ofLength: 12)
-        guard riff.count == 12, riff.prefix(4) == Data("RIFF".utf8), riff.suffix(4) == Data("WAVE".utf8) else { throw notWAV("not a RIFF/WAVE file") }
-        var offset: UInt64 = 12
-        var fmt: (UInt16, Int, Int, Int)? = nil   // format, channels, rate, bits
-        while offset + 8 <= fileSize {
-            try? handle.seek(toOffset: offset)
-            let chunk = handle.readData(ofLength: 8)
-            guard chunk.count == 8 else { break }
-            let id = String(decoding: chunk.prefix(4), as: UTF8.self)
-            let size = UInt64(u32(chunk, 4))
-            if id == "fmt " {
-                let body = handle.readData(ofLength: Int(min(size, 64)))
-                guard body.count >= 16 else { throw notWAV("truncated fmt chunk") }
-                var format = u16(body, 0)
-                if format == 0xFFFE && body.count >= 26 { format = u16(body, 24) }
-                fmt = (format, Int(u16(body, 2)), Int(u32(body, 4)), Int(u16(body, 14)))
-            } else if id == "data" {
-                guard let (format, channels, rate, bits) = fmt else { throw notWAV("data chunk before fmt chunk") }
-                guard rate > 0, channels > 0, bits > 0, bits % 8 == 0 else { throw notWAV("unsupported fmt: \(channels) channels, \(rate) Hz, \(bits) bits") }
-                self.format = format; self.channels = channels; self.sampleRate = rate; self.bitsPerSample = bits
-                self.dataOffset = offset + 8
-                self.dataBytes = min(size, fileSize - (offset + 8))   // 0xFFFFFFFF (streamed) or truncated files
-                return
-            }
-            offset += 8 + size + (size & 1)
-        }
-        throw notWAV("no data chunk")
-    }
+    try AudioFile.info(path).duration
 }
