@@ -53,6 +53,7 @@ public final class ProgressReporter: @unchecked Sendable {
         } else {
             text = "\(label) \(done)/\(total) (\(String(format: "%.0f", pct * 100))%) \(String(format: "%.1f", rate)) \(unit)/s elapsed \(ProgressReporter.formatDuration(elapsed)) ETA \(ProgressReporter.formatDuration(eta)) \(extra)\n"
         }
+        fflush(stdout)
         fputs(text, stream)
         fflush(stream)
     }

@@ -1,6 +1,26 @@
 import ArgumentParser
+import BenchmarkSuite
+import Foundation
+import Tensor
 
 struct BenchCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "bench", abstract: "(not yet implemented)")
-    func run() throws { throw ValidationError("'bench' is not implemented yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Benchmark every device: GEMM next to OpenBLAS, ResNet18 convolutions, launch overhead, spectrograms, training.",
+        discussion: "Figures are ratios to references measured in the same run (OpenBLAS sgemm, FFTW). --json writes [{name, device, value, unit}].")
+
+    @Option(help: "Devices to measure (comma-separated device strings); default: cpu and every OpenCL device.")
+    var devices: String?
+    @Flag(help: "Smaller sizes, for a quick look.")
+    var quick = false
+    @Option(help: ArgumentHelp("Also write the figures as JSON.", valueName: "file"))
+    var json: String?
+
+    func run() throws {
+        let list = try devices.map { try $0.split(separator: ",").map { try Device.select(String($0)) } } ?? StandardSuite.defaultDevices()
+        let results = try StandardSuite.run(devices: list, quick: quick) { print($0) }
+        print("")
+        print(formatTable(results))
+        if let json { try writeJSON(results, to: json); print("wrote \(json)") }
+    }
 }

@@ -1,6 +1,36 @@
 import ArgumentParser
+import Foundation
+import Kernels
+import Tensor
 
 struct DevicesCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "devices", abstract: "(not yet implemented)")
-    func run() throws { throw ValidationError("'devices' is not implemented yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "devices",
+        abstract: "List OpenCL platforms and devices and the CPU fallback; mark the default.",
+        discussion: """
+        Device strings for --device: auto (default: an OpenCL GPU if there is one, else the native CPU \
+        fallback, which is faster than POCL on CPUs), cpu (native: OpenBLAS + FFTW), opencl (best OpenCL \
+        device, GPU first), opencl:N (the N-th device below).
+        """)
+
+    func run() throws {
+        let devices: [OpenCLDeviceInfo]
+        var problem: String?
+        do { devices = try OpenCLPlatforms.devices() } catch { devices = []; problem = "\(error)" }
+        let auto = try? DeviceRequest.auto.resolve(among: devices)
+        func gib(_ b: UInt64) -> String { String(format: "%.1f GiB", Double(b) / 1_073_741_824) }
+        print("OpenCL devices:")
+        if devices.isEmpty {
+            print("  (none) " + (problem ?? OpenCLError.noPlatform.description))
+        }
+        for d in devices {
+            let mark = auto?.index == d.index ? "  [default]" : ""
+            print("  opencl:\(d.index)  \(d.name)\(mark)")
+            print("      platform \(d.platformName); type \(d.kind.rawValue); \(d.computeUnits) compute units; global memory \(gib(d.globalMemoryBytes)); local memory \(d.localMemoryBytes / 1024) KiB; max work-group \(d.maxWorkGroupSize)")
+            print("      driver \(d.driverVersion); \(d.openCLVersion); kernels: \(KernelTuning.defaults(for: d).description)")
+        }
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        print("CPU fallback:")
+        print("  cpu  native (OpenBLAS + FFTW), \(cores) cores\(auto == nil ? "  [default]" : "")")
+    }
 }

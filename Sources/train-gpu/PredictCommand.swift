@@ -1,6 +1,85 @@
+import Annotations
 import ArgumentParser
+import ChorusCore
+import Foundation
+import Pipeline
+import Tensor
 
 struct PredictCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "predict", abstract: "(not yet implemented)")
-    func run() throws { throw ValidationError("'predict' is not implemented yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "predict",
+        abstract: "Score every clip of field recordings with a trained model.",
+        discussion: """
+        Writes file,start_time,end_time,<class>... incrementally; an interrupted run keeps what it scored and \
+        --resume skips finished files (listed in <out>.done). Unreadable files are reported and skipped. With \
+        --threshold and --raven-out, one Raven selection table per recording lists the clips scoring at or above it.
+        """)
+
+    @Option(help: "Model file (best.model or last.model of a run).") var model: String
+    @Argument(help: "Audio files or folders (searched recursively).") var inputs: [String]
+    @Option(help: "Overlap of consecutive clips in seconds.") var clipOverlap: Double = 0
+    @Option(help: "Partial last clip: extend (pad), remainder, full, none.") var finalClip: String = "extend"
+    @Option(help: "Clips per batch.") var batchSize: Int = 64
+    @Option(help: "Score activation: sigmoid, softmax or none (default from the model's loss).") var activation: String?
+    @Option(help: "Device: auto, cpu, opencl, opencl:N.") var device: String = "auto"
+    @Option(help: "Threads for decoding and spectrograms.") var workers: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    @Flag(help: "Skip files already finished in <out>.") var resume = false
+    @Option(parsing: .upToNextOption, help: ArgumentHelp("Detection threshold: one value, or CLASS=T per class.", valueName: "t")) var threshold: [String] = []
+    @Option(help: "Folder for one Raven selection table per recording with the detections (needs --threshold).") var ravenOut: String?
+    @Option(help: "Output scores CSV.") var out: String
+
+    func run() throws {
+        guard let fc = FinalClip(rawValue: finalClip) else { throw ValidationError("--final-clip must be extend, remainder, full or none") }
+        var options = PredictionOptions()
+        options.clipOverlap = clipOverlap; options.finalClip = fc; options.batchSize = batchSize; options.workers = workers
+        if let activation {
+            guard let a = Activation(rawValue: activation) else { throw ValidationError("--activation must be sigmoid, softmax or none") }
+            options.activation = a
+        }
+        let dev = try Device.select(device)
+        let classifier = try ClassifierModel.load(model, device: dev)
+        if ravenOut != nil && threshold.isEmpty { throw ValidationError("--raven-out needs --threshold") }
+        let thresholds = try parseThresholds(threshold, classes: classifier.classes)
+        let files = try Predictor.audioFiles(inputs)
+        print("scoring \(files.count) files with \(model) (\(classifier.network.architecture.rawValue), classes \(classifier.classes.joined(separator: ", "))) on \(dev.description)")
+        var onFile: ((String, [(start: Double, end: Double, scores: [Float])]) throws -> Void)?
+        if let ravenOut, let thresholds {
+            let pp = classifier.preprocessing
+            let band = (low: pp.image.minFrequency ?? 0, high: pp.image.maxFrequency ?? Double(pp.sampleRate) / 2)
+            onFile = { file, rows in
+                var selections: [Annotation] = []
+                for r in rows {
+                    for (c, name) in classifier.classes.enumerated() where Double(r.scores[c]) >= thresholds[c] {
+                        selections.append(Annotation(file: nil, start: r.start, end: r.end, lowFrequency: band.low, highFrequency: band.high, label: name,
+                                                     extra: ["Score": String(format: "%.4f", r.scores[c])]))
+                    }
+                }
+                let stem = ((file as NSString).lastPathComponent as NSString).deletingPathExtension
+                try RavenTable.write(selections, to: (ravenOut as NSString).appendingPathComponent("\(stem).Table.1.selections.txt"), extraColumns: ["Score"])
+            }
+        }
+        let s = try Predictor.predict(model: classifier, files: files, options: options, output: out, resume: resume, device: dev, onFile: onFile)
+        print(String(format: "scored %d files (%d clips, %.1f h of audio) in %.1f s: %.1f hours of audio per minute", s.filesScored, s.clips,
+                     s.audioSeconds / 3600, s.seconds, s.audioSeconds / 3600 / max(s.seconds, 1e-9) * 60))
+        if s.filesSkippedAsDone > 0 { print("\(s.filesSkippedAsDone) files were already scored (--resume)") }
+        if !s.failures.isEmpty {
+            print("\(s.failures.count) files could not be scored:")
+            for f in s.failures { print("  \(f.file): \(f.reason)") }
+        }
+        print("scores → \(out)")
+    }
+
+    func parseThresholds(_ values: [String], classes: [String]) throws -> [Double]? {
+        guard !values.isEmpty else { return nil }
+        var out = [Double](repeating: .infinity, count: classes.count)
+        for v in values {
+            if let t = Double(v) { for i in out.indices where out[i] == .infinity { out[i] = t }; continue }
+            let parts = v.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, let t = Double(parts[1]), let i = classes.firstIndex(of: parts[0]) else {
+                throw ValidationError("--threshold '\(v)': use a number or CLASS=T with a class of the model (\(classes.joined(separator: ", ")))")
+            }
+            out[i] = t
+        }
+        return out
+    }
 }

@@ -1,2 +1,0 @@
-import XCTest
-// Pipeline tests live in this target.
