@@ -1,25 +1,35 @@
 import BenchmarkSuite
 import Foundation
 import Kernels
+import Model
 import Tensor
 
 // chorus-bench: the Benchmarks target. `chorus-bench` runs the standard suite (as `train-gpu bench`);
-// `chorus-bench gemm-sweep` tries gemm_blocked / gemm_tiled parameters on the OpenCL device.
-let args = CommandLine.arguments.dropFirst()
+// `chorus-bench gemm-sweep [N]` tries gemm_blocked parameters on the OpenCL device;
+// `chorus-bench resnet [DEVICE] [BATCH]` measures ResNet18 training and inference throughput.
+let args = Array(CommandLine.arguments.dropFirst())
 if args.first == "gemm-sweep" {
     let n = Int(args.dropFirst().first ?? "1024") ?? 1024
     guard let info = try OpenCLPlatforms.devices().first else { print("no OpenCL device"); exit(1) }
     print(String(format: "OpenBLAS sgemm %d: %.1f GFLOP/s", n, TensorBenchmarks.openBLASGEMM(size: n)))
-    for rm in [4, 6, 8, 12] {
+    for rm in [4, 6, 8, 10] {
         for rn in [1, 2] {
-            for ku in [1, 4] {
-                var t = KernelTuning(gemmVariant: .blocked)
-                t.blockRows = rm; t.blockVectors = rn; t.kUnroll = ku
-                let d = Device.opencl(try OpenCLContext(device: info, tuning: t))
-                print(String(format: "%@: %.1f GFLOP/s", t.description, try TensorBenchmarks.deviceGEMM(d, size: n)))
-            }
+            var t = KernelTuning(gemmVariant: .blocked)
+            t.blockRows = rm; t.blockVectors = rn
+            let d = Device.opencl(try OpenCLContext(device: info, tuning: t))
+            print(String(format: "%@: %.1f GFLOP/s", t.description, try TensorBenchmarks.deviceGEMM(d, size: n)))
         }
     }
+    exit(0)
+}
+if args.first == "resnet" {
+    let device = try Device.select(args.count > 1 ? args[1] : "cpu")
+    let batch = args.count > 2 ? Int(args[2]) ?? 32 : 32
+    let arch = args.count > 3 ? Architecture(rawValue: args[3]) ?? .resnet18 : .resnet18
+    print(String(format: "%@ %@ training batch %d: %.2f samples/s", arch.rawValue, device.identifier, batch,
+                 try TrainingBenchmarks.networkTraining(device, architecture: arch, batch: batch)))
+    print(String(format: "%@ %@ inference batch %d: %.2f samples/s", arch.rawValue, device.identifier, batch,
+                 try TrainingBenchmarks.networkInference(device, architecture: arch, batch: batch)))
     exit(0)
 }
 let results = try StandardSuite.run(devices: try StandardSuite.defaultDevices(), quick: args.contains("--quick")) { print($0) }

@@ -121,30 +121,40 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         }
     }
 
+    /// Output columns `xo` whose input column `xo*stride - padding + k` lies inside [0, width).
+    @inline(__always)
+    static func validRange(out: Int, stride: Int, padding: Int, k: Int, size: Int) -> Range<Int> {
+        // xo*stride + (k - padding) >= 0  and  < size
+        let off = k - padding
+        let lo = off >= 0 ? 0 : (-off + stride - 1) / stride
+        let hiExclusive = size - off <= 0 ? 0 : (size - off - 1) / stride + 1
+        let a = min(max(lo, 0), out), b = min(max(hiExclusive, a), out)
+        return a..<b
+    }
+
     public func im2col(_ g: ConvGeometry, firstImage: Int, images: Int, x: Storage, col: Storage) throws {
         let px = x.host!, pc = col.host!
         let oh = g.outHeight, ow = g.outWidth, P = oh * ow, rowLen = images * P
+        let s = g.stride
         parallel(g.columnRows, cost: rowLen) { lo, hi in
             for row in lo..<hi {
                 let kw = row % g.kernelW, kh = (row / g.kernelW) % g.kernelH, c = row / (g.kernelW * g.kernelH)
+                let xs = CPUBackend.validRange(out: ow, stride: s, padding: g.padding, k: kw, size: g.width)
+                let ys = CPUBackend.validRange(out: oh, stride: s, padding: g.padding, k: kh, size: g.height)
                 for n in 0..<images {
                     let src = px + ((firstImage + n) * g.channels + c) * g.height * g.width
                     let dst = pc + row * rowLen + n * P
-                    for y in 0..<oh {
-                        let ih = y * g.stride - g.padding + kh
+                    if ys.lowerBound > 0 { dst.update(repeating: 0, count: ys.lowerBound * ow) }
+                    if ys.upperBound < oh { (dst + ys.upperBound * ow).update(repeating: 0, count: (oh - ys.upperBound) * ow) }
+                    for y in ys {
                         let d = dst + y * ow
-                        if ih < 0 || ih >= g.height { d.update(repeating: 0, count: ow); continue }
-                        let s = src + ih * g.width
-                        if g.stride == 1 {
-                            for xo in 0..<ow {
-                                let iw = xo - g.padding + kw
-                                d[xo] = (iw >= 0 && iw < g.width) ? s[iw] : 0
-                            }
+                        let srow = src + (y * s - g.padding + kh) * g.width + (kw - g.padding)
+                        if xs.lowerBound > 0 { d.update(repeating: 0, count: xs.lowerBound) }
+                        if xs.upperBound < ow { (d + xs.upperBound).update(repeating: 0, count: ow - xs.upperBound) }
+                        if s == 1 {
+                            if !xs.isEmpty { (d + xs.lowerBound).update(from: srow + xs.lowerBound, count: xs.count) }
                         } else {
-                            for xo in 0..<ow {
-                                let iw = xo * g.stride - g.padding + kw
-                                d[xo] = (iw >= 0 && iw < g.width) ? s[iw] : 0
-                            }
+                            for xo in xs { d[xo] = srow[xo * s] }
                         }
                     }
                 }
@@ -156,6 +166,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         let pc = col.host!, pd = dx.host!
         let oh = g.outHeight, ow = g.outWidth, P = oh * ow, rowLen = images * P
         let plane = g.height * g.width
+        let s = g.stride
         // Scatter-add per (image, channel) plane: each plane is owned by one task, so no races.
         parallel(images * g.channels, cost: g.kernelH * g.kernelW * P) { lo, hi in
             for nc in lo..<hi {
@@ -163,17 +174,18 @@ public final class CPUBackend: Backend, @unchecked Sendable {
                 let dst = pd + ((firstImage + n) * g.channels + c) * plane
                 dst.update(repeating: 0, count: plane)
                 for kh in 0..<g.kernelH {
+                    let ys = CPUBackend.validRange(out: oh, stride: s, padding: g.padding, k: kh, size: g.height)
                     for kw in 0..<g.kernelW {
+                        let xs = CPUBackend.validRange(out: ow, stride: s, padding: g.padding, k: kw, size: g.width)
                         let row = (c * g.kernelH + kh) * g.kernelW + kw
                         let src = pc + row * rowLen + n * P
-                        for y in 0..<oh {
-                            let ih = y * g.stride - g.padding + kh
-                            if ih < 0 || ih >= g.height { continue }
-                            let d = dst + ih * g.width
-                            let s = src + y * ow
-                            for xo in 0..<ow {
-                                let iw = xo * g.stride - g.padding + kw
-                                if iw >= 0 && iw < g.width { d[iw] += s[xo] }
+                        for y in ys {
+                            let d = dst + (y * s - g.padding + kh) * g.width + (kw - g.padding)
+                            let sr = src + y * ow
+                            if s == 1 {
+                                for xo in xs { d[xo] += sr[xo] }
+                            } else {
+                                for xo in xs { d[xo * s] += sr[xo] }
                             }
                         }
                     }
@@ -209,18 +221,14 @@ public final class CPUBackend: Backend, @unchecked Sendable {
             for p in lo..<hi {
                 let src = px + p * g.height * g.width
                 for yo in 0..<oh {
+                    let y0 = max(0, yo * g.stride - g.padding), y1 = min(g.height, yo * g.stride - g.padding + g.kernel)
                     for xo in 0..<ow {
+                        let x0 = max(0, xo * g.stride - g.padding), x1 = min(g.width, xo * g.stride - g.padding + g.kernel)
                         var best = -Float.infinity
-                        var bi = -1
-                        for kh in 0..<g.kernel {
-                            let ih = yo * g.stride - g.padding + kh
-                            if ih < 0 || ih >= g.height { continue }
-                            for kw in 0..<g.kernel {
-                                let iw = xo * g.stride - g.padding + kw
-                                if iw < 0 || iw >= g.width { continue }
-                                let v = src[ih * g.width + iw]
-                                if v > best || bi < 0 { best = v; bi = ih * g.width + iw }
-                            }
+                        var bi = y0 * g.width + x0
+                        for ih in y0..<y1 {
+                            let r = src + ih * g.width
+                            for iw in x0..<x1 where r[iw] > best { best = r[iw]; bi = ih * g.width + iw }
                         }
                         let o = (p * oh + yo) * ow + xo
                         py[o] = best
