@@ -1,0 +1,118 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// Runs the built `train-gpu` binary as a user would.
+enum CLI {
+    static var binary: String {
+        // The test bundle sits next to the products of the same build.
+        var dir = URL(fileURLWithPath: CommandLine.arguments.first { $0.contains(".xctest") } ?? Bundle.main.bundlePath)
+        while dir.pathComponents.count > 1 && !dir.lastPathComponent.hasSuffix(".xctest") { dir.deleteLastPathComponent() }
+        return dir.deletingLastPathComponent().appendingPathComponent("train-gpu").path
+    }
+
+    struct Result { var status: Int32; var output: String }
+
+    @discardableResult
+    static func run(_ args: [String], in directory: String? = nil) throws -> Result {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = args
+        if let directory { p.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = pipe
+        var env = ProcessInfo.processInfo.environment
+        env["CHORUS_PLAIN_PROGRESS"] = "1"
+        p.environment = env
+        try p.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Result(status: p.terminationStatus, output: String(decoding: data, as: UTF8.self))
+    }
+}
+
+final class CLITests: XCTestCase {
+    override func setUpWithError() throws {
+        guard FileManager.default.isExecutableFile(atPath: CLI.binary) else {
+            throw XCTSkip("train-gpu binary not built at \(CLI.binary)")
+        }
+    }
+
+    func testDevicesListsOpenCLAndTheFallbackWithADefault() throws {
+        let r = try CLI.run(["devices"])
+        XCTAssertEqual(r.status, 0, r.output)
+        XCTAssertTrue(r.output.contains("cpu  native (OpenBLAS + FFTW)"), r.output)
+        XCTAssertEqual(r.output.components(separatedBy: "[default]").count, 2, "exactly one default: \(r.output)")
+        if ProcessInfo.processInfo.environment["CI"] != nil { XCTAssertTrue(r.output.contains("opencl:0"), r.output) }
+    }
+
+    func testUnknownDeviceSaysWhichExist() throws {
+        let r = try CLI.run(["bench", "--devices", "opencl:7", "--quick"])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.output.contains("no OpenCL device 'opencl:7'") || r.output.contains("no OpenCL platform"), r.output)
+        XCTAssertTrue(r.output.contains("cpu"), r.output)
+    }
+
+    func testLabelsReproduceTheReferenceTableExactly() throws {
+        let dir = makeTemporaryDirectory("cli-labels")
+        let table = try SharedData.path("annotations/MSD-0003_20180427_2minstart00.Table.1.selections.txt")
+        let r = try CLI.run(["labels", "--raven", table, "--duration", "120", "--clip-duration", "3", "--out", dir + "/labels.csv"])
+        XCTAssertEqual(r.status, 0, r.output)
+        XCTAssertEqual(try String(contentsOfFile: dir + "/labels.csv", encoding: .utf8),
+                       try String(contentsOfFile: try SharedData.path("reference/msd_clip_labels.csv"), encoding: .utf8))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/labels.json"), "provenance sidecar")
+    }
+
+    func testSpectrogramWritesPictureAndData() throws {
+        let dir = makeTemporaryDirectory("cli-spec")
+        let audio = try SharedData.path("audio/1min.wav")
+        var r = try CLI.run(["spectrogram", audio, "--start", "3", "--duration", "3", "--bandpass", "500", "8000", "--size", "224x224", "--out", dir + "/t.npy"])
+        XCTAssertEqual(r.status, 0, r.output)
+        XCTAssertTrue(r.output.contains("224"), r.output)
+        r = try CLI.run(["spectrogram", audio, "--duration", "5", "--out", dir + "/s.png"])
+        XCTAssertEqual(r.status, 0, r.output)
+        let png = try Data(contentsOf: URL(fileURLWithPath: dir + "/s.png"))
+        XCTAssertEqual(Array(png.prefix(4)), [0x89, 0x50, 0x4E, 0x47])
+        r = try CLI.run(["spectrogram", dir + "/missing.wav", "--out", dir + "/x.png"])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.output.contains("missing.wav"), r.output)
+    }
+
+    /// labels → split → train → predict → evaluate, end to end on real recordings.
+    func testWorkflowEndToEnd() throws {
+        let dir = makeTemporaryDirectory("cli-flow")
+        let S = try SharedData.path("")
+        func ok(_ args: [String]) throws -> String {
+            let r = try CLI.run(args, in: dir)
+            XCTAssertEqual(r.status, 0, "train-gpu \(args.joined(separator: " ")):\n\(r.output)")
+            return r.output
+        }
+        _ = try ok(["labels", "--audacity", S + "/annotations/spinetail.audacity.txt", "--audio", S + "/audio/spinetail.wav",
+                    "--clip-duration", "1", "--clip-overlap", "0.5", "--out", "labels.csv"])
+        _ = try ok(["split", "labels.csv", "--validation", "0.3", "--seed", "1", "--out-train", "train.csv", "--out-validation", "val.csv"])
+        let train = try ok(["train", "--train", "train.csv", "--validation", "val.csv", "--arch", "small", "--epochs", "2", "--batch-size", "8",
+                            "--size", "48x48", "--sample-rate", "22050", "--clip-duration", "1", "--device", "cpu", "--note", "cli test",
+                            "--final", "--name", "spinetail", "--out", "runs"])
+        XCTAssertTrue(train.contains("best epoch"), train)
+        let runs = try FileManager.default.contentsOfDirectory(atPath: dir + "/runs")
+        XCTAssertEqual(runs.count, 1)
+        let run = dir + "/runs/" + runs[0]
+        XCTAssertTrue(runs[0].hasSuffix("_spinetail"))
+        for f in ["best.model", "last.model", "checkpoint.safetensors", "metrics.csv", "config.json", "train.csv", "validation.csv", "README.txt"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: run + "/" + f), "missing \(f)")
+        }
+        XCTAssertFalse(FileManager.default.isWritableFile(atPath: run + "/best.model") && getuid() != 0, "final models are read-only")
+        let perms = try FileManager.default.attributesOfItem(atPath: run + "/best.model")[.posixPermissions] as? Int
+        XCTAssertEqual(perms, 0o444)
+        XCTAssertTrue(try String(contentsOfFile: run + "/README.txt", encoding: .utf8).contains("note: cli test"))
+        let predict = try ok(["predict", "--model", run + "/best.model", S + "/audio/spinetail.wav", "--clip-overlap", "0.5", "--final-clip", "none",
+                              "--threshold", "0.5", "--raven-out", "detections", "--out", "scores.csv"])
+        XCTAssertTrue(predict.contains("scored 1 files"), predict)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/detections/spinetail.Table.1.selections.txt"))
+        let eval = try ok(["evaluate", "--scores", "scores.csv", "--labels", "labels.csv", "--out", "eval"])
+        XCTAssertTrue(eval.contains("SP") && eval.contains("CRER"), eval)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/eval/report.html"))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/eval/metrics.json"))
+    }
+}

@@ -1,2 +1,0 @@
-import XCTest
-// CLI tests live in this target.
