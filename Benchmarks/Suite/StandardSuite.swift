@@ -1,5 +1,6 @@
 import Foundation
 import Kernels
+import Model
 import Tensor
 
 /// The standard benchmark suite run by `train-gpu bench` and `chorus-bench`.
@@ -34,6 +35,29 @@ public enum StandardSuite {
         for d in devices {
             log("conv2d ResNet18 shapes, batch \(batch), \(d.identifier)...")
             results += try TensorBenchmarks.convolutions(d, batch: batch, repeats: quick ? 1 : 2)
+        }
+        for d in devices {
+            for arch in [Architecture.resnet18, .small] {
+                let batch = quick ? 8 : (arch == .resnet18 ? 32 : 128)
+                let net = try TrainingBenchmarks.networkTraining(d, architecture: arch, batch: batch, steps: quick ? 1 : 2)
+                results.append(BenchmarkResult(name: "\(arch.rawValue) training step b\(batch) (no loader)", device: d.identifier, value: net, unit: "samples/s"))
+                let inf = try TrainingBenchmarks.networkInference(d, architecture: arch, batch: batch, steps: quick ? 1 : 2)
+                results.append(BenchmarkResult(name: "\(arch.rawValue) inference b\(batch)", device: d.identifier, value: inf, unit: "samples/s"))
+                log(String(format: "%@ %@: training %.1f samples/s, inference %.1f samples/s (batch %d)", arch.rawValue, d.identifier, net, inf, batch))
+            }
+            let tb = quick ? 16 : 128
+            let t = try PipelineBenchmarks.training(d, architecture: .resnet18, batch: tb, batches: quick ? 1 : 2)
+            results.append(BenchmarkResult(name: "resnet18 training with loader b\(tb) 224x224", device: d.identifier, value: t.samplesPerSecond, unit: "samples/s"))
+            results.append(BenchmarkResult(name: "resnet18 training: device waiting for data", device: d.identifier, value: 100 * t.loaderWait, unit: "%"))
+            log(String(format: "resnet18 training with loader %@: %.1f samples/s, waiting for data %.0f%%", d.identifier, t.samplesPerSecond, 100 * t.loaderWait))
+            for arch in [Architecture.resnet18, .small] {
+                let p = try PipelineBenchmarks.prediction(d, architecture: arch, minutes: quick ? 1 : 10)
+                results.append(BenchmarkResult(name: "\(arch.rawValue) prediction", device: d.identifier, value: p.hoursPerMinute, unit: "h audio/min"))
+                results.append(BenchmarkResult(name: "\(arch.rawValue) prediction time in decoding/spectrograms/network", device: d.identifier,
+                                               value: 100 * p.network, unit: String(format: "%% network (decode %.0f%%, spectrogram %.0f%%)", 100 * p.decode, 100 * p.spectrogram)))
+                log(String(format: "%@ prediction %@: %.2f hours of audio per minute (decode %.0f%%, spectrogram %.0f%%, network %.0f%%)",
+                           arch.rawValue, d.identifier, p.hoursPerMinute, 100 * p.decode, 100 * p.spectrogram, 100 * p.network))
+            }
         }
         return results
     }

@@ -116,3 +116,44 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/eval/metrics.json"))
     }
 }
+
+/// A model file is loadable by Python's `safetensors` package with no Chorus code.
+final class ModelInteroperabilityTests: XCTestCase {
+    func testPythonSafetensorsReadsModelFile() throws {
+        let probe = Process()
+        probe.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        probe.arguments = ["python3", "-c", "import safetensors.numpy"]
+        probe.standardError = FileHandle.nullDevice
+        guard (try? probe.run()) != nil else { throw XCTSkip("python3 not found") }
+        probe.waitUntilExit()
+        guard probe.terminationStatus == 0 else { throw XCTSkip("Python package 'safetensors' not installed (pip install safetensors numpy)") }
+        let dir = makeTemporaryDirectory("py")
+        let S = try SharedData.path("")
+        var r = try CLI.run(["labels", "--audacity", S + "/annotations/spinetail.audacity.txt", "--audio", S + "/audio/spinetail.wav",
+                             "--clip-duration", "2", "--out", dir + "/l.csv"])
+        XCTAssertEqual(r.status, 0, r.output)
+        r = try CLI.run(["train", "--train", dir + "/l.csv", "--validation", dir + "/l.csv", "--arch", "small", "--epochs", "1", "--batch-size", "4",
+                         "--size", "32x32", "--sample-rate", "22050", "--clip-duration", "2", "--device", "cpu", "--name", "py", "--out", dir + "/runs"])
+        XCTAssertEqual(r.status, 0, r.output)
+        let run = try FileManager.default.contentsOfDirectory(atPath: dir + "/runs")[0]
+        let script = """
+        import json, sys
+        from safetensors import safe_open
+        with safe_open(sys.argv[1], framework="numpy") as f:
+            meta = f.metadata()
+            w = f.get_tensor("fc.weight")
+            print(json.loads(meta["classes"]), meta["architecture"], list(w.shape), len(list(f.keys())))
+        """
+        let py = Process()
+        py.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        py.arguments = ["python3", "-c", script, dir + "/runs/" + run + "/best.model"]
+        let pipe = Pipe()
+        py.standardOutput = pipe
+        py.standardError = pipe
+        try py.run()
+        let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        py.waitUntilExit()
+        XCTAssertEqual(py.terminationStatus, 0, out)
+        XCTAssertTrue(out.hasPrefix("['SP', 'CRER'] small [2, 64]"), out)
+    }
+}
