@@ -1,6 +1,146 @@
 import ArgumentParser
+import ChorusCore
+import Evaluation
+import Foundation
+import Synthesis
 
+/// `train-gpu demo`: the whole workflow of a field lab on a synthetic dataset made on the spot,
+/// through the same commands a user runs (each step prints its command line).
 struct DemoCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "demo", abstract: "(not yet implemented)")
-    func run() throws { throw ValidationError("'demo' is not implemented yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Run the whole workflow on a built-in synthetic dataset: labels, balance, split, train with overlays, predict, evaluate, report.",
+        discussion: """
+        Synthesizes targeted recordings (one species each, Raven tables of every call) and field recordings \
+        (distant calls over wind, rain, insects, traffic and chatter) with three target species and one \
+        confusion species, then runs each step with the real commands, printing them so you can repeat them.
+        """)
+
+    @Option(help: "Folder for the dataset and every output.") var out: String = "chorus-demo"
+    @Option(help: "Device: auto, cpu, opencl, opencl:N.") var device: String = "auto"
+    @Flag(help: "A smaller dataset and fewer epochs (under 2 minutes on 2 cores).") var quick = false
+    @Flag(help: "Train without field-noise overlays.") var noOverlays = false
+    @Flag(help: "Train twice, with and without overlays, and compare the field test scores.") var compareOverlays = false
+    @Option(help: "Seed for the dataset, shuffling and augmentation.") var seed: UInt64 = 2024
+    @Option(help: "Training epochs (default 12, or 6 with --quick).") var epochs: Int?
+    @Option(help: "Architecture: small (default, fast) or resnet18.") var arch: String = "small"
+
+    func run() throws {
+        let started = Date()
+        let root = (out as NSString).standardizingPath
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        var spec = quick ? SoundscapeDatasetSpec.quick : SoundscapeDatasetSpec.standard
+        spec.seed = seed
+        step(1, "Synthesize the dataset (targeted and field recordings with Raven tables)")
+        let t0 = Date()
+        let data = try SoundscapeGenerator.generate(spec, into: root + "/data")
+        print("  \(data.targetedAudio.count) targeted recordings, \(data.fieldTrainAudio.count) field recordings for overlays, \(data.fieldTestAudio.count) field test recordings in \(root)/data (\(String(format: "%.1f", Date().timeIntervalSince(t0))) s)")
+        print("  target species: \(spec.targetSpecies.map { "\($0.code) (\($0.name))" }.joined(separator: ", ")); confusion species: \(spec.confusionSpecies.map { "\($0.code) (\($0.name))" }.joined(separator: ", "))")
+        let classes = data.targetClasses.joined(separator: ",")
+        let clip = "2", sr = "\(data.sampleRate)"
+        let L = root + "/labels"
+
+        step(2, "Clip labels from the targeted recordings' Raven tables")
+        try runCommand(["labels", "--raven", data.targetedDirectory, "--audio", data.targetedDirectory, "--classes", classes,
+                        "--clip-duration", clip, "--min-overlap", "0.25", "--out", L + "/targeted.csv"])
+        step(3, "Balance: the same number of clips per class, negatives at 1x")
+        try runCommand(["balance", L + "/targeted.csv", "--per-class", quick ? "40" : "100", "--negatives-ratio", "1",
+                        "--seed", "\(seed)", "--out", L + "/balanced.csv"])
+        step(4, "Split into training and validation sets (whole recordings stay on one side)")
+        try runCommand(["split", L + "/balanced.csv", "--validation", "0.2", "--group-by-file", "--seed", "\(seed)",
+                        "--out-train", L + "/train.csv", "--out-validation", L + "/validation.csv"])
+        step(5, "Overlay clips: field recordings with no target calls")
+        try runCommand(["labels", "--raven", data.fieldTrainDirectory, "--audio", data.fieldTrainDirectory, "--classes", classes,
+                        "--clip-duration", clip, "--include-unannotated", "--out", L + "/overlays.csv"])
+        step(6, "Labels of the annotated field test recordings (never used in training)")
+        try runCommand(["labels", "--raven", data.fieldTestDirectory, "--audio", data.fieldTestDirectory, "--classes", classes,
+                        "--clip-duration", clip, "--include-unannotated", "--out", L + "/field_test.csv"])
+
+        let variants: [(name: String, overlays: Bool)] = compareOverlays ? [("with-overlays", true), ("no-overlays", false)]
+            : [(noOverlays ? "no-overlays" : "with-overlays", !noOverlays)]
+        var results: [(String, EvaluationResult)] = []
+        var reportPath = ""
+        for (k, v) in variants.enumerated() {
+            let n = 7 + 3 * k
+            step(n, "Train \(arch == "small" ? "the small CNN" : arch) \(v.overlays ? "with field-noise overlays" : "without overlays")")
+            var trainArgs = ["train", "--train", L + "/train.csv", "--validation", L + "/validation.csv", "--arch", arch,
+                             "--epochs", "\(epochs ?? (quick ? 6 : 12))", "--batch-size", "32", "--learning-rate", "0.02",
+                             "--sample-rate", sr, "--clip-duration", clip, "--bandpass", "300", "10000", "--size", quick ? "96x96" : "128x128",
+                             "--device", device, "--seed", "\(seed)", "--name", v.name, "--out", root + "/runs",
+                             "--note", "demo run \(v.name)"]
+            if v.overlays { trainArgs += ["--overlays", L + "/overlays.csv", "--overlay-weight", "0.3-0.7"] }
+            // A fresh run folder each time the demo runs.
+            let runDir = root + "/runs/\(dateStamp())_\(v.name)"
+            try? FileManager.default.removeItem(atPath: runDir)
+            try runCommand(trainArgs)
+            step(n + 1, "Predict on the field test recordings")
+            let scores = root + "/scores-\(v.name).csv"
+            try? FileManager.default.removeItem(atPath: scores)
+            try runCommand(["predict", "--model", runDir + "/best.model", data.fieldTestDirectory, "--final-clip", "none",
+                            "--device", device, "--out", scores])
+            step(n + 2, "Evaluate against the field test labels and write the report")
+            let evalDir = root + "/evaluation-\(v.name)"
+            try runCommand(["evaluate", "--scores", scores, "--labels", L + "/field_test.csv", "--review", "10", "--out", evalDir])
+            let result = try JSONDecoder().decode(EvaluationResult.self, from: Data(contentsOf: URL(fileURLWithPath: evalDir + "/metrics.json")))
+            results.append((v.name, result))
+            if k == 0 { reportPath = evalDir + "/report.html" }
+            try reviewConfusion(evalDir: evalDir, data: data)
+        }
+
+        print("")
+        print("== Field test set: average precision per class ==")
+        for (name, r) in results {
+            let per = r.classes.map { "\($0.name) \($0.averagePrecision.map { String(format: "%.3f", $0) } ?? "undefined")" }.joined(separator: ", ")
+            print("  \(name): \(per); macro mAP \(r.macroAP.map { String(format: "%.3f", $0) } ?? "undefined")")
+        }
+        if results.count == 2, let a = results[0].1.macroAP, let b = results[1].1.macroAP {
+            print(String(format: "  overlays %@ the field test mAP by %.3f (%.3f with vs %.3f without)", a >= b ? "raised" : "lowered", abs(a - b), a, b))
+        }
+        print("report: \(reportPath)")
+        print(String(format: "demo finished in %.0f s", Date().timeIntervalSince(started)))
+    }
+
+    func step(_ n: Int, _ title: String) {
+        print("\n[\(n)] \(title)")
+    }
+
+    /// Runs a subcommand exactly as the CLI would, after printing its command line.
+    func runCommand(_ args: [String]) throws {
+        print("$ train-gpu " + args.map { $0.contains(" ") ? "'\($0)'" : $0 }.joined(separator: " "))
+        fflush(stdout)
+        var command = try TrainGPU.parseAsRoot(args)
+        try command.run()
+        fflush(stdout)
+    }
+
+    /// Says which species the high-scoring negatives are, by looking up the field test tables.
+    func reviewConfusion(evalDir: String, data: GeneratedDataset) throws {
+        guard let files = try? FileManager.default.contentsOfDirectory(atPath: evalDir) else { return }
+        var annotations: [String: [(Double, Double, String)]] = [:]
+        for table in data.fieldTestTables {
+            let rows = try CSV.read(table, separator: "\t")
+            guard let header = rows.first?.fields, let b = header.firstIndex(of: "Begin Time (s)"), let e = header.firstIndex(of: "End Time (s)"),
+                  let a = header.firstIndex(of: "Annotation") else { continue }
+            let audio = data.fieldTestAudio.first { ($0 as NSString).deletingPathExtension == (table as NSString).deletingPathExtension.replacingOccurrences(of: ".Table.1.selections", with: "") }
+            guard let audio else { continue }
+            annotations[audio] = rows.dropFirst().compactMap { r in
+                guard r.fields.count > max(b, e, a), let s = Double(r.fields[b]), let t = Double(r.fields[e]) else { return nil }
+                return (s, t, r.fields[a])
+            }
+        }
+        for f in files.sorted() where f.hasPrefix("review_") && f.hasSuffix(".csv") {
+            let rows = try CSV.read(evalDir + "/" + f)
+            guard let header = rows.first?.fields, let kind = header.firstIndex(of: "kind") ?? header.firstIndex(of: "type") else { continue }
+            var heard: [String: Int] = [:]
+            for r in rows.dropFirst() where r.fields[kind].contains("negative") {
+                guard let s = Double(r.fields[1]), let e = Double(r.fields[2]) else { continue }
+                let inside = (annotations[r.fields[0]] ?? []).filter { $0.0 < e && $0.1 > s }.map(\.2)
+                for sp in Set(inside.isEmpty ? ["background only"] : inside) { heard[sp, default: 0] += 1 }
+            }
+            if !heard.isEmpty {
+                let cls = String(f.dropFirst(7).dropLast(4))
+                print("  high-scoring negatives for \(cls) contain: " + heard.sorted { $0.value > $1.value }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", "))
+            }
+        }
+    }
 }
