@@ -123,7 +123,7 @@ public enum CallSynthesizer {
         let glide = r.uniform(20...60)                       // Hz the carrier falls within each pulse
         let length = Int(((Double(pulses - 1) * period * 1.015 + pulseLength) * rate).rounded()) + 1
 
-        // Buzz: the carrier's amplitude wobbles with low-passed noise, widening the band to about ±250 Hz.
+        // Buzz: the carrier's amplitude wobbles with low-passed noise, widening the band by about ±220 Hz.
         var buzz = [Float](repeating: 0, count: length)
         var noiseFilter = Biquad.lowpass(cutoff: 220, sampleRate: rate)
         var power = 0.0
@@ -132,7 +132,7 @@ public enum CallSynthesizer {
             buzz[i] = Float(v)
             power += v * v
         }
-        let noiseScale = 0.5 / max(1e-12, (power / Double(length)).squareRoot())
+        let noiseScale = 0.25 / max(1e-12, (power / Double(length)).squareRoot())
         let harmonic = 2 * carrier < 0.45 * rate ? 0.1 : 0
 
         var samples = [Float](repeating: 0, count: length)
@@ -148,9 +148,9 @@ public enum CallSynthesizer {
                 let f = carrier + glide * (0.5 - u)
                 phase += f / rate
                 if phase >= 1 { phase -= 1 }
-                let envelope = Envelope.smoothstep(Double(i) / attack) * (1 - u) * (1 - u)
+                let envelope = Envelope.smoothstep(Double(i) / attack) * (1 - u) * (1 - 0.5 * u)
                 let tone = DeterministicMath.sinCycles(phase) + harmonic * DeterministicMath.sinCycles(2 * phase)
-                let wobble = 0.7 + noiseScale * Double(buzz[first + i])
+                let wobble = 0.8 + noiseScale * Double(buzz[first + i])
                 samples[first + i] += Float(level * envelope * wobble * tone)
             }
         }
@@ -165,7 +165,6 @@ public enum CallSynthesizer {
         var peak: Float = 0
         for v in samples { peak = max(peak, abs(v)) }
         guard peak > 0 else { return }
-        let scale = 1 / peak
-        for i in samples.indices { samples[i] *= scale }
+        for i in samples.indices { samples[i] /= peak }
     }
 }

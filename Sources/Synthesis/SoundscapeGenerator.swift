@@ -51,7 +51,10 @@ public enum SoundscapeGenerator {
             }
             lock.unlock()
         }
-        let files = try results.map { try $0!.get() }
+        let files = try results.map { result -> GeneratedFile in
+            guard let result else { throw SynthesisError.invalidSpec(parameter: "files", reason: "a file was not generated") }
+            return try result.get()
+        }
         let manifest = DatasetManifest(format: 1, spec: spec, targetClasses: spec.targetSpecies.map(\.code),
                                        confusionClasses: spec.confusionSpecies.map(\.code), files: files)
         let encoder = JSONEncoder()
@@ -126,11 +129,11 @@ public enum SoundscapeGenerator {
         var random = SeededRandom(seed: job.stream)
         let recording: ComposedRecording
         let folder: String
-        switch job.part {
-        case .targeted:
-            recording = RecordingComposer.targeted(job.species!, spec: spec, random: &random)
+        switch (job.part, job.species) {
+        case let (.targeted, species?):
+            recording = RecordingComposer.targeted(species, spec: spec, random: &random)
             folder = targetedFolder
-        case .fieldTrain, .fieldTest:
+        default:
             recording = RecordingComposer.field(job.community, spec: spec, random: &random)
             folder = job.part == .fieldTrain ? fieldTrainFolder : fieldTestFolder
         }
