@@ -35,7 +35,7 @@ enum RecordingComposer {
             let start = milliseconds(t)
             guard start + call.duration <= spec.targetedDuration - 0.2 else { break }
             add(call.samples, into: &samples, at: Int((start * rate).rounded()),
-                gain: DeterministicMath.amplitude(decibels: r.uniform(spec.targetedCallLevel)))
+                gain: gain(for: call, decibels: r.uniform(spec.targetedCallLevel)))
             annotations.append(annotation(call, start: start))
             t = start + call.duration + r.uniform(0.6...2.5)
         }
@@ -73,7 +73,7 @@ enum RecordingComposer {
             let distance = r.unit()                       // 0 near … 1 far
             let level = spec.fieldCallLevel.upperBound - distance * (spec.fieldCallLevel.upperBound - spec.fieldCallLevel.lowerBound)
             let distant = farAway(call.samples, distance: distance, sampleRate: rate, random: &r)
-            add(distant, into: &samples, at: Int((start * rate).rounded()), gain: DeterministicMath.amplitude(decibels: level))
+            add(distant, into: &samples, at: Int((start * rate).rounded()), gain: gain(for: call, decibels: level))
             annotations.append(annotation(call, start: start))
             if r.chance(0.15) {
                 t = start + call.duration * r.uniform(0.3...0.7)          // the next singer overlaps
@@ -102,6 +102,16 @@ enum RecordingComposer {
         let wetGain = Float(0.6 + 1.4 * distance)
         for i in padded.indices { padded[i] += wetGain * wet[i] }
         return padded
+    }
+
+    /// Gain that gives a peak-1 call the power of a sine peaking at `decibels` dBFS (RMS + 3 dB), so
+    /// sparse pulsed calls are as loud as continuous whistles of the same level.
+    static func gain(for call: SynthesizedCall, decibels: Double) -> Double {
+        var sum = 0.0
+        for v in call.samples { sum += Double(v) * Double(v) }
+        let rms = (sum / Double(max(1, call.samples.count))).squareRoot()
+        guard rms > 0 else { return 0 }
+        return DeterministicMath.amplitude(decibels: decibels) / (rms * 2.0.squareRoot())
     }
 
     static func add(_ source: [Float], into target: inout [Float], at offset: Int, gain: Double) {

@@ -1,6 +1,8 @@
 /// Everything that decides a synthetic dataset. The same spec (seed included) gives byte-identical files.
 ///
-/// Levels are in dBFS: call levels are the peak of the dry call, background levels the RMS of each layer.
+/// Levels are in dBFS: a call's level is the peak of a sine with the same power as the dry call
+/// (its RMS + 3 dB), so a sparse pulsed call and a continuous whistle of one level are equally loud;
+/// a background level is the RMS of each layer.
 public struct SoundscapeDatasetSpec: Codable, Sendable, Equatable {
     public var seed: UInt64
     public var sampleRate: Int
@@ -28,8 +30,8 @@ public struct SoundscapeDatasetSpec: Codable, Sendable, Equatable {
                 targetedFilesPerSpecies: Int = 6, targetedDuration: Double = 25,
                 fieldTrainRecordings: Int = 12, fieldTestRecordings: Int = 12, fieldTestBackgroundOnly: Int = 2,
                 fieldDuration: Double = 45,
-                targetedCallLevel: ClosedRange<Double> = -9 ... -3, targetedBackgroundLevel: ClosedRange<Double> = -56 ... -48,
-                fieldCallLevel: ClosedRange<Double> = -36 ... -18, fieldBackgroundLevel: ClosedRange<Double> = -36 ... -27) {
+                targetedCallLevel: ClosedRange<Double> = -14 ... -8, targetedBackgroundLevel: ClosedRange<Double> = -56 ... -48,
+                fieldCallLevel: ClosedRange<Double> = -40 ... -22, fieldBackgroundLevel: ClosedRange<Double> = -36 ... -27) {
         self.seed = seed
         self.sampleRate = sampleRate
         self.species = species
