@@ -58,7 +58,7 @@ public enum SoundscapeGenerator {
         let manifest = DatasetManifest(format: 1, spec: spec, targetClasses: spec.targetSpecies.map(\.code),
                                        confusionClasses: spec.confusionSpecies.map(\.code), files: files)
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         try AtomicFile.write(try encoder.encode(manifest), to: (directory as NSString).appendingPathComponent(DatasetManifest.fileName))
         return GeneratedDataset(root: directory, manifest: manifest)
     }
