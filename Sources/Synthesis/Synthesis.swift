@@ -1,1 +1,0 @@
-// Synthesis module: see README for its role.

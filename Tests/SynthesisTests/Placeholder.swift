@@ -1,2 +1,0 @@
-import XCTest
-// Synthesis tests live in this target.
