@@ -1,1 +1,0 @@
-// Audio module: see README for its role.

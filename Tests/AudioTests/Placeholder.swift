@@ -1,2 +1,0 @@
-import XCTest
-// Audio tests live in this target.
