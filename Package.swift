@@ -44,7 +44,7 @@ let package = Package(
         .target(name: "Audio", dependencies: ["CSndFile", "CFFTW", "CSoxr", "ChorusCore"]),
         .target(name: "Annotations", dependencies: ["ChorusCore"]),
         .target(name: "Evaluation", dependencies: ["ChorusCore"]),
-        .target(name: "SignalProcessing", dependencies: ["Audio", "CFFTW", "ChorusCore"]),
+        .target(name: "SignalProcessing", dependencies: ["Audio", "Annotations", "CFFTW", "ChorusCore"]),
         .target(name: "Pipeline", dependencies: ["Audio", "Annotations", "Model", "Tensor", "Evaluation", "ChorusCore"]),
         .target(name: "Synthesis", dependencies: ["Audio", "Annotations", "ChorusCore"]),
         .target(name: "BenchmarkSuite", dependencies: ["Tensor", "Kernels", "Audio", "Model", "Pipeline", "SignalProcessing", "CBLAS", "ChorusCore"],

@@ -1,6 +1,91 @@
 import ArgumentParser
+import ChorusCore
+import Foundation
+import SignalProcessing
 
+/// `train-gpu grouse`: accelerating-pulse (Ruffed Grouse drumming) detection.
 struct GrouseCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "grouse", abstract: "(not yet implemented)")
-    func run() throws { throw ValidationError("'grouse' is not implemented yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "grouse",
+        abstract: "Detect Ruffed Grouse drumming: accelerating sequences of low-frequency thumps.",
+        discussion: """
+        Resample, cut into windows, Morlet wavelet at the drum frequency, squared and normalised, Hilbert \
+        envelope, peaks, then sequences of peaks whose intervals shrink. Defaults are the reference's. \
+        Ranges are given as LO,HI (e.g. --dy-range -0.2,0). Writes file,start_time,end_time,beats,beat_times \
+        (beat times joined by ';'), one row per sequence.
+        """)
+
+    @Argument(help: ArgumentHelp("Audio files or directories of them.", valueName: "audio-or-dir"))
+    var inputs: [String]
+    @Option(help: ArgumentHelp("Resample to this rate (Hz).", valueName: "hz"))
+    var sampleRate: Int = 400
+    @Option(help: ArgumentHelp("Analysis window (s); each is normalised on its own.", valueName: "seconds"))
+    var windowDuration: Double = 60
+    @Flag(help: "Also analyse a partial last window (the reference drops it; a recording shorter than one window is always analysed).")
+    var keepPartialWindow = false
+    @Option(help: ArgumentHelp("Centre frequency of the Morlet wavelet (Hz).", valueName: "hz"))
+    var centerFrequency: Double = 50
+    @Option(help: ArgumentHelp("Minimum peak height in the normalised envelope (0-1).", valueName: "x"))
+    var peakThreshold: Double = 0.2
+    @Option(help: ArgumentHelp("Minimum time between peaks (s).", valueName: "seconds"))
+    var peakSeparation: Double = 15.0 / 400
+    @Option(parsing: .unconditional, help: ArgumentHelp("Valid time since the previous point (s).", valueName: "lo,hi"))
+    var dtRange = "0.05,0.8"
+    @Option(parsing: .unconditional, help: ArgumentHelp("Valid change of interval (s); ≤ 0 means accelerating.", valueName: "lo,hi"))
+    var dyRange = "-0.2,0"
+    @Option(parsing: .unconditional, help: ArgumentHelp("Valid change of the interval change (s).", valueName: "lo,hi"))
+    var d2yRange = "-0.05,0.15"
+    @Option(help: ArgumentHelp("Invalid points tolerated in a row inside a sequence.", valueName: "n"))
+    var maxSkip: Int = 3
+    @Option(parsing: .unconditional, help: ArgumentHelp("Sequence duration, first to last point (s).", valueName: "lo,hi"))
+    var durationRange = "1,15"
+    @Option(parsing: .unconditional, help: ArgumentHelp("Points in a sequence.", valueName: "lo,hi"))
+    var pointsRange = "9,100"
+    @Option(help: ArgumentHelp("Files processed at once (default: all cores).", valueName: "n"))
+    var workers: Int?
+    @Option(help: ArgumentHelp("Output CSV.", valueName: "file"))
+    var out: String
+
+    static func range(_ text: String, _ flag: String) throws -> ValueRange {
+        let parts = text.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+        guard parts.count == 2, let low = parts[0], let high = parts[1] else {
+            throw ValidationError("--\(flag) takes LO,HI (two numbers separated by a comma); got '\(text)'")
+        }
+        return ValueRange(low, high)
+    }
+
+    func validate() throws {
+        if let workers, workers < 1 { throw ValidationError("--workers must be at least 1; got \(workers)") }
+        _ = try parameters()
+    }
+
+    func parameters() throws -> GrouseParameters {
+        var p = GrouseParameters()
+        p.sampleRate = sampleRate
+        p.windowDuration = windowDuration
+        p.keepPartialFinalWindow = keepPartialWindow
+        p.centerFrequency = centerFrequency
+        p.peakThreshold = peakThreshold
+        p.peakSeparation = peakSeparation
+        p.sequences.dtRange = try Self.range(dtRange, "dt-range")
+        p.sequences.dyRange = try Self.range(dyRange, "dy-range")
+        p.sequences.d2yRange = try Self.range(d2yRange, "d2y-range")
+        p.sequences.maxSkip = maxSkip
+        p.sequences.durationRange = try Self.range(durationRange, "duration-range")
+        p.sequences.pointsRange = try Self.range(pointsRange, "points-range")
+        do { try p.validate() } catch { throw ValidationError("\(error)") }
+        return p
+    }
+
+    func run() throws {
+        let parameters = try parameters()
+        let files = try FileBatch.audioFiles(inputs)
+        guard !files.isEmpty else { throw ValidationError("no audio files found in \(inputs.joined(separator: ", "))") }
+        let progress = ProgressReporter(label: "grouse", total: files.count, unit: "files")
+        let report = try GrouseBatch.run(files: files, parameters: parameters, workers: workers) { progress.update(done: $0) }
+        try AtomicFile.write(GrouseBatch.csv(report), to: out)
+        let count = report.files.reduce(0) { $0 + $1.sequences.count }
+        print("grouse: \(count) drumming sequence(s) in \(report.files.filter { !$0.sequences.isEmpty }.count) of \(files.count) files -> \(out)")
+        try reportFailures(report.failures, total: files.count)
+    }
 }

@@ -1,1 +1,0 @@
-// SignalProcessing module: see README for its role.

@@ -1,2 +1,0 @@
-import XCTest
-// SignalProcessing tests live in this target.
