@@ -29,7 +29,7 @@ public final class WelchEstimator {
         window = (0..<segment).map { 0.5 - 0.5 * cos(2 * Double.pi * Double($0) / Double(segment)) }
         windowPowerSum = window.reduce(0) { $0 + $1 * $1 }
         plan = try RealFFTPlan.shared(size: fftSize, batch: 1)
-        buffers = FFTBuffers(size: fftSize, batch: 1)
+        buffers = try FFTBuffers(size: fftSize, batch: 1)
     }
 
     /// Frequencies of the PSD bins: `k · sampleRate / fftSize`, `k = 0 … fftSize/2`.
