@@ -697,3 +697,12 @@ __kernel void augment_spectrogram(const int batch, const int H, const int W, con
     }
     Y[i] = v;
 }
+
+// Random gain on spectrogram images in [-1, 1]: a level change of g dB shifts every pixel by
+// offsets[b] = 2 g / (dB range), clamped to [-1, 1] like the original dB clipping.
+__kernel void gain_shift(const int batch, const int size, __global const float* X, __global const float* offsets, __global float* Y)
+{
+    const long i = get_global_id(0);
+    if (i >= (long)batch * size) return;
+    Y[i] = clamp(X[i] + offsets[i / size], -1.0f, 1.0f);
+}

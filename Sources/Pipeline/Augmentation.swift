@@ -24,6 +24,10 @@ public struct AugmentationSettings: Codable, Sendable, Equatable {
     public var maxTimeShift: Double = 0.3
     public var maxFrequencyShift: Double = 0.1
     public var noiseStd: Double = 0.005
+    /// Random level change in dB drawn uniformly from [low, high] before overlays (nil: off,
+    /// as in the reference toolkit's default). Teaches a model trained on close, loud recordings
+    /// that distant calls are quieter.
+    public var gainRange: [Double]? = nil
 
     public enum OverlayChoice: String, Codable, Sendable, CaseIterable { case any, different }
 
@@ -51,6 +55,8 @@ public struct AugmentationSettings: Codable, Sendable, Equatable {
 /// so a resumed run repeats them exactly.
 struct SampleAugmentation {
     var overlays: [(index: Int, weight: Float)] = []
+    /// Level change in dB (0: none).
+    var gain: Float = 0
     var parameters = [Float](repeating: 0, count: augmentParameterCount)
 }
 
@@ -63,6 +69,7 @@ struct AugmentationPlanner {
         var rng = SeededRandom(seed: seed ^ (UInt64(epoch) &* 0x9E37_79B9_7F4A_7C15) ^ (UInt64(sample) &* 0xC2B2_AE3D_27D4_EB4F) ^ 0xA5A5)
         var out = SampleAugmentation()
         let s = settings
+        if let g = s.gainRange, g.count == 2 { out.gain = Float(g[0] + (g[1] - g[0]) * rng.unit()) }
         if !overlayLabels.isEmpty {
             while out.overlays.count < s.maxOverlays && rng.unit() < s.overlayProbability {
                 var pick: Int?

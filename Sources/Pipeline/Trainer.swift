@@ -221,8 +221,14 @@ public final class Trainer {
         let n = batch.indices.count, hw = pp.imageCount, c = classes.count
         var x = try Tensor(batch.images, shape: [n, pp.channels, pp.image.height, pp.image.width], on: device)
         var y = try Tensor(batch.labels, shape: [n, c], on: device)
-        // Per-sample means (for mask fill) follow the overlay blending on the host.
+        // Per-sample means (for mask fill) follow the gain and overlay blending on the host.
         var means = (0..<n).map { k in batch.images[(k * hw)..<((k + 1) * hw)].reduce(0, +) / Float(hw) }
+        if configuration.augmentation.gainRange != nil {
+            let span = Float(pp.image.dBRange.upperBound - pp.image.dBRange.lowerBound)
+            let offsets = batch.augmentations.map { 2 * $0.gain / span }
+            x = try Ops.gainShift(x, offsets: Tensor(offsets, shape: [n], on: device))
+            for k in 0..<n { means[k] = batch.images[(k * hw)..<((k + 1) * hw)].reduce(0) { $0 + min(max($1 + offsets[k], -1), 1) } / Float(hw) }
+        }
         let rounds = batch.augmentations.map(\.overlays.count).max() ?? 0
         if rounds > 0, let overlays {
             for r in 0..<rounds {

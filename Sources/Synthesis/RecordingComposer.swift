@@ -87,7 +87,7 @@ enum RecordingComposer {
     /// The call as heard from afar: high frequencies absorbed (one-pole low-pass, lower when
     /// farther) and a reverberant tail (wetter when farther). The dry part keeps peak 1.
     static func farAway(_ call: [Float], distance: Double, sampleRate: Double, random r: inout SeededRandom) -> [Float] {
-        let decay = r.uniform(0.3...0.9)
+        let decay = r.uniform(0.2...0.6)
         let tail = Int(0.5 * decay * sampleRate)
         var padded = call + [Float](repeating: 0, count: tail)
         var absorb = OnePoleLowpass(cutoff: min(0.4 * sampleRate, 9000 - 5000 * distance), sampleRate: sampleRate)
@@ -99,7 +99,7 @@ enum RecordingComposer {
         if peak > 0 { for i in padded.indices { padded[i] /= peak } }
         var room = Reverberator(decaySeconds: decay, sampleRate: sampleRate)
         let wet = room.wet(padded)
-        let wetGain = Float(0.6 + 1.4 * distance)
+        let wetGain = Float(0.25 + 0.75 * distance)
         for i in padded.indices { padded[i] += wetGain * wet[i] }
         return padded
     }

@@ -68,6 +68,8 @@ public protocol Backend: AnyObject {
     func overlayLabelUnion(batch: Int, classes: Int, labels: Storage, overlayLabels: Storage, apply: Storage, out: Storage) throws
     /// Masks, noise and translation of spectrogram images; see `augment_spectrogram` in kernels.cl.
     func augmentSpectrogram(batch: Int, height: Int, width: Int, seed: UInt64, offset: UInt64, x: Storage, params: Storage, y: Storage) throws
+    /// `y = clamp(x + offsets[b], -1, 1)` per sample of `size` elements (random gain on images).
+    func gainShift(batch: Int, size: Int, x: Storage, offsets: Storage, y: Storage) throws
 }
 
 /// Floats per sample in the `augment_spectrogram` parameter block.

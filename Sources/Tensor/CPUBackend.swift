@@ -488,4 +488,14 @@ public final class CPUBackend: Backend, @unchecked Sendable {
             }
         }
     }
+
+    public func gainShift(batch: Int, size: Int, x: Storage, offsets: Storage, y: Storage) throws {
+        let px = x.host!, po = offsets.host!, py = y.host!
+        parallel(batch, cost: size) { lo, hi in
+            for b in lo..<hi {
+                let o = po[b]
+                for j in (b * size)..<((b + 1) * size) { py[j] = min(max(px[j] + o, -1), 1) }
+            }
+        }
+    }
 }

@@ -194,6 +194,15 @@ extension Ops {
         return y
     }
 
+    /// Per-sample level change of images in [-1, 1]: `clamp(x + offsets[b], -1, 1)`.
+    public static func gainShift(_ x: Tensor, offsets: Tensor) throws -> Tensor {
+        guard offsets.shape == [x.shape[0]] else { throw TensorError.shapeMismatch(op: "gainShift", lhs: x.shape, rhs: offsets.shape) }
+        try x.requireDevice("gainShift", offsets)
+        let y = try Tensor.empty(x.shape, on: x.device)
+        try x.device.backend.gainShift(batch: x.shape[0], size: x.count / max(1, x.shape[0]), x: x.storage, offsets: offsets.storage, y: y.storage)
+        return y
+    }
+
     /// Label union for overlaid samples: `max(labels, overlayLabels)` where `apply[b] > 0.5`.
     public static func overlayLabelUnion(labels: Tensor, overlayLabels: Tensor, apply: Tensor) throws -> Tensor {
         try labels.requireSameShape("overlayLabelUnion", overlayLabels)

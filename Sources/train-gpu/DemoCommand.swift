@@ -27,7 +27,7 @@ struct DemoCommand: ParsableCommand {
 
     func run() throws {
         let started = Date()
-        let root = (out as NSString).standardizingPath
+        let root = URL(fileURLWithPath: out).standardizedFileURL.path  // absolute: tables name files by path
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         var spec = quick ? SoundscapeDatasetSpec.quick : SoundscapeDatasetSpec.standard
         spec.seed = seed
@@ -130,16 +130,17 @@ struct DemoCommand: ParsableCommand {
         }
         for f in files.sorted() where f.hasPrefix("review_") && f.hasSuffix(".csv") {
             let rows = try CSV.read(evalDir + "/" + f)
-            guard let header = rows.first?.fields, let kind = header.firstIndex(of: "kind") ?? header.firstIndex(of: "type") else { continue }
+            guard let header = rows.first?.fields, let kind = header.firstIndex(of: "kind"), let fileIndex = header.firstIndex(of: "file"),
+                  let startIndex = header.firstIndex(of: "start_time"), let endIndex = header.firstIndex(of: "end_time") else { continue }
             var heard: [String: Int] = [:]
             for r in rows.dropFirst() where r.fields[kind].contains("negative") {
-                guard let s = Double(r.fields[1]), let e = Double(r.fields[2]) else { continue }
-                let inside = (annotations[r.fields[0]] ?? []).filter { $0.0 < e && $0.1 > s }.map(\.2)
+                guard let s = Double(r.fields[startIndex]), let e = Double(r.fields[endIndex]) else { continue }
+                let inside = (annotations[r.fields[fileIndex]] ?? []).filter { $0.0 < e && $0.1 > s }.map(\.2)
                 for sp in Set(inside.isEmpty ? ["background only"] : inside) { heard[sp, default: 0] += 1 }
             }
             if !heard.isEmpty {
                 let cls = String(f.dropFirst(7).dropLast(4))
-                print("  high-scoring negatives for \(cls) contain: " + heard.sorted { $0.value > $1.value }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", "))
+                print("  the \(cls) clips to review (high-scoring negatives) hold: " + heard.sorted { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", "))
             }
         }
     }

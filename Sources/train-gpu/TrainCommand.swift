@@ -56,6 +56,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Overlay choice: any, or different (sharing no positive class with the sample).") var overlayClass: String = "different"
     @Flag(help: "Keep the sample's labels when overlaying (default: unite them with the overlay's).") var keepLabels = false
     @Flag(help: "Turn off time/frequency masks, translation and noise.") var noSpecAugment = false
+    @Option(help: ArgumentHelp("Random level change in dB, LOW,HIGH (e.g. -30,0); off by default.", valueName: "low,high")) var gainRange: String?
     @Option(help: "Architecture: resnet18 or small.") var arch: String = "resnet18"
     @Option(help: "Epochs.") var epochs: Int = 20
     @Option(help: "Samples per batch.") var batchSize: Int = 128
@@ -87,6 +88,11 @@ struct TrainCommand: ParsableCommand {
         c.augmentation.overlayProbability = overlayProbability
         c.augmentation.overlayClass = oc
         c.augmentation.updateLabels = !keepLabels
+        if let gainRange {
+            let v = gainRange.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+            guard v.count == 2, v[0] <= v[1] else { throw ValidationError("--gain-range must be LOW,HIGH in dB (e.g. -30,0), got '\(gainRange)'") }
+            c.augmentation.gainRange = v
+        }
         if noSpecAugment { c.augmentation.timeMask = false; c.augmentation.frequencyMask = false; c.augmentation.translate = false; c.augmentation.noiseStd = 0 }
         try c.validate()
         return c

@@ -262,4 +262,14 @@ final class AugmentKernelTests: XCTestCase {
         }
         if outs.count == 2 { XCTAssertEqual(maxRelativeError(outs[0], outs[1].map(Double.init)), 0, accuracy: 1e-5) }
     }
+
+    func testGainShiftClampsToImageRange() throws {
+        var rng = TestRNG(seed: UInt64.random(in: 0...UInt64.max))
+        let x = rng.uniform(3 * 20), off: [Float] = [-0.5, 0, 0.75]
+        let ref = (0..<60).map { min(max(Double(x[$0]) + Double(off[$0 / 20]), -1), 1) }
+        for device in TestDevices.all {
+            let y = try Ops.gainShift(Tensor(x, shape: [3, 1, 4, 5], on: device), offsets: Tensor(off, shape: [3], on: device))
+            assertClose(try y.toArray(), ref, tolerance: 1e-6, "gain shift on \(device.identifier)")
+        }
+    }
 }

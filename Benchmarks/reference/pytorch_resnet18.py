@@ -1,0 +1,77 @@
+"""Reference figures for the README: PyTorch's CPU ResNet18 (1-channel 224x224 input, 5 classes,
+BCE-with-logits, SGD momentum 0.9, weight decay 5e-4) training and inference throughput.
+
+Not a Chorus dependency. Run it beside `chorus-bench resnet cpu 32` in the same session:
+    python3 -m pip install torch
+    python3 Benchmarks/reference/pytorch_resnet18.py 32
+The network is the torchvision ResNet18 layer structure, written out so torchvision is not needed.
+"""
+import sys
+import time
+
+import torch
+import torch.nn as nn
+
+
+class BasicBlock(nn.Module):
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample = None
+        if stride != 1 or cin != cout:
+            self.downsample = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        idt = x if self.downsample is None else self.downsample(x)
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return self.relu(out + idt)
+
+
+def resnet18(classes=5, channels=1):
+    layers = [nn.Conv2d(channels, 64, 7, 2, 3, bias=False), nn.BatchNorm2d(64), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2, 1)]
+    cin = 64
+    for cout, stride in [(64, 1), (128, 2), (256, 2), (512, 2)]:
+        layers += [BasicBlock(cin, cout, stride), BasicBlock(cout, cout, 1)]
+        cin = cout
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(512, classes)]
+    return nn.Sequential(*layers)
+
+
+def main():
+    batch = int(sys.argv[1]) if len(sys.argv) > 1 else 32
+    torch.manual_seed(0)
+    net = resnet18()
+    opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
+    loss_fn = nn.BCEWithLogitsLoss()
+    x = torch.rand(batch, 1, 224, 224) * 2 - 1
+    y = (torch.rand(batch, 5) > 0.5).float()
+
+    def step():
+        opt.zero_grad()
+        loss = loss_fn(net(x), y)
+        loss.backward()
+        opt.step()
+
+    step()
+    times = []
+    for _ in range(3):
+        t = time.perf_counter(); step(); times.append(time.perf_counter() - t)
+    train = batch / sorted(times)[1]
+    net.eval()
+    with torch.no_grad():
+        net(x)
+        times = []
+        for _ in range(3):
+            t = time.perf_counter(); net(x); times.append(time.perf_counter() - t)
+    infer = batch / sorted(times)[1]
+    print(f"pytorch {torch.__version__} threads {torch.get_num_threads()} resnet18 batch {batch}: "
+          f"training {train:.2f} samples/s, inference {infer:.2f} samples/s")
+
+
+if __name__ == "__main__":
+    main()
