@@ -722,7 +722,20 @@ inline uint chorus_reverse_bits(uint v, const int bits)
     return v >> (32 - bits);
 }
 
-inline float chorus_decibels(const float p) { return 10.0f * log10(fmax(p, 1e-30f)); }
+// 10 log10(max(p, 1e-30)) as Audio's FastDecibels computes it: the exponent from the bit pattern and
+// ln of the mantissa m in [1, 2) from 2 atanh(t), t = (m - 1) / (m + 1) (abs. error < 1e-5 dB);
+// cheaper than log10 on CPU devices and the same values as the FFTW path.
+inline float chorus_decibels(const float power)
+{
+    const float p = fmax(power, 1e-30f);
+    const uint bits = as_uint(p);
+    const float exponent = (float)((int)((bits >> 23) & 0xffu) - 127);
+    const float m = as_float((bits & 0x007fffffu) | 0x3f800000u);
+    const float t = (m - 1.0f) / (m + 1.0f);
+    const float t2 = t * t;
+    const float series = 1.0f + t2 * (1.0f / 3 + t2 * (1.0f / 5 + t2 * (1.0f / 7 + t2 * (1.0f / 9 + t2 * (1.0f / 11)))));
+    return 3.0102999566f * exponent + 4.342944819f * (2.0f * t * series);
+}
 
 // twiddles[t] = exp(-2 pi i t / nfft) for t < nfft/2 (computed in float64 on the host).
 // Launch: global [frames * L, B], local [L, 1]; buf holds nfft/2 float2, scratch L floats.

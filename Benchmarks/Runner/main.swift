@@ -4,7 +4,7 @@ import Kernels
 import Tensor
 
 // chorus-bench: the Benchmarks target. `chorus-bench` runs the standard suite (as `train-gpu bench`);
-// `chorus-bench gemm-sweep` tries gemm_blocked / gemm_tiled parameters on the OpenCL device.
+// `chorus-bench spectrogram` runs only the spectrogram benchmarks; `chorus-bench gemm-sweep` tries gemm_blocked / gemm_tiled parameters on the OpenCL device.
 let args = CommandLine.arguments.dropFirst()
 if args.first == "gemm-sweep" {
     let n = Int(args.dropFirst().first ?? "1024") ?? 1024
@@ -20,6 +20,12 @@ if args.first == "gemm-sweep" {
             }
         }
     }
+    exit(0)
+}
+if args.first == "spectrogram" {
+    // Only the spectrogram part of the suite: STFT-to-tensor per device next to FFTW, and the one-hour spectrogram.
+    let results = try StandardSuite.spectrograms(devices: try StandardSuite.defaultDevices(), quick: args.contains("--quick")) { print($0) }
+    print(formatTable(results))
     exit(0)
 }
 let results = try StandardSuite.run(devices: try StandardSuite.defaultDevices(), quick: args.contains("--quick")) { print($0) }
