@@ -826,10 +826,10 @@ __kernel void stft_power_db_dft(const int samples, const int frames, const int w
     }
 }
 
-// Source taps of output index i for align_corners=false (PyTorch's CPU kernel, in float).
-inline void chorus_bilinear_tap(const int i, const int inSize, const int outSize, int* low, int* high, float* weight)
+// Source taps of output index i for align_corners=false (PyTorch's CPU kernel, in float);
+// scale = (float)inSize / (float)outSize, computed on the host (correctly rounded, as the CPU path).
+inline void chorus_bilinear_tap(const int i, const int inSize, const float scale, int* low, int* high, float* weight)
 {
-    const float scale = (float)inSize / (float)outSize;
     const float src = fmax(scale * ((float)i + 0.5f) - 0.5f, 0.0f);
     const int lo = min((int)src, inSize - 1);
     *low = lo;
@@ -837,29 +837,30 @@ inline void chorus_bilinear_tap(const int i, const int inSize, const int outSize
     *weight = src - (float)lo;
 }
 
-inline float chorus_unit_db(const float db, const float dbLow, const float dbSpan)
+inline float chorus_unit_db(const float db, const float dbLow, const float invSpan)
 {
-    return fmin(fmax((db - dbLow) / dbSpan, 0.0f), 1.0f);
+    return fmin(fmax((db - dbLow) * invSpan, 0.0f), 1.0f);
 }
 
 // db [B, rows, frames] (row 0 = lowest kept frequency) -> out [B, 1, height, width].
+// rowScale = rows / height and columnScale = frames / width (float, from the host); invSpan = 1 / (hi - lo) dB.
 // Launch: global [width, height, B].
 __kernel void spectrogram_to_image(const int batch, const int rows, const int frames, const int height, const int width,
-                                   const float dbLow, const float dbSpan,
+                                   const float rowScale, const float columnScale, const float dbLow, const float invSpan,
                                    __global const float* db, __global float* out)
 {
     const int x = get_global_id(0), y = get_global_id(1), b = get_global_id(2);
     if (x >= width || y >= height || b >= batch) return;
     int r0, r1, c0, c1;
     float rw, cw;
-    chorus_bilinear_tap(y, rows, height, &r0, &r1, &rw);
-    chorus_bilinear_tap(x, frames, width, &c0, &c1, &cw);
+    chorus_bilinear_tap(y, rows, rowScale, &r0, &r1, &rw);
+    chorus_bilinear_tap(x, frames, columnScale, &c0, &c1, &cw);
     // Image row r shows spectrogram row rows - 1 - r (flipped).
     __global const float* s = db + (long)b * rows * frames;
     __global const float* top = s + (long)(rows - 1 - r0) * frames;
     __global const float* bottom = s + (long)(rows - 1 - r1) * frames;
-    const float upper = (1.0f - cw) * chorus_unit_db(top[c0], dbLow, dbSpan) + cw * chorus_unit_db(top[c1], dbLow, dbSpan);
-    const float lower = (1.0f - cw) * chorus_unit_db(bottom[c0], dbLow, dbSpan) + cw * chorus_unit_db(bottom[c1], dbLow, dbSpan);
+    const float upper = (1.0f - cw) * chorus_unit_db(top[c0], dbLow, invSpan) + cw * chorus_unit_db(top[c1], dbLow, invSpan);
+    const float lower = (1.0f - cw) * chorus_unit_db(bottom[c0], dbLow, invSpan) + cw * chorus_unit_db(bottom[c1], dbLow, invSpan);
     const float v = (1.0f - rw) * upper + rw * lower;
-    out[((long)b * height + y) * width + x] = (v - 0.5f) / 0.5f;
+    out[((long)b * height + y) * width + x] = (v - 0.5f) * 2.0f;
 }

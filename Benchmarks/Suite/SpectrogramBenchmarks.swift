@@ -11,7 +11,7 @@ public enum SpectrogramBenchmarks {
     public static let sampleRate = 32000
 
     /// Clips per second turned from raw 3 s, 32 kHz audio into `[1, 224, 224]` image tensors with the
-    /// default settings (Hann 512, hop 256, full band, [-100, -20] dB), median of 3 timed batches
+    /// default settings (Hann 512, hop 256, full band, [-100, -20] dB), median of 5 timed batches
     /// after a warm-up batch.
     ///
     /// - Parameter device: an OpenCL device runs `Ops.spectrogramImages` (timing includes uploading
@@ -24,7 +24,7 @@ public enum SpectrogramBenchmarks {
             let settings = SpectrogramImageSettings(sampleRate: sampleRate)
             let flat = clips.flatMap { $0 }
             let input = try Tensor.empty([batch, samples], on: device)
-            let seconds = try measure(warmup: 1, repeats: 3) {
+            let seconds = try measure(warmup: 1, repeats: 5) {
                 try input.upload(flat)
                 _ = try Ops.spectrogramImages(clips: input, parameters: settings)
                 try device.synchronize()
@@ -37,7 +37,7 @@ public enum SpectrogramBenchmarks {
         defer { output.deallocate() }
         let lock = NSLock()
         var failure: Error?
-        let seconds = try measure(warmup: 1, repeats: 3) {
+        let seconds = try measure(warmup: 1, repeats: 5) {
             DispatchQueue.concurrentPerform(iterations: batch) { i in
                 do {
                     let spectrogram = try Spectrogram.compute(AudioSamples(samples: clips[i], sampleRate: sampleRate), threads: 1)

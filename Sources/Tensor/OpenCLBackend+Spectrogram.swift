@@ -84,7 +84,8 @@ extension OpenCLBackend {
         guard batch > 0, rows > 0, frames > 0 else { return }
         try context.launch("spectrogram_to_image", global: [settings.width, settings.height, batch], local: nil,
                            [.int(Int32(batch)), .int(Int32(rows)), .int(Int32(frames)), .int(Int32(settings.height)), .int(Int32(settings.width)),
-                            .float(settings.dBLow), .float(settings.dBHigh - settings.dBLow),
+                            .float(Float(rows) / Float(settings.height)), .float(Float(frames) / Float(settings.width)),
+                            .float(settings.dBLow), .float(1 / (settings.dBHigh - settings.dBLow)),
                             .buffer(decibels.buffer!), .buffer(out.buffer!)])
     }
 }
