@@ -60,7 +60,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "ChorusCoreTests", dependencies: ["ChorusCore", "TestSupport"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"]),
-        .testTarget(name: "TensorTests", dependencies: ["Tensor", "Kernels", "TestSupport"]),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor", "Kernels", "Audio", "ChorusCore", "TestSupport"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Tensor", "TestSupport"]),
         .testTarget(name: "AudioTests", dependencies: ["Audio", "TestSupport"]),
         .testTarget(name: "AnnotationsTests", dependencies: ["Annotations", "TestSupport"]),

@@ -705,4 +705,199 @@ __kernel void gain_shift(const int batch, const int size, __global const float* 
     const long i = get_global_id(0);
     if (i >= (long)batch * size) return;
     Y[i] = clamp(X[i] + offsets[i / size], -1.0f, 1.0f);
+
+// ---------------------------------------------------------------------------------------------
+// STFT to tensor: a batch of raw clips [B, samples] -> dB spectrogram rows -> CNN image tensors.
+//   stft_power_db        - one work-group per (frame, clip): loads the frame, removes its mean,
+//                          applies the window, zero-pads to nfft (a power of two) and transforms it
+//                          in __local memory: the real frame is packed as nfft/2 complex values
+//                          (even + i*odd samples), radix-2 FFT, then split into the one-sided
+//                          spectrum. Power |X|^2 * scale ("spectrum" scaling: scale = 1/(sum w)^2,
+//                          doubled except DC and Nyquist), dB = 10 log10(max(p, 1e-30)); only the
+//                          kept rows rowLo..rowLo+rows-1 are written, out[B, rows, frames].
+//   stft_power_db_dft    - the same for any FFT size: the windowed frame in __local memory and a
+//                          direct DFT per kept bin (work-items stride over bins).
+//   spectrogram_to_image - dB -> clip((dB - lo) / span, 0, 1), flipped (row 0 = highest frequency),
+//                          bilinear resize (align_corners=false, PyTorch semantics) to H x W, then
+//                          (x - 0.5) / 0.5; out[B, 1, H, W].
+// Work-group sizes of the STFT kernels are powers of two (the mean is a tree reduction).
+// ---------------------------------------------------------------------------------------------
+
+// Sum of `x` over the work-group; `scratch` holds get_local_size(0) floats.
+inline float chorus_group_sum(const float x, __local float* scratch)
+{
+    const int lid = get_local_id(0), n = get_local_size(0);
+    scratch[lid] = x;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int s = n >> 1; s > 0; s >>= 1) {
+        if (lid < s) scratch[lid] += scratch[lid + s];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    const float total = scratch[0];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return total;
+}
+
+// The mean of the frame's first `windowLen` samples (0 when `removeMean` is 0).
+inline float chorus_frame_mean(__global const float* x, const int windowLen, const int removeMean, __local float* scratch)
+{
+    if (!removeMean) return 0.0f;  // uniform across the work-group, so no barrier is skipped by some only
+    float acc = 0.0f;
+    for (int i = get_local_id(0); i < windowLen; i += get_local_size(0)) acc += x[i];
+    return chorus_group_sum(acc, scratch) / (float)windowLen;
+}
+
+// `v` with its lowest `bits` bits reversed (bits in 0...31).
+inline uint chorus_reverse_bits(uint v, const int bits)
+{
+    if (bits == 0) return 0;
+    v = ((v >> 1) & 0x55555555u) | ((v & 0x55555555u) << 1);
+    v = ((v >> 2) & 0x33333333u) | ((v & 0x33333333u) << 2);
+    v = ((v >> 4) & 0x0F0F0F0Fu) | ((v & 0x0F0F0F0Fu) << 4);
+    v = ((v >> 8) & 0x00FF00FFu) | ((v & 0x00FF00FFu) << 8);
+    v = (v >> 16) | (v << 16);
+    return v >> (32 - bits);
+}
+
+// 10 log10(max(p, 1e-30)) as Audio's FastDecibels computes it: the exponent from the bit pattern and
+// ln of the mantissa m in [1, 2) from 2 atanh(t), t = (m - 1) / (m + 1) (abs. error < 1e-5 dB);
+// cheaper than log10 on CPU devices and the same values as the FFTW path.
+inline float chorus_decibels(const float power)
+{
+    const float p = fmax(power, 1e-30f);
+    const uint bits = as_uint(p);
+    const float exponent = (float)((int)((bits >> 23) & 0xffu) - 127);
+    const float m = as_float((bits & 0x007fffffu) | 0x3f800000u);
+    const float t = (m - 1.0f) / (m + 1.0f);
+    const float t2 = t * t;
+    const float series = 1.0f + t2 * (1.0f / 3 + t2 * (1.0f / 5 + t2 * (1.0f / 7 + t2 * (1.0f / 9 + t2 * (1.0f / 11)))));
+    return 3.0102999566f * exponent + 4.342944819f * (2.0f * t * series);
+}
+
+// twiddles[t] = exp(-2 pi i t / nfft) for t < nfft/2 (computed in float64 on the host).
+// Launch: global [frames * L, B], local [L, 1]; buf holds nfft/2 float2, scratch L floats.
+__kernel void stft_power_db(const int samples, const int frames, const int windowLen, const int hop,
+                            const int nfft, const int log2n, const int removeMean,
+                            __global const float* clips, __global const float* window,
+                            __global const float2* twiddles, const float scale,
+                            const int rowLo, const int rows, __global float* out,
+                            __local float2* buf, __local float* scratch)
+{
+    const int frame = get_group_id(0), clip = get_group_id(1);
+    const int lid = get_local_id(0), lsize = get_local_size(0);
+    const int halfN = nfft >> 1, halfBits = log2n - 1;
+    __global const float* x = clips + (long)clip * samples + (long)frame * hop;
+    const float mean = chorus_frame_mean(x, windowLen, removeMean, scratch);
+
+    // Pack z[n] = x[2n] + i x[2n+1] (windowed, zero-padded) at bit-reversed positions.
+    for (int n = lid; n < halfN; n += lsize) {
+        const int i0 = 2 * n, i1 = 2 * n + 1;
+        const float re = i0 < windowLen ? (x[i0] - mean) * window[i0] : 0.0f;
+        const float im = i1 < windowLen ? (x[i1] - mean) * window[i1] : 0.0f;
+        buf[chorus_reverse_bits((uint)n, halfBits)] = (float2)(re, im);
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+
+    // Radix-2 decimation-in-time over nfft/2 points: blocks of 2m combine with W_{2m}^p = twiddles[p * nfft / (2m)].
+    for (int m = 1, step = halfN; m < halfN; m <<= 1, step >>= 1) {
+        for (int j = lid; j < (halfN >> 1); j += lsize) {
+            const int p = j & (m - 1);
+            const int a0 = ((j - p) << 1) + p, a1 = a0 + m;
+            const float2 w = twiddles[p * step];
+            const float2 a = buf[a0], b = buf[a1];
+            const float2 bw = (float2)(b.x * w.x - b.y * w.y, b.x * w.y + b.y * w.x);
+            buf[a0] = a + bw;
+            buf[a1] = a - bw;
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+
+    // Split: X[k] = E[k] + W_N^k O[k], E = (Z[k] + conj Z[M-k]) / 2, O = -i (Z[k] - conj Z[M-k]) / 2.
+    __global float* dst = out + (long)clip * rows * frames + frame;
+    for (int r = lid; r < rows; r += lsize) {
+        const int k = rowLo + r;
+        const float2 zk = buf[k & (halfN - 1)];
+        const float2 zm = buf[(halfN - k) & (halfN - 1)];
+        const float2 e = (float2)(0.5f * (zk.x + zm.x), 0.5f * (zk.y - zm.y));
+        const float2 d = (float2)(0.5f * (zk.x - zm.x), 0.5f * (zk.y + zm.y));
+        const float2 o = (float2)(d.y, -d.x);
+        const float2 w = k < halfN ? twiddles[k] : (float2)(-1.0f, 0.0f);
+        const float re = e.x + o.x * w.x - o.y * w.y;
+        const float im = e.y + o.x * w.y + o.y * w.x;
+        const float s = (k == 0 || k == halfN) ? scale : 2.0f * scale;
+        dst[(long)r * frames] = chorus_decibels((re * re + im * im) * s);
+    }
+}
+
+// twiddles[t] = exp(-2 pi i t / nfft) for t < nfft. Launch as stft_power_db; frameBuf holds windowLen floats.
+__kernel void stft_power_db_dft(const int samples, const int frames, const int windowLen, const int hop,
+                                const int nfft, const int removeMean,
+                                __global const float* clips, __global const float* window,
+                                __global const float2* twiddles, const float scale,
+                                const int rowLo, const int rows, __global float* out,
+                                __local float* frameBuf, __local float* scratch)
+{
+    const int frame = get_group_id(0), clip = get_group_id(1);
+    const int lid = get_local_id(0), lsize = get_local_size(0);
+    __global const float* x = clips + (long)clip * samples + (long)frame * hop;
+    const float mean = chorus_frame_mean(x, windowLen, removeMean, scratch);
+    for (int n = lid; n < windowLen; n += lsize) frameBuf[n] = (x[n] - mean) * window[n];
+    barrier(CLK_LOCAL_MEM_FENCE);
+
+    const int nyquist = (nfft % 2 == 0) ? nfft / 2 : -1;
+    __global float* dst = out + (long)clip * rows * frames + frame;
+    for (int r = lid; r < rows; r += lsize) {
+        const int k = rowLo + r;
+        float re = 0.0f, im = 0.0f;
+        int t = 0;  // (k * n) mod nfft, advanced without overflow
+        for (int n = 0; n < windowLen; ++n) {
+            const float2 w = twiddles[t];
+            const float v = frameBuf[n];
+            re += v * w.x;
+            im += v * w.y;
+            t += k;
+            if (t >= nfft) t -= nfft;
+        }
+        const float s = (k == 0 || k == nyquist) ? scale : 2.0f * scale;
+        dst[(long)r * frames] = chorus_decibels((re * re + im * im) * s);
+    }
+}
+
+// Source taps of output index i for align_corners=false (PyTorch's CPU kernel, in float);
+// scale = (float)inSize / (float)outSize, computed on the host (correctly rounded, as the CPU path).
+inline void chorus_bilinear_tap(const int i, const int inSize, const float scale, int* low, int* high, float* weight)
+{
+    const float src = fmax(scale * ((float)i + 0.5f) - 0.5f, 0.0f);
+    const int lo = min((int)src, inSize - 1);
+    *low = lo;
+    *high = lo < inSize - 1 ? lo + 1 : lo;
+    *weight = src - (float)lo;
+}
+
+inline float chorus_unit_db(const float db, const float dbLow, const float invSpan)
+{
+    return fmin(fmax((db - dbLow) * invSpan, 0.0f), 1.0f);
+}
+
+// db [B, rows, frames] (row 0 = lowest kept frequency) -> out [B, 1, height, width].
+// rowScale = rows / height and columnScale = frames / width (float, from the host); invSpan = 1 / (hi - lo) dB.
+// Launch: global [width, height, B].
+__kernel void spectrogram_to_image(const int batch, const int rows, const int frames, const int height, const int width,
+                                   const float rowScale, const float columnScale, const float dbLow, const float invSpan,
+                                   __global const float* db, __global float* out)
+{
+    const int x = get_global_id(0), y = get_global_id(1), b = get_global_id(2);
+    if (x >= width || y >= height || b >= batch) return;
+    int r0, r1, c0, c1;
+    float rw, cw;
+    chorus_bilinear_tap(y, rows, rowScale, &r0, &r1, &rw);
+    chorus_bilinear_tap(x, frames, columnScale, &c0, &c1, &cw);
+    // Image row r shows spectrogram row rows - 1 - r (flipped).
+    __global const float* s = db + (long)b * rows * frames;
+    __global const float* top = s + (long)(rows - 1 - r0) * frames;
+    __global const float* bottom = s + (long)(rows - 1 - r1) * frames;
+    const float upper = (1.0f - cw) * chorus_unit_db(top[c0], dbLow, invSpan) + cw * chorus_unit_db(top[c1], dbLow, invSpan);
+    const float lower = (1.0f - cw) * chorus_unit_db(bottom[c0], dbLow, invSpan) + cw * chorus_unit_db(bottom[c1], dbLow, invSpan);
+    const float v = (1.0f - rw) * upper + rw * lower;
+    out[((long)b * height + y) * width + x] = (v - 0.5f) * 2.0f;
 }

@@ -6,7 +6,8 @@ import Tensor
 
 // chorus-bench: the Benchmarks target. `chorus-bench` runs the standard suite (as `train-gpu bench`);
 // `chorus-bench gemm-sweep [N]` tries gemm_blocked parameters on the OpenCL device;
-// `chorus-bench resnet [DEVICE] [BATCH]` measures ResNet18 training and inference throughput.
+// `chorus-bench resnet [DEVICE] [BATCH] [ARCH]` measures network training and inference throughput;
+// `chorus-bench spectrogram [--quick]` runs only the spectrogram benchmarks.
 let args = Array(CommandLine.arguments.dropFirst())
 if args.first == "gemm-sweep" {
     let n = Int(args.dropFirst().first ?? "1024") ?? 1024
@@ -30,6 +31,12 @@ if args.first == "resnet" {
                  try TrainingBenchmarks.networkTraining(device, architecture: arch, batch: batch)))
     print(String(format: "%@ %@ inference batch %d: %.2f samples/s", arch.rawValue, device.identifier, batch,
                  try TrainingBenchmarks.networkInference(device, architecture: arch, batch: batch)))
+    exit(0)
+}
+if args.first == "spectrogram" {
+    // Only the spectrogram part of the suite: STFT-to-tensor per device next to FFTW, and the one-hour spectrogram.
+    let results = try StandardSuite.spectrograms(devices: try StandardSuite.defaultDevices(), quick: args.contains("--quick")) { print($0) }
+    print(formatTable(results))
     exit(0)
 }
 let results = try StandardSuite.run(devices: try StandardSuite.defaultDevices(), quick: args.contains("--quick")) { print($0) }

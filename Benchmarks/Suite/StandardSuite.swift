@@ -59,6 +59,31 @@ public enum StandardSuite {
                            arch.rawValue, d.identifier, p.hoursPerMinute, 100 * p.decode, 100 * p.spectrogram, 100 * p.network))
             }
         }
+        results += try spectrograms(devices: devices, quick: quick, log: log)
+        return results
+    }
+
+    /// STFT-to-tensor clips/s per OpenCL device next to Audio's FFTW path (all cores), and the
+    /// decode + dB spectrogram time of one hour of 32 kHz audio (10 minutes when quick).
+    public static func spectrograms(devices: [Device], quick: Bool, log: (String) -> Void) throws -> [BenchmarkResult] {
+        var results: [BenchmarkResult] = []
+        let clipBatch = quick ? 16 : 128
+        let name = "stft-to-tensor 3 s clips b\(clipBatch)"
+        let fftw = try SpectrogramBenchmarks.stftToTensor(device: nil, batch: clipBatch)
+        results.append(BenchmarkResult(name: name + " FFTW all cores", device: "cpu", value: fftw, unit: "clips/s"))
+        log(String(format: "%@ FFTW (all cores): %.0f clips/s", name, fftw))
+        for d in devices where d.isOpenCL {
+            let rate = try SpectrogramBenchmarks.stftToTensor(device: d, batch: clipBatch)
+            results.append(BenchmarkResult(name: name, device: d.identifier, value: rate, unit: "clips/s"))
+            results.append(BenchmarkResult(name: name + " ratio to FFTW", device: d.identifier, value: rate / fftw, unit: "x"))
+            log(String(format: "%@ %@: %.0f clips/s (%.2fx FFTW)", name, d.identifier, rate, rate / fftw))
+        }
+        let audioSeconds: Double = quick ? 600 : 3600
+        let hour = try SpectrogramBenchmarks.decodeAndSpectrogramSeconds(audioSeconds: audioSeconds, repeats: quick ? 1 : 3)
+        let label = quick ? "10 min" : "1 h"
+        results.append(BenchmarkResult(name: "spectrogram \(label) 32 kHz decode + dB", device: "cpu", value: hour.seconds, unit: "s"))
+        results.append(BenchmarkResult(name: "spectrogram \(label) 32 kHz decode only", device: "cpu", value: hour.decodeSeconds, unit: "s"))
+        log(String(format: "spectrogram %@ of 32 kHz audio: %.3f s (decode %.3f s)", label, hour.seconds, hour.decodeSeconds))
         return results
     }
 }
