@@ -16,9 +16,15 @@ public struct ClipKey: Equatable, Codable, Sendable, CustomStringConvertible {
     /// Times closer than this (seconds) are the same time when joining tables.
     public static let timeTolerance = 1e-6
 
-    /// True when the files are equal and both times agree within `timeTolerance`.
+    /// The file as an absolute, standardized path (relative paths resolve against the current
+    /// directory), so `data/a.wav` and `/home/me/data/a.wav` name the same recording.
+    public var canonicalFile: String { ClipKey.canonical(file) }
+
+    static func canonical(_ file: String) -> String { URL(fileURLWithPath: file).standardizedFileURL.path }
+
+    /// True when the files are the same and both times agree within `timeTolerance`.
     public func matches(_ other: ClipKey) -> Bool {
-        file == other.file && abs(startTime - other.startTime) <= Self.timeTolerance
+        (file == other.file || canonicalFile == other.canonicalFile) && abs(startTime - other.startTime) <= Self.timeTolerance
             && abs(endTime - other.endTime) <= Self.timeTolerance
     }
 
@@ -54,7 +60,7 @@ struct ClipIndex {
     @discardableResult
     mutating func insert(_ key: ClipKey) -> Int? {
         if let existing = firstMatch(key) { return existing }
-        let bucket = Bucket(file: key.file, start: Self.tick(key.startTime), end: Self.tick(key.endTime))
+        let bucket = Bucket(file: key.canonicalFile, start: Self.tick(key.startTime), end: Self.tick(key.endTime))
         buckets[bucket, default: []].append(keys.count)
         keys.append(key)
         return nil
@@ -63,9 +69,10 @@ struct ClipIndex {
     /// The index of the stored key that matches `key` within the tolerance.
     func firstMatch(_ key: ClipKey) -> Int? {
         let s = Self.tick(key.startTime), e = Self.tick(key.endTime)
+        let file = key.canonicalFile
         for ds in -1...1 as ClosedRange<Int64> {
             for de in -1...1 as ClosedRange<Int64> {
-                guard let candidates = buckets[Bucket(file: key.file, start: s + ds, end: e + de)] else { continue }
+                guard let candidates = buckets[Bucket(file: file, start: s + ds, end: e + de)] else { continue }
                 if let hit = candidates.first(where: { keys[$0].matches(key) }) { return hit }
             }
         }
