@@ -125,7 +125,10 @@ public final class Trainer {
             metrics.validationMacroAUC = Metrics.macroMean(v.auc)
             metrics.classAP = v.ap
             history.append(metrics)
-            let improved = best.map == nil || (metrics.validationMAP ?? -1) > (best.map ?? -1)
+            // Best by validation mAP; ties (e.g. a saturated mAP of 1) go to the lower validation loss.
+            let bestLoss = history.first { $0.epoch == best.epoch }?.validationLoss ?? .infinity
+            let map = metrics.validationMAP ?? -1, bestMap = best.map ?? -1
+            let improved = best.epoch == 0 || map > bestMap + 1e-9 || (abs(map - bestMap) <= 1e-9 && (metrics.validationLoss ?? .infinity) < bestLoss)
             if improved { best = (epoch + 1, metrics.validationMAP) }
             try run.finishEpoch(metrics: metrics, history: history, classes: classes, network: network, optimizer: optimizer,
                                 improved: improved, bestEpoch: best.epoch, bestMAP: best.map, model: modelRecord(history: history))

@@ -99,7 +99,7 @@ enum RecordingComposer {
         if peak > 0 { for i in padded.indices { padded[i] /= peak } }
         var room = Reverberator(decaySeconds: decay, sampleRate: sampleRate)
         let wet = room.wet(padded)
-        let wetGain = Float(0.25 + 0.75 * distance)
+        let wetGain = Float(0.15 + 0.45 * distance)
         for i in padded.indices { padded[i] += wetGain * wet[i] }
         return padded
     }

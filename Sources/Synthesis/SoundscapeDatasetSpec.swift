@@ -31,7 +31,7 @@ public struct SoundscapeDatasetSpec: Codable, Sendable, Equatable {
                 fieldTrainRecordings: Int = 12, fieldTestRecordings: Int = 12, fieldTestBackgroundOnly: Int = 2,
                 fieldDuration: Double = 45,
                 targetedCallLevel: ClosedRange<Double> = -14 ... -8, targetedBackgroundLevel: ClosedRange<Double> = -56 ... -48,
-                fieldCallLevel: ClosedRange<Double> = -40 ... -22, fieldBackgroundLevel: ClosedRange<Double> = -36 ... -27) {
+                fieldCallLevel: ClosedRange<Double> = -30 ... -15, fieldBackgroundLevel: ClosedRange<Double> = -40 ... -30) {
         self.seed = seed
         self.sampleRate = sampleRate
         self.species = species

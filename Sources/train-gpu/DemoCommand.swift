@@ -68,7 +68,7 @@ struct DemoCommand: ParsableCommand {
                              "--sample-rate", sr, "--clip-duration", clip, "--bandpass", "300", "10000", "--size", quick ? "96x96" : "128x128",
                              "--device", device, "--seed", "\(seed)", "--name", v.name, "--out", root + "/runs",
                              "--note", "demo run \(v.name)"]
-            if v.overlays { trainArgs += ["--overlays", L + "/overlays.csv", "--overlay-weight", "0.3-0.7"] }
+            if v.overlays { trainArgs += ["--overlays", L + "/overlays.csv", "--overlay-weight", "0.4-0.8"] }
             // A fresh run folder each time the demo runs.
             let runDir = root + "/runs/\(dateStamp())_\(v.name)"
             try? FileManager.default.removeItem(atPath: runDir)

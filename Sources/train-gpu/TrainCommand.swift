@@ -56,6 +56,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Overlay choice: any, or different (sharing no positive class with the sample).") var overlayClass: String = "different"
     @Flag(help: "Keep the sample's labels when overlaying (default: unite them with the overlay's).") var keepLabels = false
     @Flag(help: "Turn off time/frequency masks, translation and noise.") var noSpecAugment = false
+    @Option(help: "Largest random time shift as a fraction of the image width (0 turns it off).") var maxTimeShift: Double = 0.3
+    @Option(help: "Largest random frequency shift as a fraction of the image height (0 turns it off).") var maxFrequencyShift: Double = 0.1
     @Option(help: ArgumentHelp("Random level change in dB, LOW,HIGH (e.g. -30,0); off by default.", valueName: "low,high")) var gainRange: String?
     @Option(help: "Architecture: resnet18 or small.") var arch: String = "resnet18"
     @Option(help: "Epochs.") var epochs: Int = 20
@@ -88,6 +90,11 @@ struct TrainCommand: ParsableCommand {
         c.augmentation.overlayProbability = overlayProbability
         c.augmentation.overlayClass = oc
         c.augmentation.updateLabels = !keepLabels
+        guard (0...1).contains(maxTimeShift), (0...1).contains(maxFrequencyShift) else {
+            throw ValidationError("--max-time-shift and --max-frequency-shift must lie in [0, 1]")
+        }
+        c.augmentation.maxTimeShift = maxTimeShift
+        c.augmentation.maxFrequencyShift = maxFrequencyShift
         if let gainRange {
             let v = gainRange.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
             guard v.count == 2, v[0] <= v[1] else { throw ValidationError("--gain-range must be LOW,HIGH in dB (e.g. -30,0), got '\(gainRange)'") }
