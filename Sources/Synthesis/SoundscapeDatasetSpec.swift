@@ -27,8 +27,8 @@ public struct SoundscapeDatasetSpec: Codable, Sendable, Equatable {
     public var fieldBackgroundLevel: ClosedRange<Double>
 
     public init(seed: UInt64 = 2024, sampleRate: Int = 22050, species: [SpeciesProfile] = SpeciesProfile.standard,
-                targetedFilesPerSpecies: Int = 6, targetedDuration: Double = 25,
-                fieldTrainRecordings: Int = 12, fieldTestRecordings: Int = 12, fieldTestBackgroundOnly: Int = 2,
+                targetedFilesPerSpecies: Int = 10, targetedDuration: Double = 25,
+                fieldTrainRecordings: Int = 20, fieldTestRecordings: Int = 12, fieldTestBackgroundOnly: Int = 2,
                 fieldDuration: Double = 45,
                 targetedCallLevel: ClosedRange<Double> = -14 ... -8, targetedBackgroundLevel: ClosedRange<Double> = -56 ... -48,
                 fieldCallLevel: ClosedRange<Double> = -30 ... -15, fieldBackgroundLevel: ClosedRange<Double> = -40 ... -30) {

@@ -157,3 +157,42 @@ final class ModelInteroperabilityTests: XCTestCase {
         XCTAssertTrue(out.hasPrefix("['SP', 'CRER'] small [2, 64]"), out)
     }
 }
+
+/// `train-gpu demo --quick` end to end, twice with the same seed: the same files.
+final class DemoTests: XCTestCase {
+    func testQuickDemoRunsEndToEndAndIsReproducible() throws {
+        guard FileManager.default.isExecutableFile(atPath: CLI.binary) else { throw XCTSkip("train-gpu not built") }
+        let base = makeTemporaryDirectory("demo")
+        var outputs: [String] = []
+        for run in ["a", "b"] {
+            let dir = base + "/" + run
+            let r = try CLI.run(["demo", "--quick", "--device", "cpu", "--out", dir])
+            XCTAssertEqual(r.status, 0, r.output)
+            XCTAssertTrue(r.output.contains("$ train-gpu labels --raven"), "prints the command lines")
+            XCTAssertTrue(r.output.contains("average precision per class"), r.output)
+            XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/evaluation-with-overlays/report.html"))
+            outputs.append(r.output)
+        }
+        // Data, tables, scores and metrics are identical once the folder name is replaced;
+        // model weights are identical (their metadata carries the creation time).
+        let fm = FileManager.default
+        let files = try XCTUnwrap(fm.subpathsOfDirectory(atPath: base + "/a")).filter {
+            $0.hasSuffix(".wav") || $0.hasSuffix(".txt") && $0.contains("selections") || $0.hasSuffix(".csv") && !$0.hasSuffix("metrics.csv")
+                || $0.hasSuffix("metrics.json")
+        }
+        XCTAssertGreaterThan(files.count, 20)
+        for f in files {
+            let a = try String(decoding: Data(contentsOf: URL(fileURLWithPath: base + "/a/" + f)), as: UTF8.self).replacingOccurrences(of: base + "/a", with: "")
+            let b = try String(decoding: Data(contentsOf: URL(fileURLWithPath: base + "/b/" + f)), as: UTF8.self).replacingOccurrences(of: base + "/b", with: "")
+            XCTAssertTrue(a == b, "\(f) differs between two runs with the same seed")
+        }
+        let runs = try fm.contentsOfDirectory(atPath: base + "/a/runs")
+        for run in runs {
+            let a = try Data(contentsOf: URL(fileURLWithPath: base + "/a/runs/\(run)/best.model"))
+            let b = try Data(contentsOf: URL(fileURLWithPath: base + "/b/runs/\(run)/best.model"))
+            // Header length, then the header (metadata differs), then identical raw weights.
+            func body(_ d: Data) -> Data { let n = d.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }; return d.subdata(in: (8 + Int(n))..<d.count) }
+            XCTAssertEqual(body(a), body(b), "\(run) weights differ")
+        }
+    }
+}
