@@ -705,6 +705,7 @@ __kernel void gain_shift(const int batch, const int size, __global const float* 
     const long i = get_global_id(0);
     if (i >= (long)batch * size) return;
     Y[i] = clamp(X[i] + offsets[i / size], -1.0f, 1.0f);
+}
 
 // ---------------------------------------------------------------------------------------------
 // STFT to tensor: a batch of raw clips [B, samples] -> dB spectrogram rows -> CNN image tensors.
