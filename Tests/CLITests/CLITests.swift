@@ -182,8 +182,13 @@ final class DemoTests: XCTestCase {
         }
         XCTAssertGreaterThan(files.count, 20)
         for f in files {
-            let a = try String(decoding: Data(contentsOf: URL(fileURLWithPath: base + "/a/" + f)), as: UTF8.self).replacingOccurrences(of: base + "/a", with: "")
-            let b = try String(decoding: Data(contentsOf: URL(fileURLWithPath: base + "/b/" + f)), as: UTF8.self).replacingOccurrences(of: base + "/b", with: "")
+            func text(_ run: String) throws -> String {
+                let folder = base + "/" + run
+                return try String(decoding: Data(contentsOf: URL(fileURLWithPath: folder + "/" + f)), as: UTF8.self)
+                    .replacingOccurrences(of: folder, with: "")
+                    .replacingOccurrences(of: folder.replacingOccurrences(of: "/", with: "\\/"), with: "")  // JSON escapes slashes
+            }
+            let a = try text("a"), b = try text("b")
             XCTAssertTrue(a == b, "\(f) differs between two runs with the same seed")
         }
         let runs = try fm.contentsOfDirectory(atPath: base + "/a/runs")
