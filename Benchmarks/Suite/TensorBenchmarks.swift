@@ -9,6 +9,11 @@ public enum TensorBenchmarks {
     public static func openBLASGEMM(size n: Int) -> Double {
         let a = [Float](repeating: 0.5, count: n * n), b = [Float](repeating: 0.25, count: n * n)
         var c = [Float](repeating: 0, count: n * n)
+        // The CPU backend runs OpenBLAS single-threaded and splits work itself; the reference
+        // uses OpenBLAS's own threads on every core.
+        let saved = openblas_get_num_threads()
+        openblas_set_num_threads(Int32(ProcessInfo.processInfo.activeProcessorCount))
+        defer { openblas_set_num_threads(saved) }
         let t = measure(warmup: 1, repeats: 3) {
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1, a, Int32(n), b, Int32(n), 0, &c, Int32(n))
         }

@@ -5,11 +5,13 @@ import Foundation
 /// where the work is large) for the rest. Mirrors kernels.cl operation by operation.
 public final class CPUBackend: Backend, @unchecked Sendable {
     public let name = "cpu"
-    let pool = HostPool(limitFloats: 1 << 30)
+    /// Idle host buffers kept for reuse: a third of physical memory (at most 8 GiB), so a
+    /// training step with fixed shapes allocates (and page-faults) nothing after the first.
+    let pool = HostPool(limitFloats: Int(min(ProcessInfo.processInfo.physicalMemory / 3, 8 << 30) / 4))
     /// Threads for the Swift loops (OpenBLAS manages its own).
     let threads = max(1, ProcessInfo.processInfo.activeProcessorCount)
 
-    public init() {}
+    public init() { openblas_set_num_threads(1) }
 
     public func allocate(_ count: Int) throws -> Storage { Storage(hostCount: count, pool: pool) }
 
@@ -47,11 +49,29 @@ public final class CPUBackend: Backend, @unchecked Sendable {
                      beta: Float, c: Storage, offsetC: Int, ldc: Int, strideC: Int, batch: Int) throws {
         let ta = transposeA ? CblasTrans : CblasNoTrans
         let tb = transposeB ? CblasTrans : CblasNoTrans
+        // OpenBLAS runs single-threaded (see init); large products are split into column (or row)
+        // blocks across the cores here, so no idle BLAS threads spin while Swift loops run.
+        let parts = m * n * k >= 1 << 20 ? threads : 1
         for i in 0..<batch {
-            cblas_sgemm(CblasRowMajor, ta, tb, Int32(m), Int32(n), Int32(k), alpha,
-                        a.host! + offsetA + i * strideA, Int32(lda),
-                        b.host! + offsetB + i * strideB, Int32(ldb), beta,
-                        c.host! + offsetC + i * strideC, Int32(ldc))
+            let a0 = a.host! + offsetA + i * strideA, b0 = b.host! + offsetB + i * strideB, c0 = c.host! + offsetC + i * strideC
+            if parts == 1 {
+                cblas_sgemm(CblasRowMajor, ta, tb, Int32(m), Int32(n), Int32(k), alpha, a0, Int32(lda), b0, Int32(ldb), beta, c0, Int32(ldc))
+                continue
+            }
+            let splitColumns = n >= m
+            DispatchQueue.concurrentPerform(iterations: parts) { p in
+                if splitColumns {
+                    let lo = (n * p / parts) & ~15, hi = p == parts - 1 ? n : (n * (p + 1) / parts) & ~15
+                    guard hi > lo else { return }
+                    let bp = transposeB ? b0 + lo * ldb : b0 + lo
+                    cblas_sgemm(CblasRowMajor, ta, tb, Int32(m), Int32(hi - lo), Int32(k), alpha, a0, Int32(lda), bp, Int32(ldb), beta, c0 + lo, Int32(ldc))
+                } else {
+                    let lo = (m * p / parts) & ~15, hi = p == parts - 1 ? m : (m * (p + 1) / parts) & ~15
+                    guard hi > lo else { return }
+                    let ap = transposeA ? a0 + lo : a0 + lo * lda
+                    cblas_sgemm(CblasRowMajor, ta, tb, Int32(hi - lo), Int32(n), Int32(k), alpha, ap, Int32(lda), b0, Int32(ldb), beta, c0 + lo * ldc, Int32(ldc))
+                }
+            }
         }
     }
 
