@@ -127,26 +127,14 @@ public enum Predictor {
                     let span = try AudioFile.read(file, offset: chunk[0].start, duration: max(0, min(info.duration, chunk.last!.end) - chunk[0].start), sampleRate: pp.sampleRate)
                     tDecode += Date().timeIntervalSince(ta)
                     ta = Date()
-                    var images = [[Float]](repeating: [], count: chunk.count)
-                    var errors = [String?](repeating: nil, count: chunk.count)
-                    images.withUnsafeMutableBufferPointer { ib in
-                        errors.withUnsafeMutableBufferPointer { eb in
-                            let parts = min(options.workers, chunk.count)
-                            DispatchQueue.concurrentPerform(iterations: parts) { p in
-                                var j = p
-                                while j < chunk.count {
-                                    let a = Int(((chunk[j].start - chunk[0].start) * Double(pp.sampleRate)).rounded())
-                                    let b = min(span.samples.count, a + pp.clipSamples)
-                                    do { ib[j] = try pp.image(samples: a < b ? Array(span.samples[a..<b]) : []) } catch { eb[j] = "\(error)" }
-                                    j += parts
-                                }
-                            }
-                        }
+                    let clipsAudio = chunk.map { clip -> [Float] in
+                        let a = Int(((clip.start - chunk[0].start) * Double(pp.sampleRate)).rounded())
+                        let b = min(span.samples.count, a + pp.clipSamples)
+                        return a < b ? Array(span.samples[a..<b]) : []
                     }
-                    if let e = errors.compactMap({ $0 }).first { throw PipelineError.noData(e) }
+                    let x = try pp.images(clips: clipsAudio, on: device, workers: options.workers)
                     tSpec += Date().timeIntervalSince(ta)
                     ta = Date()
-                    let x = try Tensor(images.flatMap { $0 }, shape: [chunk.count, pp.channels, pp.image.height, pp.image.width], on: device)
                     let logits = try model.network.forward(x, training: false)
                     let act = try activate(logits, activation)
                     tNet += Date().timeIntervalSince(ta)

@@ -81,3 +81,51 @@ public enum PipelineError: Error, CustomStringConvertible {
         }
     }
 }
+
+import Tensor
+
+extension Preprocessing {
+    /// The same preprocessing as settings of the OpenCL STFT-to-tensor kernels, or nil when the
+    /// audio needs a Butterworth bandpass first (done on the CPU).
+    public func deviceSpectrogramSettings() throws -> SpectrogramImageSettings? {
+        guard audioBandpass == nil else { return nil }
+        let fft = spectrogram.transformSize
+        var s = SpectrogramImageSettings(sampleRate: sampleRate, windowSamples: spectrogram.windowSamples, hopSamples: spectrogram.hopSamples,
+                                         fftSize: fft, window: spectrogram.window.coefficients(spectrogram.windowSamples),
+                                         removeMean: spectrogram.removeMean, dBLow: Float(image.dBRange.lowerBound), dBHigh: Float(image.dBRange.upperBound),
+                                         height: image.height, width: image.width)
+        if image.minFrequency != nil || image.maxFrequency != nil {
+            let rows = try SpectrogramImageSettings.nearestRows(minFrequency: image.minFrequency ?? 0, maxFrequency: image.maxFrequency ?? Double(sampleRate) / 2,
+                                                                sampleRate: sampleRate, fftSize: fft)
+            s.rowLo = rows.rowLo; s.rowHi = rows.rowHi
+        }
+        return s
+    }
+
+    /// Images [n, 1, H, W] of clips (each padded or trimmed to the clip length) on `device`: the
+    /// OpenCL kernels on OpenCL devices, FFTW on the CPU fallback; the two agree within 1e-3.
+    public func images(clips: [[Float]], on device: Device, workers: Int) throws -> Tensor {
+        let n = clips.count, len = clipSamples
+        if device.isOpenCL, let settings = try deviceSpectrogramSettings() {
+            var flat = [Float](repeating: 0, count: n * len)
+            for (k, c) in clips.enumerated() { let m = min(len, c.count); flat.replaceSubrange((k * len)..<(k * len + m), with: c[0..<m]) }
+            return try Ops.spectrogramImages(clips: Tensor(flat, shape: [n, len], on: device), parameters: settings)
+        }
+        var images = [[Float]](repeating: [], count: n)
+        var errors = [String?](repeating: nil, count: n)
+        images.withUnsafeMutableBufferPointer { ib in
+            errors.withUnsafeMutableBufferPointer { eb in
+                let parts = max(1, min(workers, n))
+                DispatchQueue.concurrentPerform(iterations: parts) { p in
+                    var j = p
+                    while j < n {
+                        do { ib[j] = try image(samples: clips[j]) } catch { eb[j] = "\(error)" }
+                        j += parts
+                    }
+                }
+            }
+        }
+        if let e = errors.compactMap({ $0 }).first { throw PipelineError.noData(e) }
+        return try Tensor(images.flatMap { $0 }, shape: [n, channels, image.height, image.width], on: device)
+    }
+}

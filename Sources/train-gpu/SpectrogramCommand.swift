@@ -1,4 +1,5 @@
 import ArgumentParser
+import Tensor
 import Audio
 import ChorusCore
 import Foundation
@@ -45,6 +46,9 @@ struct SpectrogramCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Resize to the CNN tensor size HxW, e.g. 224x224.", valueName: "HxW"))
     var size: String?
 
+    @Option(help: "Device for the tensor (--size with .npy): auto, cpu (FFTW) or opencl[:N] (STFT kernels).")
+    var device: String = "auto"
+
     @Option(help: "Colour map for .png: viridis or gray.")
     var colormap: String = "viridis"
 
@@ -81,7 +85,21 @@ struct SpectrogramCommand: ParsableCommand {
             if let tensorSize {
                 image.height = tensorSize.height
                 image.width = tensorSize.width
-                try NPY.write(try spectrogram.image(image), shape: [tensorSize.height, tensorSize.width], to: out)
+                let dev = try Device.select(device)
+                if dev.isOpenCL {
+                    var settings = SpectrogramImageSettings(sampleRate: samples.sampleRate, windowSamples: windowSamples, hopSamples: parameters.hopSamples,
+                                                            dBLow: Float(range.lowerBound), dBHigh: Float(range.upperBound),
+                                                            height: tensorSize.height, width: tensorSize.width)
+                    if bandpass.count == 2 {
+                        (settings.rowLo, settings.rowHi) = try SpectrogramImageSettings.nearestRows(minFrequency: bandpass[0], maxFrequency: bandpass[1],
+                                                                                                    sampleRate: samples.sampleRate, fftSize: windowSamples)
+                    }
+                    let t = try Ops.spectrogramImages(clips: Tensor(samples.samples, shape: [1, samples.samples.count], on: dev), parameters: settings)
+                    try NPY.write(try t.toArray(), shape: [tensorSize.height, tensorSize.width], to: out)
+                    print("tensor computed by the STFT kernels on \(dev.description)")
+                } else {
+                    try NPY.write(try spectrogram.image(image), shape: [tensorSize.height, tensorSize.width], to: out)
+                }
                 shape = [tensorSize.height, tensorSize.width]
             } else {
                 try NPY.write(spectrogram.values, shape: [spectrogram.rowCount, spectrogram.columnCount], to: out)

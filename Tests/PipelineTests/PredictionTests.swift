@@ -60,4 +60,33 @@ final class PredictionTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: dir + "/empty", withIntermediateDirectories: true)
         XCTAssertThrowsError(try Predictor.audioFiles([dir + "/empty"])) { XCTAssertTrue("\($0)".contains("no audio files found"), "\($0)") }
     }
+
+    /// On an OpenCL device the spectrograms come from the STFT kernels and the network runs there;
+    /// the scores equal the CPU fallback's.
+    func testOpenCLPredictionMatchesCPU() throws {
+        guard let cl = try? Device.select("opencl") else {
+            if ProcessInfo.processInfo.environment["CI"] != nil { XCTFail("CI needs POCL") }
+            throw XCTSkip("no OpenCL device")
+        }
+        let dir = makeTemporaryDirectory("predict-cl")
+        var model = try smallModel()
+        model.preprocessing.image.minFrequency = 500
+        model.preprocessing.image.maxFrequency = 8000
+        try model.write(to: dir + "/m.model")
+        let file = try SharedData.path("audio/birds_10s.wav")
+        var options = PredictionOptions()
+        options.showProgress = false
+        var outputs: [[[String]]] = []
+        for (name, device) in [("cpu", Device.cpu), ("cl", cl)] {
+            let m = try ClassifierModel.load(dir + "/m.model", device: device)
+            XCTAssertNotNil(try m.preprocessing.deviceSpectrogramSettings())
+            try Predictor.predict(model: m, files: [file], options: options, output: dir + "/\(name).csv", resume: false, device: device)
+            outputs.append(try CSV.read(dir + "/\(name).csv").map(\.fields))
+        }
+        XCTAssertEqual(outputs[0].count, outputs[1].count)
+        for (a, b) in zip(outputs[0].dropFirst(), outputs[1].dropFirst()) {
+            XCTAssertEqual(Array(a[0..<3]), Array(b[0..<3]))
+            for k in 3..<a.count { XCTAssertEqual(Double(a[k])!, Double(b[k])!, accuracy: 2e-3, "\(a) vs \(b)") }
+        }
+    }
 }
