@@ -24,6 +24,8 @@ public struct AugmentationSettings: Codable, Sendable, Equatable {
     public var maxTimeShift: Double = 0.3
     public var maxFrequencyShift: Double = 0.1
     public var noiseStd: Double = 0.005
+    /// Clips longer than the clip duration start at a random point within them (else at their start).
+    public var randomStart = true
     /// Random level change in dB drawn uniformly from [low, high] before overlays (nil: off,
     /// as in the reference toolkit's default). Teaches a model trained on close, loud recordings
     /// that distant calls are quieter.
@@ -57,6 +59,8 @@ struct SampleAugmentation {
     var overlays: [(index: Int, weight: Float)] = []
     /// Level change in dB (0: none).
     var gain: Float = 0
+    /// Seconds after the clip's start where the trimmed clip begins.
+    var startOffset: Double = 0
     var parameters = [Float](repeating: 0, count: augmentParameterCount)
 }
 
@@ -65,10 +69,11 @@ struct AugmentationPlanner {
     let overlayLabels: [[Float]]
     let height: Int, width: Int
 
-    func plan(seed: UInt64, epoch: Int, sample: Int, labels: [Float]) -> SampleAugmentation {
+    func plan(seed: UInt64, epoch: Int, sample: Int, labels: [Float], slack: Double = 0) -> SampleAugmentation {
         var rng = SeededRandom(seed: seed ^ (UInt64(epoch) &* 0x9E37_79B9_7F4A_7C15) ^ (UInt64(sample) &* 0xC2B2_AE3D_27D4_EB4F) ^ 0xA5A5)
         var out = SampleAugmentation()
         let s = settings
+        if s.randomStart && slack > 0 { out.startOffset = rng.unit() * slack }
         if let g = s.gainRange, g.count == 2 { out.gain = Float(g[0] + (g[1] - g[0]) * rng.unit()) }
         if !overlayLabels.isEmpty {
             while out.overlays.count < s.maxOverlays && rng.unit() < s.overlayProbability {

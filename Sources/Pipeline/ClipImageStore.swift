@@ -51,13 +51,19 @@ public final class ClipImageStore: @unchecked Sendable {
 
     public func isFailed(_ i: Int) -> Bool { lock.lock(); defer { lock.unlock() }; return failed[i] != nil }
 
+    /// Seconds by which a clip is longer than the preprocessing's clip duration (room for a random start).
+    public func slack(_ i: Int) -> Double { max(0, clips[i].end - clips[i].start - preprocessing.clipDuration) }
+
     /// Images for `indices` (nil for failed clips), computed in parallel on `workers` threads.
-    public func images(_ indices: [Int]) -> [[Float]?] {
+    /// `offsets[k]` (seconds) starts clip k later than its start: random trimming of clips longer
+    /// than the clip duration; such images are not cached.
+    public func images(_ indices: [Int], offsets: [Double]? = nil) -> [[Float]?] {
         var out = [[Float]?](repeating: nil, count: indices.count)
         var todo: [Int] = []
         lock.lock()
         for (k, i) in indices.enumerated() {
-            if let img = cache[i] { out[k] = img } else if failed[i] == nil { todo.append(k) }
+            let shifted = (offsets?[k] ?? 0) > 0
+            if !shifted, let img = cache[i] { out[k] = img } else if failed[i] == nil { todo.append(k) }
         }
         lock.unlock()
         if !todo.isEmpty {
@@ -72,7 +78,8 @@ public final class ClipImageStore: @unchecked Sendable {
                 var j = p
                 while j < todo.count {
                     let clip = clips[indices[todo[j]]]
-                    do { results[j] = try preprocessing.image(file: clip.file, start: clip.start) } catch { errors[j] = "\(error)" }
+                    let start = clip.start + (offsets?[todo[j]] ?? 0)
+                    do { results[j] = try preprocessing.image(file: clip.file, start: start) } catch { errors[j] = "\(error)" }
                     j += parts
                 }
             }
@@ -81,7 +88,7 @@ public final class ClipImageStore: @unchecked Sendable {
                 let i = indices[k]
                 if let img = results[j] {
                     out[k] = img
-                    if cachedFloats + img.count <= cacheLimit { cache[i] = img; cachedFloats += img.count }
+                    if (offsets?[k] ?? 0) == 0, cachedFloats + img.count <= cacheLimit { cache[i] = img; cachedFloats += img.count }
                 } else {
                     failed[i] = errors[j] ?? "unknown error"
                 }

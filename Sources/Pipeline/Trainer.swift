@@ -174,7 +174,8 @@ public final class Trainer {
         let trainStore = train
         let prefetch = BatchPrefetcher(batchCount: nb) { b in
             let idx = Array(order[(b * bs)..<min((b + 1) * bs, order.count)])
-            let imgs = trainStore.images(idx)
+            let plans = idx.map { planner.plan(seed: seed, epoch: epoch, sample: $0, labels: trainStore.clips[$0].labels, slack: trainStore.slack($0)) }
+            let imgs = trainStore.images(idx, offsets: plans.map(\.startOffset))
             var batch = HostBatch(indices: [], images: [], labels: [], augmentations: [])
             batch.images.reserveCapacity(idx.count * hw)
             for (k, i) in idx.enumerated() {
@@ -182,7 +183,7 @@ public final class Trainer {
                 batch.indices.append(i)
                 batch.images += img
                 batch.labels += trainStore.clips[i].labels
-                batch.augmentations.append(planner.plan(seed: seed, epoch: epoch, sample: i, labels: trainStore.clips[i].labels))
+                batch.augmentations.append(plans[k])
             }
             return batch.indices.isEmpty ? nil : batch
         }

@@ -199,4 +199,22 @@ final class TrainingTests: XCTestCase {
         try Data(repeating: 7, count: 100).write(to: URL(fileURLWithPath: dir + "/bad.model"))
         XCTAssertThrowsError(try ClassifierModel.load(dir + "/bad.model", device: .cpu)) { XCTAssertTrue("\($0)".contains("bad.model"), "\($0)") }
     }
+
+    /// Clips longer than the clip duration are trimmed at a seeded random start; others never move.
+    func testRandomStartWithinLongerClips() throws {
+        let planner = AugmentationPlanner(settings: AugmentationSettings(), overlayLabels: [], height: 10, width: 10)
+        let offsets = (0..<200).map { planner.plan(seed: 3, epoch: $0, sample: 1, labels: [1], slack: 1.5).startOffset }
+        XCTAssertTrue(offsets.allSatisfy { $0 >= 0 && $0 <= 1.5 })
+        XCTAssertGreaterThan(Set(offsets).count, 150)
+        XCTAssertGreaterThan(offsets.max()!, 1.2); XCTAssertLessThan(offsets.min()!, 0.3)
+        XCTAssertEqual(planner.plan(seed: 3, epoch: 0, sample: 1, labels: [1], slack: 0).startOffset, 0)
+        // A 4 s clip under 2 s preprocessing: the image at offset 1.0 equals the image of the clip starting 1.0 s later.
+        let path = try SharedData.path("audio/1min.wav")
+        var pp = Preprocessing(); pp.clipDuration = 2; pp.sampleRate = 16000; pp.image.height = 32; pp.image.width = 32
+        let store = ClipImageStore(clips: [LabeledClip(file: path, start: 10, end: 14, labels: [1])], preprocessing: pp, workers: 1)
+        XCTAssertEqual(store.slack(0), 2, accuracy: 1e-9)
+        let shifted = store.images([0], offsets: [1.0])[0]
+        XCTAssertEqual(shifted, try pp.image(file: path, start: 11))
+        XCTAssertNotEqual(shifted, store.images([0])[0])
+    }
 }
