@@ -21,8 +21,10 @@ public enum Evaluator {
     /// `ClipKey.timeTolerance`, in the labels' row order. Classes are matched by name (order
     /// may differ) and must be the same sets. Errors list up to `EvaluationError.listLimit`
     /// unmatched rows of each table.
+    /// `endTolerance` (seconds) lets a clip's end time differ between the tables when file and
+    /// start agree, e.g. RIBBIT's last clip, which ends at the last whole spectrogram frame.
     public static func join(scores: ScoreTable, labels: LabelMatrix,
-                            unlabelledScores: UnlabelledScorePolicy = .error) throws -> Join {
+                            unlabelledScores: UnlabelledScorePolicy = .error, endTolerance: Double = 0) throws -> Join {
         let scoreSet = Set(scores.classes), labelSet = Set(labels.classes)
         guard scoreSet == labelSet else {
             throw EvaluationError.classMismatch(onlyInScores: scores.classes.filter { !labelSet.contains($0) },
@@ -36,13 +38,22 @@ public enum Evaluator {
         for row in scores.rows where scoreIndex.insert(row.key) != nil {
             throw EvaluationError.duplicateClip(row.key, source: scores.source)
         }
+        // Fallback lookup by (file, start) for end times that differ within `endTolerance`.
+        var byStart: [String: [Int]] = [:]
+        if endTolerance > 0 {
+            for (i, row) in scores.rows.enumerated() { byStart[row.key.canonicalFile + "|" + String(format: "%.6f", row.key.startTime), default: []].append(i) }
+        }
+        func looseMatch(_ key: ClipKey) -> Int? {
+            guard endTolerance > 0 else { return nil }
+            return byStart[key.canonicalFile + "|" + String(format: "%.6f", key.startTime)]?.first { abs(scores.rows[$0].key.endTime - key.endTime) <= endTolerance }
+        }
         var labelIndex = ClipIndex()
         var labelsWithoutScores: [ClipKey] = []
         var matchedScoreRows = [Bool](repeating: false, count: scores.rows.count)
         var scoreRows: [[Double]] = [], labelRows: [[Bool]] = [], clips: [ClipKey] = []
         for row in labels.rows {
             if labelIndex.insert(row.key) != nil { throw EvaluationError.duplicateClip(row.key, source: labels.source) }
-            guard let s = scoreIndex.firstMatch(row.key) else { labelsWithoutScores.append(row.key); continue }
+            guard let s = scoreIndex.firstMatch(row.key) ?? looseMatch(row.key) else { labelsWithoutScores.append(row.key); continue }
             matchedScoreRows[s] = true
             clips.append(row.key)
             scoreRows.append(scoreColumn.map { scores.rows[s].scores[$0] })

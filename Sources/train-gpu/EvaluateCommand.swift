@@ -36,6 +36,9 @@ struct EvaluateCommand: ParsableCommand {
     @Flag(help: "Leave out scored clips that have no labels instead of failing (recordings scored in full but only partly annotated).")
     var ignoreUnlabelled = false
 
+    @Option(help: ArgumentHelp("Match clips whose end times differ by up to this many seconds when file and start agree (e.g. 0.05 for RIBBIT's last clip).", valueName: "seconds"))
+    var endTolerance: Double = 0
+
     @Flag(help: "Also cut the review clips out as WAV files into OUT/review_clips/<class>/.")
     var exportClips = false
 
@@ -59,7 +62,7 @@ struct EvaluateCommand: ParsableCommand {
             scoreTable = try scoreTable.selecting(classes: [className])
         }
         let join = try Evaluator.join(scores: scoreTable, labels: labelMatrix,
-                                      unlabelledScores: ignoreUnlabelled ? .ignore : .error)
+                                      unlabelledScores: ignoreUnlabelled ? .ignore : .error, endTolerance: endTolerance)
         var result = try Evaluator.evaluate(join.data, thresholds: thresholdSetting)
         result.ignoredUnlabelledScores = join.ignoredUnlabelledScores
         result.metadata = ["scores": scores, "labels": labels, "chorus_version": chorusVersion]

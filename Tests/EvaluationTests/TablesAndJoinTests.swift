@@ -51,6 +51,22 @@ final class TablesAndJoinTests: XCTestCase {
         XCTAssertEqual(result.classes[1].falseNegatives, 1)
     }
 
+    func testEndToleranceMatchesShortenedLastClipsOnly() throws {
+        let scores = try ScoreTable.read(try file("r.csv", """
+            file,start_time,end_time,A,B
+            x.wav,0.0,3.0,0.9,0.1
+            x.wav,3.0,5.9886,0.2,0.3
+            y.wav,0.0,3.0,0.1,0.8
+            y.wav,3.0,5.9886,0.7,0.6
+
+            """))
+        let labels = try LabelMatrix.read(try file("l.csv", labelsText))
+        XCTAssertThrowsError(try Evaluator.join(scores: scores, labels: labels))
+        let join = try Evaluator.join(scores: scores, labels: labels, endTolerance: 0.05)
+        XCTAssertEqual(join.data.clipCount, 4)
+        XCTAssertThrowsError(try Evaluator.join(scores: scores, labels: labels, endTolerance: 0.001), "0.0114 s is beyond 0.001 s")
+    }
+
     func testUnmatchedRowsAreListed() throws {
         let scores = try ScoreTable.read(try file("s.csv", """
             file,start_time,end_time,A,B
