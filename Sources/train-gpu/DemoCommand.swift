@@ -42,7 +42,7 @@ struct DemoCommand: ParsableCommand {
 
         step(2, "Clip labels from the targeted recordings' Raven tables")
         try runCommand(["labels", "--raven", data.targetedDirectory, "--audio", data.targetedDirectory, "--classes", classes,
-                        "--clip-duration", clip, "--min-overlap", "0.25", "--out", L + "/targeted.csv"])
+                        "--clip-duration", clip, "--min-overlap", "0.5", "--out", L + "/targeted.csv"])
         step(3, "Balance: the same number of clips per class, negatives at 1x")
         try runCommand(["balance", L + "/targeted.csv", "--per-class", quick ? "60" : "150", "--negatives-ratio", "1",
                         "--seed", "\(seed)", "--out", L + "/balanced.csv"])
@@ -54,7 +54,7 @@ struct DemoCommand: ParsableCommand {
                         "--clip-duration", clip, "--include-unannotated", "--out", L + "/overlays.csv"])
         step(6, "Labels of the annotated field test recordings (never used in training)")
         try runCommand(["labels", "--raven", data.fieldTestDirectory, "--audio", data.fieldTestDirectory, "--classes", classes,
-                        "--clip-duration", clip, "--include-unannotated", "--out", L + "/field_test.csv"])
+                        "--clip-duration", clip, "--min-overlap", "0.5", "--include-unannotated", "--out", L + "/field_test.csv"])
 
         let variants: [(name: String, overlays: Bool)] = compareOverlays ? [("with-overlays", true), ("no-overlays", false)]
             : [(noOverlays ? "no-overlays" : "with-overlays", !noOverlays)]
