@@ -5,8 +5,8 @@ public struct KernelTuning: Sendable, Equatable, CustomStringConvertible {
     public var gemmVariant: GEMMVariant
     // gemm_tiled: tile of C per work-group (tileM x tileN), depth tileK, outputs per work-item.
     public var tileM = 64, tileN = 64, tileK = 16, workPerThreadM = 4, workPerThreadN = 4
-    // gemm_blocked: rows per work-item, float16 vectors per work-item, k unroll, rows per work-group.
-    public var blockRows = 8, blockVectors = 2, kUnroll = 1, blockGroupRows = 1
+    // gemm_blocked: rows per work-item, float16 vectors per work-item, k unroll.
+    public var blockRows = 8, blockVectors = 2, kUnroll = 1
     /// Work-group size of reductions (a power of two).
     public var reduceWorkGroup = 256
     /// Work-group size of elementwise kernels (nil lets the runtime choose).
@@ -42,7 +42,7 @@ public struct KernelTuning: Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch gemmVariant {
         case .tiled: return "gemm_tiled TSM=\(tileM) TSN=\(tileN) TSK=\(tileK) WPTM=\(workPerThreadM) WPTN=\(workPerThreadN)"
-        case .blocked: return "gemm_blocked RM=\(blockRows) RN=\(blockVectors) KU=\(kUnroll) group=\(blockGroupRows)"
+        case .blocked: return "gemm_blocked RM=\(blockRows) RN=\(blockVectors) KU=\(kUnroll)"
         }
     }
 }

@@ -172,6 +172,7 @@ public final class Trainer {
         let hw = pp.imageCount
         let seed = configuration.seed
         let trainStore = train
+        let overlayStore = overlays
         let prefetch = BatchPrefetcher(batchCount: nb) { b in
             let idx = Array(order[(b * bs)..<min((b + 1) * bs, order.count)])
             let plans = idx.map { planner.plan(seed: seed, epoch: epoch, sample: $0, labels: trainStore.clips[$0].labels, slack: trainStore.slack($0)) }
@@ -185,6 +186,8 @@ public final class Trainer {
                 batch.labels += trainStore.clips[i].labels
                 batch.augmentations.append(plans[k])
             }
+            // Build (and cache) the overlay images here, off the training thread.
+            if let overlayStore { _ = overlayStore.images(Array(Set(batch.augmentations.flatMap { $0.overlays.map(\.index) }))) }
             return batch.indices.isEmpty ? nil : batch
         }
         defer { prefetch.cancel() }

@@ -1,3 +1,4 @@
+import Foundation
 import Kernels
 
 /// The memory behind a tensor: host memory for the CPU fallback, an OpenCL buffer otherwise.
@@ -35,7 +36,7 @@ final class HostPool: @unchecked Sendable {
     private var free: [Int: [UnsafeMutablePointer<Float>]] = [:]
     private var pooled = 0
     private let limit: Int
-    private let lock = NSLockLike()
+    private let lock = NSLock()
 
     init(limitFloats: Int) { limit = limitFloats }
 
@@ -55,5 +56,3 @@ final class HostPool: @unchecked Sendable {
     }
 }
 
-import Foundation
-typealias NSLockLike = NSLock

@@ -1,3 +1,4 @@
+import Annotations
 import ArgumentParser
 import ChorusCore
 import Evaluation
@@ -118,17 +119,12 @@ struct DemoCommand: ParsableCommand {
     /// Says which species the high-scoring negatives are, by looking up the field test tables.
     func reviewConfusion(evalDir: String, data: GeneratedDataset) throws {
         guard let files = try? FileManager.default.contentsOfDirectory(atPath: evalDir) else { return }
+        // Annotations of each field test recording (tables matched to audio by recording name).
         var annotations: [String: [(Double, Double, String)]] = [:]
+        let audioByName = Dictionary(data.fieldTestAudio.map { (RecordingMatcher.recordingName(ofAudio: $0), $0) }, uniquingKeysWith: { a, _ in a })
         for table in data.fieldTestTables {
-            let rows = try CSV.read(table, separator: "\t")
-            guard let header = rows.first?.fields, let b = header.firstIndex(of: "Begin Time (s)"), let e = header.firstIndex(of: "End Time (s)"),
-                  let a = header.firstIndex(of: "Annotation") else { continue }
-            let audio = data.fieldTestAudio.first { ($0 as NSString).deletingPathExtension == (table as NSString).deletingPathExtension.replacingOccurrences(of: ".Table.1.selections", with: "") }
-            guard let audio else { continue }
-            annotations[audio] = rows.dropFirst().compactMap { r in
-                guard r.fields.count > max(b, e, a), let s = Double(r.fields[b]), let t = Double(r.fields[e]) else { return nil }
-                return (s, t, r.fields[a])
-            }
+            guard let audio = audioByName[RecordingMatcher.recordingName(ofTable: table)] else { continue }
+            annotations[audio] = try RavenTable.read(table).map { ($0.start, $0.end, $0.label) }
         }
         for f in files.sorted() where f.hasPrefix("review_") && f.hasSuffix(".csv") {
             let rows = try CSV.read(evalDir + "/" + f)

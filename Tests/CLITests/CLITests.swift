@@ -102,7 +102,6 @@ final class CLITests: XCTestCase {
         for f in ["best.model", "last.model", "checkpoint.safetensors", "metrics.csv", "config.json", "train.csv", "validation.csv", "README.txt"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: run + "/" + f), "missing \(f)")
         }
-        XCTAssertFalse(FileManager.default.isWritableFile(atPath: run + "/best.model") && getuid() != 0, "final models are read-only")
         let perms = try FileManager.default.attributesOfItem(atPath: run + "/best.model")[.posixPermissions] as? Int
         XCTAssertEqual(perms, 0o444)
         XCTAssertTrue(try String(contentsOfFile: run + "/README.txt", encoding: .utf8).contains("note: cli test"))
