@@ -68,7 +68,7 @@ let package = Package(
         .testTarget(name: "SignalProcessingTests", dependencies: ["SignalProcessing", "Audio", "TestSupport"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Model", "Tensor", "Audio", "Annotations", "TestSupport"]),
         .testTarget(name: "SynthesisTests", dependencies: ["Synthesis", "Audio", "Annotations", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "Audio"]),
     ],
     swiftLanguageModes: [.v5]
 )

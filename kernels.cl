@@ -698,6 +698,46 @@ __kernel void augment_spectrogram(const int batch, const int H, const int W, con
     Y[i] = v;
 }
 
+// Audio augmentation of a batch of waveforms [B, L] (the reference toolkit's current pipeline,
+// after random trimming; the host draws every choice and computes the level-dependent factors):
+//   z[t] = a * x[t] + c * o[t] + sn * N(0, 1)      gain (a), overlay mixed as audio (c * o, rounds
+//                                                  pre-combined), noise relative to the clip's level
+//   w[t] = z[(t + s) mod L]                        random wrap: split at s, swap the two parts
+//   y[t] = sm * N(0, 1) inside any time mask, else w[t]
+// `params` holds WAVEFORM_PARAMS floats per sample: [a, c, sn, s, masks, sm, -, -, start0, len0,
+// start1, len1, ...]. Noise draws come from counters 2*(b*L + t) (+ 2*B*L for mask noise), so
+// every device gives the same values.
+#define WAVEFORM_PARAMS 32
+#define WAVEFORM_MAX_MASKS 12
+__kernel void augment_waveform(const int batch, const int L, const ulong seed, const ulong offset,
+                               __global const float* X, __global const float* O, __global const float* params, __global float* Y)
+{
+    const long i = get_global_id(0);
+    if (i >= (long)batch * L) return;
+    const int t = i % L, b = i / L;
+    const __global float* p = params + (long)b * WAVEFORM_PARAMS;
+    const int masks = min((int)p[4], WAVEFORM_MAX_MASKS);
+    for (int k = 0; k < masks; k++) {
+        const int ms = (int)p[8 + 2 * k], ml = (int)p[9 + 2 * k];
+        if (t >= ms && t < ms + ml) {
+            const ulong c = offset + 2 * ((ulong)batch * L + (ulong)i);
+            const float u1 = chorus_uniform(seed, c), u2 = chorus_uniform(seed, c + 1);
+            Y[i] = p[5] * sqrt(-2.0f * log(1.0f - u1)) * cos(6.283185307179586f * u2);
+            return;
+        }
+    }
+    int src = t + (int)p[3];
+    if (src >= L) src -= L;
+    const long j = (long)b * L + src;
+    float v = p[0] * X[j] + p[1] * O[j];
+    if (p[2] > 0.0f) {
+        const ulong c = offset + 2 * (ulong)j;
+        const float u1 = chorus_uniform(seed, c), u2 = chorus_uniform(seed, c + 1);
+        v += p[2] * sqrt(-2.0f * log(1.0f - u1)) * cos(6.283185307179586f * u2);
+    }
+    Y[i] = v;
+}
+
 // Random gain on spectrogram images in [-1, 1]: a level change of g dB shifts every pixel by
 // offsets[b] = 2 g / (dB range), clamped to [-1, 1] like the original dB clipping.
 __kernel void gain_shift(const int batch, const int size, __global const float* X, __global const float* offsets, __global float* Y)

@@ -2,10 +2,17 @@ import Annotations
 import Foundation
 import Tensor
 
-/// Training-time augmentation (each seeded, reproducible and switchable), in the classic order:
-/// overlay → time mask → frequency mask → Gaussian noise → random translation. Prediction and
-/// validation bypass all of it.
+/// Training-time augmentation (each step seeded from (seed, epoch, sample), reproducible and
+/// switchable). Two pipelines, as in the reference toolkit's history:
+/// - `audio` (the default; the reference's current one): random trim → random gain with a floor
+///   level → overlays mixed as audio → noise relative to the clip's level → random wrap → short
+///   audio time masks → spectrogram image → narrow frequency masks.
+/// - `classic` (the reference's ≤0.12 one): random trim → spectrogram image → overlays blended as
+///   images → time mask → frequency mask → Gaussian noise → random translation.
+/// Prediction and validation bypass all of it.
 public struct AugmentationSettings: Codable, Sendable, Equatable {
+    public enum Pipeline: String, Codable, Sendable, CaseIterable { case audio, classic }
+    public var pipeline: Pipeline = .audio
     /// Probability of each overlay round (keeps adding overlays while U(0,1) < p and fewer than `maxOverlays`).
     public var overlayProbability: Double = 1.0
     /// Overlay weight: fixed when low == high, else drawn uniformly from [low, high].
@@ -15,31 +22,104 @@ public struct AugmentationSettings: Codable, Sendable, Equatable {
     public var overlayClass: OverlayChoice = .different
     /// Unite the overlay's labels into the sample's (true), or keep the sample's (false).
     public var updateLabels: Bool = true
-    public var timeMask = true
+    /// Image time masks (classic pipeline).
+    public var timeMask = false
+    /// Image frequency masks (both pipelines).
     public var frequencyMask = true
     /// 1...maxBars bars per axis, each up to `maxBarFraction` of the axis.
     public var maxBars = 3
-    public var maxBarFraction: Double = 0.2
-    public var translate = true
+    public var maxBarFraction: Double = 0.05
+    /// Random translation of the image (classic pipeline).
+    public var translate = false
     public var maxTimeShift: Double = 0.3
     public var maxFrequencyShift: Double = 0.1
-    public var noiseStd: Double = 0.005
+    /// Gaussian noise on the image (classic pipeline), standard deviation in image units.
+    public var noiseStd: Double = 0
     /// Clips longer than the clip duration start at a random point within them (else at their start).
     public var randomStart = true
-    /// Random level change in dB drawn uniformly from [low, high] before overlays (nil: off,
-    /// as in the reference toolkit's default). Teaches a model trained on close, loud recordings
-    /// that distant calls are quieter.
-    public var gainRange: [Double]? = nil
+    /// Random level change in dB drawn uniformly from [low, high] before overlays (nil: off).
+    /// Teaches a model trained on close, loud recordings that distant calls are quieter. In the
+    /// audio pipeline the low end is raised so the clip stays at or above `gainFloorDBFS`; in the
+    /// classic pipeline it shifts the image.
+    public var gainRange: [Double]? = [-30, 0]
+    public var gainFloorDBFS: Double = -40
+    /// Audio pipeline: white noise at the clip's own level (dBFS, after gain and overlays) plus
+    /// U(low, high) dB (nil: off).
+    public var audioNoiseRange: [Double]? = [-20, 0]
+    /// Audio pipeline: probability of a random wrap (split at a uniform point, swap the parts).
+    public var wrapProbability: Double = 0.5
+    /// Audio pipeline: 0...audioTimeMasks masks per clip, each up to `audioTimeMaskFraction` of the
+    /// clip, filled with white noise `audioTimeMaskLevel` dB relative to the clip's level.
+    public var audioTimeMasks = 10
+    public var audioTimeMaskFraction: Double = 0.02
+    public var audioTimeMaskLevel: Double = 10
 
     public enum OverlayChoice: String, Codable, Sendable, CaseIterable { case any, different }
 
+    /// The steps that are on, in the order they run, for messages and config.json.
+    public var activeSteps: [String] {
+        var out: [String] = []
+        if randomStart { out.append("random trim of longer rows") }
+        switch pipeline {
+        case .audio:
+            if let g = gainRange { out.append("gain U(\(g[0]), \(g[1])) dB, floor \(gainFloorDBFS) dBFS") }
+            out.append("overlays mixed as audio (when --overlays is given)")
+            if let n = audioNoiseRange { out.append("noise at the clip's level + U(\(n[0]), \(n[1])) dB") }
+            if wrapProbability > 0 { out.append("wrap (p \(wrapProbability))") }
+            if audioTimeMasks > 0 { out.append("0-\(audioTimeMasks) time masks up to \(audioTimeMaskFraction * 100)% of the clip") }
+            if frequencyMask { out.append("1-\(maxBars) frequency masks up to \(maxBarFraction * 100)% of the height") }
+        case .classic:
+            if let g = gainRange { out.append("image gain U(\(g[0]), \(g[1])) dB") }
+            out.append("overlays blended as images (when --overlays is given)")
+            if timeMask { out.append("1-\(maxBars) time masks up to \(maxBarFraction * 100)% of the width") }
+            if frequencyMask { out.append("1-\(maxBars) frequency masks up to \(maxBarFraction * 100)% of the height") }
+            if noiseStd > 0 { out.append("image noise std \(noiseStd)") }
+            if translate { out.append("translation up to \(maxTimeShift * 100)% / \(maxFrequencyShift * 100)%") }
+        }
+        return out
+    }
+
+    /// The default: the audio pipeline.
     public init() {}
 
-    /// Everything off.
-    public static var none: AugmentationSettings {
+    /// The classic toolkit's image pipeline: overlays blended as images, time and frequency masks
+    /// (1–3 bars up to 20% of the axis), noise 0.005, translation up to 30% / 10%, no gain.
+    public static var classic: AugmentationSettings {
         var a = AugmentationSettings()
-        a.overlayProbability = 0; a.timeMask = false; a.frequencyMask = false; a.translate = false; a.noiseStd = 0
+        a.pipeline = .classic
+        a.timeMask = true; a.frequencyMask = true; a.maxBarFraction = 0.2
+        a.translate = true; a.noiseStd = 0.005
+        a.gainRange = nil; a.audioNoiseRange = nil; a.wrapProbability = 0; a.audioTimeMasks = 0
         return a
+    }
+
+    /// No augmentation but overlays (when an overlay table is given) and random trimming, in `pipeline`.
+    public static func overlaysOnly(_ pipeline: Pipeline) -> AugmentationSettings {
+        var a = pipeline == .audio ? AugmentationSettings() : .classic
+        a.disable(AugmentationStep.allCases)
+        return a
+    }
+
+    /// Everything off, overlays too.
+    public static var none: AugmentationSettings {
+        var a = overlaysOnly(.classic)
+        a.overlayProbability = 0
+        return a
+    }
+
+    /// Turns steps off (overlays are switched by giving an overlay table or not).
+    public mutating func disable(_ steps: [AugmentationStep]) {
+        for step in steps {
+            switch step {
+            case .gain: gainRange = nil
+            case .noise: noiseStd = 0; audioNoiseRange = nil
+            case .wrap: wrapProbability = 0
+            case .timeMasks: timeMask = false; audioTimeMasks = 0
+            case .frequencyMasks: frequencyMask = false
+            case .translate: translate = false
+            case .randomTrim: randomStart = false
+            }
+        }
     }
 
     /// Parses "0.5" or "0.3-0.7".
@@ -53,6 +133,11 @@ public struct AugmentationSettings: Codable, Sendable, Equatable {
     }
 }
 
+/// Augmentation steps that can be switched off one by one (`train --without STEP`).
+public enum AugmentationStep: String, Codable, Sendable, CaseIterable {
+    case gain, noise, wrap, timeMasks = "time-masks", frequencyMasks = "frequency-masks", translate, randomTrim = "random-trim"
+}
+
 /// The random choices for one sample in one epoch, drawn on the host from (seed, epoch, sample),
 /// so a resumed run repeats them exactly.
 struct SampleAugmentation {
@@ -61,7 +146,31 @@ struct SampleAugmentation {
     var gain: Float = 0
     /// Seconds after the clip's start where the trimmed clip begins.
     var startOffset: Double = 0
+    /// Image masks, noise and translation (`augment_spectrogram`'s block; slot 0, the mask fill, is set later).
     var parameters = [Float](repeating: 0, count: augmentParameterCount)
+    /// The audio pipeline's draws (nil in the classic pipeline).
+    var audio: AudioDraws?
+}
+
+/// The audio pipeline's random draws for one sample, as fractions and units that become samples
+/// and levels once the clip's audio is known (`AudioAugmentationPlan`).
+struct AudioDraws: Equatable {
+    /// U(0, 1) placing the gain in its level-dependent range (nil: no gain).
+    var gainUnit: Double?
+    /// The same for each overlay clip, which gets its own gain before it is mixed in (as in the
+    /// reference, whose overlay clips run through the pipeline up to the overlay step).
+    var overlayGainUnits: [Double] = []
+    /// Noise level relative to the clip's level, dB (nil: no noise).
+    var noiseDB: Double?
+    /// Where the clip is split and its parts swapped, as a fraction of its length (nil: no wrap).
+    var wrapFraction: Double?
+    /// Time masks (start, length) as fractions of the clip.
+    var masks: [(start: Double, length: Double)] = []
+
+    static func == (a: AudioDraws, b: AudioDraws) -> Bool {
+        a.gainUnit == b.gainUnit && a.noiseDB == b.noiseDB && a.wrapFraction == b.wrapFraction
+            && a.overlayGainUnits == b.overlayGainUnits && a.masks.map(\.start) == b.masks.map(\.start) && a.masks.map(\.length) == b.masks.map(\.length)
+    }
 }
 
 struct AugmentationPlanner {
@@ -74,7 +183,10 @@ struct AugmentationPlanner {
         var out = SampleAugmentation()
         let s = settings
         if s.randomStart && slack > 0 { out.startOffset = rng.unit() * slack }
-        if let g = s.gainRange, g.count == 2 { out.gain = Float(g[0] + (g[1] - g[0]) * rng.unit()) }
+        var audio = AudioDraws()
+        if let g = s.gainRange, g.count == 2 {
+            if s.pipeline == .audio { audio.gainUnit = rng.unit() } else { out.gain = Float(g[0] + (g[1] - g[0]) * rng.unit()) }
+        }
         if !overlayLabels.isEmpty {
             while out.overlays.count < s.maxOverlays && rng.unit() < s.overlayProbability {
                 var pick: Int?
@@ -85,17 +197,44 @@ struct AugmentationPlanner {
                 let w = s.overlayWeight[0] + (s.overlayWeight[1] - s.overlayWeight[0]) * rng.unit()
                 guard let j = pick else { break }
                 out.overlays.append((j, Float(w)))
+                if s.pipeline == .audio, s.gainRange != nil { audio.overlayGainUnits.append(rng.unit()) }
             }
         }
+        // Bars drawn as the reference draws them (`tensor_augment.time_mask`/`freq_mask`):
+        // F = int(maxBarFraction · axis); f = randrange(0, F); start = randrange(0, axis − f);
+        // end = randrange(start, start + f), or start + F when f = 0 (the reference's quirk, kept
+        // so the two pipelines match draw for draw). A bar's expected extent is about F/4.
         func bars(_ axis: Int) -> [Float] {
             var v = [Float](repeating: 0, count: 6)
             let n = 1 + rng.integer(below: max(1, s.maxBars))
+            let limit = Int(s.maxBarFraction * Double(axis))
             for k in 0..<min(n, 3) {
-                let w = Int((rng.unit() * s.maxBarFraction * Double(axis)).rounded(.down))
-                let start = rng.integer(below: max(1, axis - w + 1))
-                v[2 * k] = Float(start); v[2 * k + 1] = Float(w)
+                let f = Int(rng.unit() * Double(limit))
+                let start = Int(rng.unit() * Double(axis - f))
+                let end = f > 0 ? start + Int(rng.unit() * Double(f)) : start + limit
+                v[2 * k] = Float(start); v[2 * k + 1] = Float(min(end, axis) - start)
             }
             return v
+        }
+        if s.pipeline == .audio {
+            if let n = s.audioNoiseRange, n.count == 2 { audio.noiseDB = n[0] + (n[1] - n[0]) * rng.unit() }
+            if s.wrapProbability > 0, rng.unit() < s.wrapProbability { audio.wrapFraction = rng.unit() }
+            if s.audioTimeMasks > 0 {
+                // As the reference's audio_time_mask: 0...max masks of U(0, fraction) each, placed
+                // without overlap by dividing the unmasked time at sorted uniform points.
+                let count = rng.integer(below: min(s.audioTimeMasks, waveformAugmentMaxMasks) + 1)
+                let lengths = (0..<count).map { _ in rng.unit() * s.audioTimeMaskFraction }
+                let unmasked = max(0, 1 - lengths.reduce(0, +))
+                let cuts = (0..<count).map { _ in rng.unit() * unmasked }.sorted()
+                var before = 0.0
+                for k in 0..<count {
+                    audio.masks.append((cuts[k] + before, lengths[k]))
+                    before += lengths[k]
+                }
+            }
+            out.audio = audio
+            if s.frequencyMask { let b = bars(height); for k in 0..<6 { out.parameters[7 + k] = b[k] } }
+            return out
         }
         if s.timeMask { let b = bars(width); for k in 0..<6 { out.parameters[1 + k] = b[k] } }
         if s.frequencyMask { let b = bars(height); for k in 0..<6 { out.parameters[7 + k] = b[k] } }

@@ -7,6 +7,11 @@ struct HostBatch {
     var images: [Float]
     var labels: [Float]
     var augmentations: [SampleAugmentation]
+    /// Audio pipeline: clip windows [count, samples], the combined overlay waveforms (zeros where
+    /// none) and the `augment_waveform` parameters [count, waveformAugmentParameterCount].
+    var waveforms: [Float] = []
+    var overlayWaveforms: [Float] = []
+    var waveformParameters: [Float] = []
 }
 
 /// Builds batches on a background thread ahead of the device (bounded queue), so decoding and

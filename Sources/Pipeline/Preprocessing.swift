@@ -102,6 +102,20 @@ extension Preprocessing {
         return s
     }
 
+    /// Images [n, 1, H, W] of waveforms [n, clip samples] on their device: the STFT-to-image
+    /// kernels on OpenCL devices, FFTW on the CPU fallback (and when a Butterworth bandpass is set).
+    public func images(waveforms: Tensor, workers: Int) throws -> Tensor {
+        guard waveforms.rank == 2, waveforms.shape[1] == clipSamples else {
+            throw PipelineError.invalidParameter("waveforms must be [clips, \(clipSamples)], got \(waveforms.shape)")
+        }
+        if waveforms.device.isOpenCL, let settings = try deviceSpectrogramSettings() {
+            return try Ops.spectrogramImages(clips: waveforms, parameters: settings)
+        }
+        let flat = try waveforms.toArray(), len = clipSamples
+        let clips = (0..<waveforms.shape[0]).map { Array(flat[($0 * len)..<(($0 + 1) * len)]) }
+        return try images(clips: clips, on: waveforms.device, workers: workers)
+    }
+
     /// Images [n, 1, H, W] of clips (each padded or trimmed to the clip length) on `device`: the
     /// OpenCL kernels on OpenCL devices, FFTW on the CPU fallback; the two agree within 1e-3.
     public func images(clips: [[Float]], on device: Device, workers: Int) throws -> Tensor {

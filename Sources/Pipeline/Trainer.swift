@@ -41,6 +41,9 @@ public final class Trainer {
     let train: ClipImageStore
     let validation: ClipImageStore
     let overlays: ClipImageStore?
+    /// The audio pipeline's stores (nil in the classic pipeline, which uses the image stores).
+    let trainAudio: ClipAudioStore?
+    let overlayAudio: ClipAudioStore?
     let network: Network
     let optimizer: Optimizer
     /// Called with each finished epoch (for the CLI).
@@ -70,12 +73,15 @@ public final class Trainer {
         let pp = configuration.preprocessing
         train = ClipImageStore(clips: trainTable.labeledClips(), preprocessing: pp, workers: configuration.workers)
         validation = ClipImageStore(clips: validationTable.labeledClips(), preprocessing: pp, workers: configuration.workers)
+        let audioPipeline = configuration.augmentation.pipeline == .audio
+        trainAudio = audioPipeline ? ClipAudioStore(clips: train.clips, preprocessing: pp, workers: configuration.workers) : nil
         if let o = overlayTable, !o.rows.isEmpty {
             // Overlay labels are aligned to the training classes by name (absent classes are 0).
             let map = trainTable.classes.map { o.classes.firstIndex(of: $0) }
             let clips = o.labeledClips().map { c in LabeledClip(file: c.file, start: c.start, end: c.end, labels: map.map { $0.map { c.labels[$0] } ?? 0 }) }
             overlays = ClipImageStore(clips: clips, preprocessing: pp, workers: configuration.workers)
-        } else { overlays = nil }
+            overlayAudio = audioPipeline ? ClipAudioStore(clips: clips, preprocessing: pp, workers: configuration.workers) : nil
+        } else { overlays = nil; overlayAudio = nil }
         network = try Network(architecture: configuration.architecture, classes: classes.count, inputChannels: pp.channels, device: device, seed: configuration.seed)
         if let w = configuration.initWeights {
             let file = try SafeTensorsFile.read(w)
@@ -135,7 +141,7 @@ public final class Trainer {
             onEpoch?(metrics)
         }
         let summary = TrainingSummary(runDirectory: run.path, epochs: history, bestEpoch: best.epoch, bestValidationMAP: best.map,
-                                      skippedClips: (train.failures + validation.failures + (overlays?.failures ?? [])).map(\.message),
+                                      skippedClips: (trainFailures + validation.failures + overlayFailures).map(\.message),
                                       device: device.description)
         try run.finish(summary: summary, final: configuration.final)
         return summary
@@ -152,11 +158,15 @@ public final class Trainer {
         return m
     }
 
+    /// Failed training clips, from whichever store the pipeline reads.
+    var trainFailures: [(index: Int, message: String)] { trainAudio?.failures ?? train.failures }
+    var overlayFailures: [(index: Int, message: String)] { overlayAudio?.failures ?? overlays?.failures ?? [] }
+
     func checkFailures() throws {
         let total = train.clips.count + validation.clips.count
-        let failed = train.failureCount + validation.failureCount
+        let failed = (trainAudio?.failureCount ?? train.failureCount) + validation.failureCount
         if failed * 10 > total {
-            throw PipelineError.tooManyFailures(failed: failed, total: total, examples: Array((train.failures + validation.failures).prefix(5).map(\.message)))
+            throw PipelineError.tooManyFailures(failed: failed, total: total, examples: Array((trainFailures + validation.failures).prefix(5).map(\.message)))
         }
     }
 
@@ -173,11 +183,39 @@ public final class Trainer {
         let seed = configuration.seed
         let trainStore = train
         let overlayStore = overlays
+        let trainAudio = trainAudio, overlayAudio = overlayAudio
+        let settings = configuration.augmentation
+        let updateLabels = settings.updateLabels
         let prefetch = BatchPrefetcher(batchCount: nb) { b in
             let idx = Array(order[(b * bs)..<min((b + 1) * bs, order.count)])
             let plans = idx.map { planner.plan(seed: seed, epoch: epoch, sample: $0, labels: trainStore.clips[$0].labels, slack: trainStore.slack($0)) }
-            let imgs = trainStore.images(idx, offsets: plans.map(\.startOffset))
             var batch = HostBatch(indices: [], images: [], labels: [], augmentations: [])
+            if let trainAudio {
+                // Audio pipeline: clip windows, overlay windows and the level-dependent parameters.
+                let windows = trainAudio.windows(idx, offsets: plans.map(\.startOffset))
+                let wanted = Array(Set(plans.flatMap { $0.overlays.map(\.index) })).sorted()
+                let overlayWindows = overlayAudio.map { store in Dictionary(uniqueKeysWithValues: zip(wanted, store.windows(wanted))) } ?? [:]
+                let n = pp.clipSamples
+                for (k, i) in idx.enumerated() {
+                    guard let clip = windows[k] else { continue }
+                    var labels = trainStore.clips[i].labels
+                    var mixed: [(samples: [Float], weight: Float)] = []
+                    for o in plans[k].overlays {
+                        guard let samples = overlayWindows[o.index] ?? nil, let store = overlayAudio else { continue }
+                        mixed.append((samples, o.weight))
+                        if updateLabels { labels = zip(labels, store.clips[o.index].labels).map { max($0, $1) } }
+                    }
+                    let audio = AudioAugmentation(clip: clip, overlays: mixed, draws: plans[k].audio ?? AudioDraws(), settings: settings)
+                    batch.indices.append(i)
+                    batch.labels += labels
+                    batch.augmentations.append(plans[k])
+                    batch.waveforms += clip
+                    batch.overlayWaveforms += audio.overlay ?? [Float](repeating: 0, count: n)
+                    batch.waveformParameters += audio.parameters
+                }
+                return batch.indices.isEmpty ? nil : batch
+            }
+            let imgs = trainStore.images(idx, offsets: plans.map(\.startOffset))
             batch.images.reserveCapacity(idx.count * hw)
             for (k, i) in idx.enumerated() {
                 guard let img = imgs[k] else { continue }
@@ -224,6 +262,7 @@ public final class Trainer {
 
     /// Uploads a host batch and applies the device-side augmentation (overlays, masks, noise, shifts).
     func deviceBatch(_ batch: HostBatch, epoch: Int, batchIndex: Int) throws -> (Tensor, Tensor) {
+        if trainAudio != nil { return try deviceAudioBatch(batch, epoch: epoch, batchIndex: batchIndex) }
         let pp = configuration.preprocessing
         let n = batch.indices.count, hw = pp.imageCount, c = classes.count
         var x = try Tensor(batch.images, shape: [n, pp.channels, pp.image.height, pp.image.width], on: device)
@@ -269,6 +308,32 @@ public final class Trainer {
         let a = configuration.augmentation
         if a.timeMask || a.frequencyMask || a.translate || a.noiseStd > 0 {
             let seed = configuration.seed ^ (UInt64(epoch) << 32 | UInt64(batchIndex)) ^ 0x5EED
+            x = try Ops.augmentSpectrogram(x, parameters: Tensor(params, shape: [n, augmentParameterCount], on: device), seed: seed)
+        }
+        return (x, y)
+    }
+
+    /// The audio pipeline on the device: gain, overlays, noise, wrap and time masks of the
+    /// waveforms, the STFT-to-image kernels (FFTW on the CPU fallback), then frequency masks.
+    func deviceAudioBatch(_ batch: HostBatch, epoch: Int, batchIndex: Int) throws -> (Tensor, Tensor) {
+        let pp = configuration.preprocessing
+        let n = batch.indices.count, length = pp.clipSamples
+        let seed = configuration.seed ^ (UInt64(epoch) << 32 | UInt64(batchIndex)) ^ 0xA0D1_0A0D
+        let waves = try Ops.augmentWaveform(Tensor(batch.waveforms, shape: [n, length], on: device),
+                                            overlays: Tensor(batch.overlayWaveforms, shape: [n, length], on: device),
+                                            parameters: Tensor(batch.waveformParameters, shape: [n, waveformAugmentParameterCount], on: device), seed: seed)
+        var x = try pp.images(waveforms: waves, workers: configuration.workers)
+        let y = try Tensor(batch.labels, shape: [n, classes.count], on: device)
+        if configuration.augmentation.frequencyMask {
+            // Masks are filled with each image's mean, as in the classic pipeline.
+            let images = try x.toArray(), hw = pp.imageCount
+            var params = [Float](repeating: 0, count: n * augmentParameterCount)
+            for k in 0..<n {
+                var p = batch.augmentations[k].parameters
+                p[0] = images[(k * hw)..<((k + 1) * hw)].reduce(0, +) / Float(hw)
+                p[15] = 0
+                params.replaceSubrange((k * augmentParameterCount)..<((k + 1) * augmentParameterCount), with: p)
+            }
             x = try Ops.augmentSpectrogram(x, parameters: Tensor(params, shape: [n, augmentParameterCount], on: device), seed: seed)
         }
         return (x, y)

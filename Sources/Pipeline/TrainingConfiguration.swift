@@ -1,14 +1,27 @@
 import Foundation
 import Model
 
+/// A named set of defaults for the optimiser and the augmentation.
+public enum TrainingRecipe: String, Codable, Sendable, CaseIterable {
+    /// AdamW (learning rate 1e-3, weight decay 5e-4) and augmentation in the audio (gain with a
+    /// floor, overlays mixed as audio, relative noise, wrap, short time masks; narrow frequency
+    /// masks on the image): the reference toolkit's current recipe, chosen by the recipe check.
+    case `default`
+    /// The classic toolkit's recipe: SGD (learning rate 0.01, momentum 0.9, weight decay 5e-4) and
+    /// image augmentation (overlays blended as images, time and frequency masks, noise, translation).
+    case classic
+}
+
 /// Every parameter of a training run; saved as config.json in the run folder and in the model.
 public struct TrainingConfiguration: Codable, Sendable, Equatable {
+    public var recipe: TrainingRecipe = .default
     public var architecture: Architecture = .resnet18
     public var epochs = 20
     public var batchSize = 128
-    public var learningRate: Float = 0.01
-    public var optimizer: OptimizerKind = .sgd
+    public var learningRate: Float = 1e-3
+    public var optimizer: OptimizerKind = .adamw
     public var momentum: Float = 0.9
+    /// L2 for SGD, decoupled for AdamW (the reference's 5e-4 for both).
     public var weightDecay: Float = 5e-4
     /// Linear warm-up steps as a fraction of the run (at least one step), then cosine decay to 0.
     public var warmupFraction: Double = 0.05
@@ -24,8 +37,26 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     public var initWeights: String? = nil
     /// Mark the finished models read-only.
     public var final = false
+    /// Settings taken from the data, with the reason (e.g. "clip_duration": "from the tables' rows (all 2 s)").
+    public var derivedSettings: [String: String] = [:]
 
+    /// The default recipe.
     public init() {}
+
+    /// A configuration with `recipe`'s optimiser and augmentation.
+    public init(recipe: TrainingRecipe) {
+        self.init()
+        self.recipe = recipe
+        switch recipe {
+        case .default: break
+        case .classic:
+            optimizer = .sgd; learningRate = 0.01
+            augmentation = .classic
+        }
+    }
+
+    /// The default peak learning rate of an optimiser.
+    public static func defaultLearningRate(_ optimizer: OptimizerKind) -> Float { optimizer == .sgd ? 0.01 : 1e-3 }
 
     public var loss: LossKind { singleTarget ? .softmaxCrossEntropy : .bceWithLogits }
 
@@ -37,6 +68,8 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         guard augmentation.overlayWeight.count == 2, augmentation.overlayWeight.allSatisfy({ $0 >= 0 && $0 <= 1 }) else {
             throw PipelineError.invalidParameter("--overlay-weight must lie in [0, 1]")
         }
+        guard weightDecay >= 0, weightDecay.isFinite else { throw PipelineError.invalidParameter("--weight-decay must be >= 0, got \(weightDecay)") }
+        if let g = augmentation.gainRange { guard g.count == 2, g[0] <= g[1] else { throw PipelineError.invalidParameter("--gain-range must be LOW,HIGH with LOW <= HIGH") } }
         try preprocessing.validate()
     }
 }

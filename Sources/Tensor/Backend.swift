@@ -68,12 +68,17 @@ public protocol Backend: AnyObject {
     func overlayLabelUnion(batch: Int, classes: Int, labels: Storage, overlayLabels: Storage, apply: Storage, out: Storage) throws
     /// Masks, noise and translation of spectrogram images; see `augment_spectrogram` in kernels.cl.
     func augmentSpectrogram(batch: Int, height: Int, width: Int, seed: UInt64, offset: UInt64, x: Storage, params: Storage, y: Storage) throws
+    /// Gain, overlay mixing, relative noise, wrap and time masks of waveforms; see `augment_waveform` in kernels.cl.
+    func augmentWaveform(batch: Int, length: Int, seed: UInt64, offset: UInt64, x: Storage, overlay: Storage, params: Storage, y: Storage) throws
     /// `y = clamp(x + offsets[b], -1, 1)` per sample of `size` elements (random gain on images).
     func gainShift(batch: Int, size: Int, x: Storage, offsets: Storage, y: Storage) throws
 }
 
 /// Floats per sample in the `augment_spectrogram` parameter block.
 public let augmentParameterCount = 16
+/// Floats per sample in the `augment_waveform` parameter block, and the most time masks it holds.
+public let waveformAugmentParameterCount = 32
+public let waveformAugmentMaxMasks = 12
 
 /// Convolution geometry (NCHW input, OIHW weights, square stride and padding).
 public struct ConvGeometry: Equatable, Sendable {

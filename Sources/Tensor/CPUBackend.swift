@@ -509,6 +509,36 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         }
     }
 
+    public func augmentWaveform(batch: Int, length: Int, seed: UInt64, offset: UInt64, x: Storage, overlay: Storage, params: Storage, y: Storage) throws {
+        let px = x.host!, po = overlay.host!, pp = params.host!, py = y.host!
+        @inline(__always) func gaussian(_ c: UInt64) -> Float {
+            let u1 = CounterRandom.uniform(seed: seed, counter: c), u2 = CounterRandom.uniform(seed: seed, counter: c &+ 1)
+            return sqrtf(-2 * logf(1 - u1)) * cosf(6.283185307179586 * u2)
+        }
+        parallel(batch, cost: length) { lo, hi in
+            for b in lo..<hi {
+                let p = pp + b * waveformAugmentParameterCount
+                let a = p[0], c = p[1], sn = p[2], shift = Int(p[3]), sm = p[5]
+                let masks = min(Int(p[4]), waveformAugmentMaxMasks)
+                for t in 0..<length {
+                    let i = b * length + t
+                    var masked = false
+                    for k in 0..<masks where t >= Int(p[8 + 2 * k]) && t < Int(p[8 + 2 * k]) + Int(p[9 + 2 * k]) { masked = true; break }
+                    if masked {
+                        py[i] = sm * gaussian(offset &+ 2 &* UInt64(batch * length + i))
+                        continue
+                    }
+                    var src = t + shift
+                    if src >= length { src -= length }
+                    let j = b * length + src
+                    var v = a * px[j] + c * po[j]
+                    if sn > 0 { v += sn * gaussian(offset &+ 2 &* UInt64(j)) }
+                    py[i] = v
+                }
+            }
+        }
+    }
+
     public func gainShift(batch: Int, size: Int, x: Storage, offsets: Storage, y: Storage) throws {
         let px = x.host!, po = offsets.host!, py = y.host!
         parallel(batch, cost: size) { lo, hi in

@@ -248,6 +248,10 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         try launch1D("augment_spectrogram", batch * height * width, [i(batch), i(height), i(width), .uint64(seed), .uint64(offset), b(x), b(params), b(y)])
     }
 
+    public func augmentWaveform(batch: Int, length: Int, seed: UInt64, offset: UInt64, x: Storage, overlay: Storage, params: Storage, y: Storage) throws {
+        try launch1D("augment_waveform", batch * length, [i(batch), i(length), .uint64(seed), .uint64(offset), b(x), b(overlay), b(params), b(y)])
+    }
+
     public func gainShift(batch: Int, size: Int, x: Storage, offsets: Storage, y: Storage) throws {
         try launch1D("gain_shift", batch * size, [i(batch), i(size), b(x), b(offsets), b(y)])
     }

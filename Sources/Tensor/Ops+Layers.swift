@@ -203,6 +203,23 @@ extension Ops {
         return y
     }
 
+    /// Audio augmentation of waveforms [B, L]: gain, overlay mixing (`overlays` [B, L], rounds
+    /// pre-combined), noise, wrap and time masks as drawn in `parameters` [B, waveformAugmentParameterCount]
+    /// (see `augment_waveform` in kernels.cl).
+    public static func augmentWaveform(_ x: Tensor, overlays: Tensor, parameters: Tensor, seed: UInt64, offset: UInt64 = 0) throws -> Tensor {
+        guard x.rank == 2 else { throw TensorError.invalidShape(op: "augmentWaveform", shape: x.shape, expected: "[batch, samples]") }
+        try x.requireSameShape("augmentWaveform", overlays)
+        guard parameters.shape == [x.shape[0], waveformAugmentParameterCount] else {
+            throw TensorError.shapeMismatch(op: "augmentWaveform", lhs: x.shape, rhs: parameters.shape)
+        }
+        guard x.shape[1] < 1 << 24 else { throw TensorError.invalidShape(op: "augmentWaveform", shape: x.shape, expected: "fewer than 2^24 samples per clip") }
+        try x.requireDevice("augmentWaveform", overlays, parameters)
+        let y = try Tensor.empty(x.shape, on: x.device)
+        try x.device.backend.augmentWaveform(batch: x.shape[0], length: x.shape[1], seed: seed, offset: offset, x: x.storage,
+                                             overlay: overlays.storage, params: parameters.storage, y: y.storage)
+        return y
+    }
+
     /// Label union for overlaid samples: `max(labels, overlayLabels)` where `apply[b] > 0.5`.
     public static func overlayLabelUnion(labels: Tensor, overlayLabels: Tensor, apply: Tensor) throws -> Tensor {
         try labels.requireSameShape("overlayLabelUnion", overlayLabels)

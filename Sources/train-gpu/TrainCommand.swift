@@ -9,18 +9,20 @@ import Tensor
 
 /// Options shared by train and demo for how clips become tensors.
 struct PreprocessingOptions: ParsableArguments {
-    @Option(help: "Audio sample rate (Hz) clips are resampled to.") var sampleRate: Int = 32000
-    @Option(help: "Clip length in seconds.") var clipDuration: Double = 3.0
+    @Option(help: "Audio sample rate (Hz) clips are resampled to (default: the most common rate of the training recordings).") var sampleRate: Int?
+    @Option(help: "Clip length in seconds (default: the length of the tables' rows).") var clipDuration: Double?
     @Option(help: "Spectrogram window length in samples.") var windowSamples: Int = 512
     @Option(help: "Spectrogram window overlap in samples (default: half the window).") var overlapSamples: Int?
     @Option(parsing: .upToNextOption, help: ArgumentHelp("Frequency band kept (Hz): LOW HIGH.", valueName: "hz")) var bandpass: [Double] = []
     @Option(parsing: .upToNextOption, help: ArgumentHelp("dB range mapped to the image: LOW HIGH (e.g. -100 -20).", valueName: "db")) var dbRange: [Double] = []
     @Option(help: "Image size HxW.") var size: String = "224x224"
 
+    /// The preprocessing with the given sample rate and clip duration, or the placeholders until
+    /// `TrainingJob` takes them from the data.
     func preprocessing() throws -> Preprocessing {
         var p = Preprocessing()
-        p.sampleRate = sampleRate
-        p.clipDuration = clipDuration
+        if let sampleRate { p.sampleRate = sampleRate }
+        if let clipDuration { p.clipDuration = clipDuration }
         p.spectrogram = SpectrogramParameters(windowSamples: windowSamples, overlapSamples: overlapSamples)
         let (h, w) = try ImageParameters.parseSize(size)
         p.image.height = h; p.image.width = w
@@ -37,33 +39,57 @@ struct PreprocessingOptions: ParsableArguments {
     }
 }
 
+extension TrainingRecipe: ExpressibleByArgument {}
+extension OptimizerKind: ExpressibleByArgument {}
+extension Architecture: ExpressibleByArgument {}
+extension AugmentationSettings.OverlayChoice: ExpressibleByArgument {}
+
+/// `--augment`: a pipeline, or none but overlays and random trims.
+enum AugmentChoice: String, ExpressibleByArgument, CaseIterable { case audio, classic, none }
+
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train a CNN classifier from labels tables, with field-noise overlays and spectrogram augmentation.",
+        abstract: "Train a CNN classifier from labels tables, with field-noise overlays and augmentation.",
         discussion: """
         Creates a run folder <out>/<YYYY-MM-DD>_<name>/ with best.model (best validation mAP), last.model, \
         checkpoint.safetensors (resume with --resume), metrics.csv, config.json, copies of the tables and a \
-        README.txt log. Overlay clips (a labels table of field recordings) are blended into training samples: \
-        out = (1-w)*sample + w*overlay.
+        README.txt log.
+
+        Recipes: `default` is AdamW (learning rate 1e-3, weight decay 5e-4) with augmentation in the audio: \
+        random gain U(-30, 0) dB that never takes a clip below -40 dBFS, overlays (a labels table of field \
+        recordings) mixed as audio out = (1-w)*sample + w*overlay, noise at the clip's level + U(-20, 0) dB, \
+        random wrap, up to 10 short time masks, then narrow frequency masks on the spectrogram image. \
+        `classic` is SGD (0.01, momentum 0.9, weight decay 5e-4) with image augmentation (overlays blended as \
+        images, time and frequency masks, noise, translation). Options given explicitly override the recipe.
+
+        The clip duration defaults to the tables' row length and the sample rate to the most common rate \
+        of the training recordings; train prints what it chose.
         """)
 
     @Option(help: "Training labels CSV (file,start_time,end_time,<class>...).") var train: String
     @Option(help: "Validation labels CSV, same classes.") var validation: String
     @Option(help: "Labels CSV of overlay (field noise) clips.") var overlays: String?
+    @Option(help: "Recipe: default (AdamW, augmentation in the audio) or classic (SGD, image augmentation).") var recipe: TrainingRecipe = .default
+    @Option(help: "Augmentation pipeline: audio, classic, or none (overlays and random trims only). Default: the recipe's.") var augment: AugmentChoice?
+    @Option(name: .customLong("without"), parsing: .singleValue,
+            help: ArgumentHelp("Turn augmentation steps off (repeat or comma-separate): \(AugmentationStep.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "step"))
+    var withoutSteps: [String] = []
     @Option(help: "Overlay weight: a number (0.5) or a range (0.3-0.7).") var overlayWeight: String = "0.5"
     @Option(help: "Probability of each overlay round.") var overlayProbability: Double = 1.0
-    @Option(help: "Overlay choice: any, or different (sharing no positive class with the sample).") var overlayClass: String = "different"
+    @Option(help: "Overlay choice: any, or different (sharing no positive class with the sample).") var overlayClass: AugmentationSettings.OverlayChoice = .different
     @Flag(help: "Keep the sample's labels when overlaying (default: unite them with the overlay's).") var keepLabels = false
     @Flag(help: "Turn off time/frequency masks, translation and noise.") var noSpecAugment = false
-    @Option(help: "Largest random time shift as a fraction of the image width (0 turns it off).") var maxTimeShift: Double = 0.3
-    @Option(help: "Largest random frequency shift as a fraction of the image height (0 turns it off).") var maxFrequencyShift: Double = 0.1
-    @Option(help: ArgumentHelp("Random level change in dB, LOW,HIGH (e.g. -30,0); off by default.", valueName: "low,high")) var gainRange: String?
-    @Option(help: "Architecture: resnet18 or small.") var arch: String = "resnet18"
+    @Option(help: "Classic pipeline: largest random time shift as a fraction of the image width (0 turns it off).") var maxTimeShift: Double?
+    @Option(help: "Classic pipeline: largest random frequency shift as a fraction of the image height (0 turns it off).") var maxFrequencyShift: Double?
+    @Option(help: ArgumentHelp("Random level change in dB, LOW,HIGH (default -30,0 in the audio pipeline, off in the classic one).", valueName: "low,high")) var gainRange: String?
+    @Flag(help: "Allow rows longer than --clip-duration: training uses a random crop of each.") var cropLongerRows = false
+    @Option(help: "Architecture: resnet18 or small.") var arch: Architecture = .resnet18
     @Option(help: "Epochs.") var epochs: Int = 20
     @Option(help: "Samples per batch.") var batchSize: Int = 128
-    @Option(help: "Peak learning rate (cosine decay over the run after a short warm-up).") var learningRate: Float = 0.01
-    @Option(help: "Optimizer: sgd (momentum 0.9, weight decay 5e-4) or adamw.") var optimizer: String = "sgd"
+    @Option(help: "Optimizer: adamw or sgd (momentum 0.9). Default: the recipe's.") var optimizer: OptimizerKind?
+    @Option(help: "Peak learning rate (cosine decay over the run after a short warm-up). Default: 1e-3 for adamw, 0.01 for sgd.") var learningRate: Float?
+    @Option(help: "Weight decay (decoupled for adamw, L2 for sgd).") var weightDecay: Float = 5e-4
     @Option(help: "Device: auto, cpu, opencl, opencl:N (see `train-gpu devices`).") var device: String = "auto"
     @Option(help: "Random seed (shuffling, augmentation, initialisation).") var seed: UInt64 = 0
     @Option(help: "Threads that decode audio and build spectrograms.") var workers: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
@@ -77,30 +103,47 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Parent folder of run folders.") var out: String
 
     func configuration() throws -> TrainingConfiguration {
-        var c = TrainingConfiguration()
-        guard let a = Architecture(rawValue: arch) else { throw ValidationError("--arch must be resnet18 or small, got '\(arch)'") }
-        guard let o = OptimizerKind(rawValue: optimizer) else { throw ValidationError("--optimizer must be sgd or adamw, got '\(optimizer)'") }
-        guard let oc = AugmentationSettings.OverlayChoice(rawValue: overlayClass) else { throw ValidationError("--overlay-class must be any or different") }
-        c.architecture = a; c.optimizer = o; c.epochs = epochs; c.batchSize = batchSize; c.learningRate = learningRate
+        var c = TrainingConfiguration(recipe: recipe)
+        c.architecture = arch; c.epochs = epochs; c.batchSize = batchSize
         c.seed = seed; c.workers = workers; c.singleTarget = singleTarget; c.device = device; c.note = note
         c.initWeights = initWeights; c.final = final
-        if o == .adamw { c.weightDecay = 0.01 }
+        if let optimizer, optimizer != c.optimizer {
+            c.optimizer = optimizer
+            c.learningRate = TrainingConfiguration.defaultLearningRate(optimizer)
+        }
+        if let learningRate { c.learningRate = learningRate }
+        c.weightDecay = weightDecay
         c.preprocessing = try preprocessingOptions.preprocessing()
+        switch augment {
+        case nil: break
+        case .audio?: if c.augmentation.pipeline != .audio { c.augmentation = AugmentationSettings() }
+        case .classic?: if c.augmentation.pipeline != .classic { c.augmentation = .classic }
+        case .none?: c.augmentation = .overlaysOnly(c.augmentation.pipeline)
+        }
         c.augmentation.overlayWeight = try AugmentationSettings.parseWeight(overlayWeight)
         c.augmentation.overlayProbability = overlayProbability
-        c.augmentation.overlayClass = oc
+        c.augmentation.overlayClass = overlayClass
         c.augmentation.updateLabels = !keepLabels
-        guard (0...1).contains(maxTimeShift), (0...1).contains(maxFrequencyShift) else {
+        if let maxTimeShift { c.augmentation.maxTimeShift = maxTimeShift }
+        if let maxFrequencyShift { c.augmentation.maxFrequencyShift = maxFrequencyShift }
+        guard (0...1).contains(c.augmentation.maxTimeShift), (0...1).contains(c.augmentation.maxFrequencyShift) else {
             throw ValidationError("--max-time-shift and --max-frequency-shift must lie in [0, 1]")
         }
-        c.augmentation.maxTimeShift = maxTimeShift
-        c.augmentation.maxFrequencyShift = maxFrequencyShift
         if let gainRange {
             let v = gainRange.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
             guard v.count == 2, v[0] <= v[1] else { throw ValidationError("--gain-range must be LOW,HIGH in dB (e.g. -30,0), got '\(gainRange)'") }
             c.augmentation.gainRange = v
         }
-        if noSpecAugment { c.augmentation.timeMask = false; c.augmentation.frequencyMask = false; c.augmentation.translate = false; c.augmentation.noiseStd = 0 }
+        var steps: [AugmentationStep] = []
+        for word in withoutSteps.flatMap({ $0.split(separator: ",") }) {
+            let w = word.trimmingCharacters(in: .whitespaces)
+            guard let step = AugmentationStep(rawValue: w) else {
+                throw ValidationError("--without: unknown step '\(w)'; choose from \(AugmentationStep.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            steps.append(step)
+        }
+        if noSpecAugment { steps += [.timeMasks, .frequencyMasks, .translate, .noise] }
+        c.augmentation.disable(steps)
         try c.validate()
         return c
     }
@@ -108,25 +151,44 @@ struct TrainCommand: ParsableCommand {
     func run() throws {
         let config = try configuration()
         let summary = try TrainingJob.run(configuration: config, train: train, validation: validation, overlays: overlays,
-                                          out: out, name: name, resume: resume, note: note)
+                                          out: out, name: name, resume: resume, note: note,
+                                          clipDuration: preprocessingOptions.clipDuration, sampleRate: preprocessingOptions.sampleRate,
+                                          cropLongerRows: cropLongerRows)
         _ = summary
     }
 }
 
 /// The train step shared by `train` and `demo`.
 enum TrainingJob {
+    /// - Parameters:
+    ///   - clipDuration, sampleRate: as requested; nil takes them from the tables and recordings.
     static func run(configuration: TrainingConfiguration, train: String, validation: String, overlays: String?, out: String,
-                    name: String, resume: Bool, note: String?, quietProgress: Bool = false) throws -> TrainingSummary {
+                    name: String, resume: Bool, note: String?, quietProgress: Bool = false,
+                    clipDuration: Double? = nil, sampleRate: Int? = nil, cropLongerRows: Bool = false) throws -> TrainingSummary {
+        var configuration = configuration
         let device = try Device.select(configuration.device)
         // Rows whose audio is missing or unreadable are skipped and reported by the trainer, not fatal here.
         let trainTable = try ClipLabelTable.read(train, checkFilesExist: false)
         let validationTable = try ClipLabelTable.read(validation, checkFilesExist: false)
         let overlayTable = try overlays.map { try ClipLabelTable.read($0, checkFilesExist: false) }
+        // Settings the data decides unless given, said out loud and recorded in config.json.
+        let clip = try DataDefaults.clipDuration(requested: clipDuration, cropLongerRows: cropLongerRows,
+                                                 tables: [("training table \(train)", trainTable), ("validation table \(validation)", validationTable)])
+        let rate = try DataDefaults.sampleRate(requested: sampleRate, files: trainTable.labeledClips().map(\.file))
+        configuration.preprocessing.clipDuration = clip.value
+        configuration.preprocessing.sampleRate = rate.value
+        configuration.derivedSettings = ["clip_duration": clip.reason, "sample_rate": rate.reason]
+        try configuration.validate()
         let run = try RunFolder.locate(parent: out, name: name, resume: resume)
         run.note = note
         try run.recordTables(train: train, validation: validation, overlays: overlays)
         print("training \(configuration.architecture.rawValue) on \(device.description)")
         print("  \(trainTable.rows.count) training clips, \(validationTable.rows.count) validation clips, \(overlayTable?.rows.count ?? 0) overlay clips; classes \(trainTable.classes.joined(separator: ", "))")
+        print("  clip duration \(DataDefaults.format(clip.value)) s (\(clip.reason)); sample rate \(rate.value) Hz (\(rate.reason))")
+        print("  recipe \(configuration.recipe.rawValue): \(configuration.optimizer.rawValue) learning rate \(configuration.learningRate), weight decay \(configuration.weightDecay); \(configuration.augmentation.pipeline.rawValue) augmentation: \(configuration.augmentation.activeSteps.joined(separator: "; "))")
+        if let warning = DataDefaults.shortScheduleWarning(clips: trainTable.rows.count, batchSize: configuration.batchSize, epochs: configuration.epochs) {
+            print("  " + warning)
+        }
         print("  run folder \(run.path)")
         let trainer = try Trainer(configuration: configuration, trainTable: trainTable, validationTable: validationTable, overlayTable: overlayTable, device: device, run: run)
         trainer.showProgress = !quietProgress

@@ -1,3 +1,4 @@
+import Audio
 import Foundation
 import TestSupport
 import XCTest
@@ -113,6 +114,39 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(eval.contains("SP") && eval.contains("CRER"), eval)
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/eval/report.html"))
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/eval/metrics.json"))
+    }
+
+    /// `train` with no --clip-duration/--sample-rate on a table of 2 s clips of 22.05 kHz
+    /// recordings trains on 2 s clips at 22.05 kHz, says so, and records it; mismatches are errors.
+    func testTrainTakesClipDurationAndSampleRateFromTheData() throws {
+        let dir = makeTemporaryDirectory("cli-defaults")
+        let field = try AudioFile.read(SharedData.path("audio/1min.wav"), sampleRate: 22050).samples
+        var rows = ["file,start_time,end_time,A"]
+        for i in 0..<6 {
+            let path = "\(dir)/rec\(i).wav"
+            try AudioFile.write(AudioSamples(samples: Array(field[(i * 88200)..<((i + 1) * 88200)]), sampleRate: 22050), to: path)
+            rows += ["\(path),0.0,2.0,\(i % 2)", "\(path),2.0,4.0,\((i + 1) % 2)"]
+        }
+        try rows.joined(separator: "\n").write(toFile: dir + "/t.csv", atomically: true, encoding: .utf8)
+        let r = try CLI.run(["train", "--train", "t.csv", "--validation", "t.csv", "--arch", "small", "--epochs", "1", "--batch-size", "4",
+                             "--size", "32x32", "--device", "cpu", "--name", "d", "--out", "runs"], in: dir)
+        XCTAssertEqual(r.status, 0, r.output)
+        XCTAssertTrue(r.output.contains("clip duration 2 s (from the tables' rows (all 2 s))"), r.output)
+        XCTAssertTrue(r.output.contains("sample rate 22050 Hz (the most common rate of the training recordings (all 6 recordings))"), r.output)
+        XCTAssertTrue(r.output.contains("warning: only 3 optimiser steps"), r.output)
+        let run = try FileManager.default.contentsOfDirectory(atPath: dir + "/runs")[0]
+        let config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(dir)/runs/\(run)/config.json"))) as? [String: Any]
+        let configuration = try XCTUnwrap(config?["configuration"] as? [String: Any])
+        let preprocessing = try XCTUnwrap(configuration["preprocessing"] as? [String: Any])
+        XCTAssertEqual(preprocessing["sampleRate"] as? Int, 22050)
+        XCTAssertEqual(preprocessing["clipDuration"] as? Double, 2)
+        let derived = try XCTUnwrap(configuration["derivedSettings"] as? [String: String])
+        XCTAssertTrue(derived["sample_rate"]?.contains("most common rate") == true, "\(derived)")
+        // A clip duration that the rows do not have is refused, naming the fix.
+        let longer = try CLI.run(["train", "--train", "t.csv", "--validation", "t.csv", "--arch", "small", "--epochs", "1", "--clip-duration", "1",
+                                  "--device", "cpu", "--name", "e", "--out", "runs"], in: dir)
+        XCTAssertNotEqual(longer.status, 0)
+        XCTAssertTrue(longer.output.contains("--crop-longer-rows"), longer.output)
     }
 }
 

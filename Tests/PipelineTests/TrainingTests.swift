@@ -48,7 +48,6 @@ enum ToadDataset {
         c.architecture = .small
         c.epochs = epochs
         c.batchSize = 8
-        c.learningRate = 0.02
         c.seed = 42
         c.workers = 2
         c.device = device
@@ -157,7 +156,7 @@ final class TrainingTests: XCTestCase {
     }
 
     func testAugmentationPlansAreSeededAndRespectSettings() {
-        var s = AugmentationSettings()
+        var s = AugmentationSettings.classic
         s.overlayWeight = [0.3, 0.7]
         s.maxOverlays = 2
         let planner = AugmentationPlanner(settings: s, overlayLabels: [[1, 0], [0, 1], [0, 0]], height: 100, width: 200)

@@ -263,6 +263,52 @@ final class AugmentKernelTests: XCTestCase {
         if outs.count == 2 { XCTAssertEqual(maxRelativeError(outs[0], outs[1].map(Double.init)), 0, accuracy: 1e-5) }
     }
 
+    func testAugmentWaveformAgainstFloat64() throws {
+        var rng = TestRNG(seed: UInt64.random(in: 0...UInt64.max))
+        let b = 3, L = 50
+        let x = rng.uniform(b * L), o = rng.uniform(b * L)
+        var params = [Float](repeating: 0, count: b * waveformAugmentParameterCount)
+        func set(_ s: Int, _ k: Int, _ v: Float) { params[s * waveformAugmentParameterCount + k] = v }
+        // Sample 0: gain and overlay, wrap by 7, two masks (one reaching the end). Sample 1: untouched.
+        // Sample 2: gain only, wrap by 49, a zero-length mask.
+        set(0, 0, 0.5); set(0, 1, 0.3); set(0, 3, 7); set(0, 4, 2); set(0, 8, 3); set(0, 9, 4); set(0, 10, 46); set(0, 11, 10)
+        set(1, 0, 1)
+        set(2, 0, 2); set(2, 3, 49); set(2, 4, 1); set(2, 8, 10); set(2, 9, 0)
+        var ref = [Double](repeating: 0, count: b * L)
+        for s in 0..<b {
+            let q: [Double] = params[(s * waveformAugmentParameterCount)..<((s + 1) * waveformAugmentParameterCount)].map { Double($0) }
+            for t in 0..<L {
+                let masks = Int(q[4])
+                var masked = false
+                for k in 0..<masks {
+                    let start = Int(q[8 + 2 * k]), length = Int(q[9 + 2 * k])
+                    if t >= start && t < start + length { masked = true }
+                }
+                if masked { ref[s * L + t] = 0; continue }
+                let src = (t + Int(q[3])) % L
+                ref[s * L + t] = q[0] * Double(x[s * L + src]) + q[1] * Double(o[s * L + src])
+            }
+        }
+        for device in TestDevices.all {
+            let y = try Ops.augmentWaveform(Tensor(x, shape: [b, L], on: device), overlays: Tensor(o, shape: [b, L], on: device),
+                                            parameters: Tensor(params, shape: [b, waveformAugmentParameterCount], on: device), seed: 3)
+            assertClose(try y.toArray(), ref, tolerance: 1e-6, "augment waveform on \(device.identifier)")
+        }
+        // Noise (std 0.5) and mask noise (std 2 over the first half) have those deviations, identically on every device.
+        var np = [Float](repeating: 0, count: waveformAugmentParameterCount)
+        np[2] = 0.5; np[4] = 1; np[5] = 2; np[8] = 0; np[9] = 4096
+        var outs: [[Float]] = []
+        for device in TestDevices.all {
+            let z = try Ops.augmentWaveform(Tensor.zeros([1, 8192], on: device), overlays: Tensor.zeros([1, 8192], on: device),
+                                            parameters: Tensor(np, shape: [1, waveformAugmentParameterCount], on: device), seed: 11).toArray()
+            func sd(_ v: ArraySlice<Float>) -> Double { (v.reduce(0.0) { $0 + Double($1 * $1) } / Double(v.count)).squareRoot() }
+            XCTAssertEqual(sd(z[0..<4096]), 2, accuracy: 0.1)
+            XCTAssertEqual(sd(z[4096...]), 0.5, accuracy: 0.025)
+            outs.append(z)
+        }
+        if outs.count == 2 { XCTAssertEqual(maxRelativeError(outs[0], outs[1].map(Double.init)), 0, accuracy: 1e-5) }
+    }
+
     func testGainShiftClampsToImageRange() throws {
         var rng = TestRNG(seed: UInt64.random(in: 0...UInt64.max))
         let x = rng.uniform(3 * 20), off: [Float] = [-0.5, 0, 0.75]
