@@ -7,8 +7,13 @@ import Tensor
 // chorus-bench: the Benchmarks target. `chorus-bench` runs the standard suite (as `train-gpu bench`);
 // `chorus-bench gemm-sweep [N]` tries gemm_blocked parameters on the OpenCL device;
 // `chorus-bench resnet [DEVICE] [BATCH] [ARCH]` measures network training and inference throughput;
-// `chorus-bench spectrogram [--quick]` runs only the spectrogram benchmarks.
+// `chorus-bench spectrogram [--quick]` runs only the spectrogram benchmarks;
+// `chorus-bench recipe-dataset --dataset R1|R2|R3 [--seed N] [--backgrounds DIR] --out DIR` writes a
+// recipe-check dataset (Benchmarks/recipe/README.md).
 let args = Array(CommandLine.arguments.dropFirst())
+if args.first == "recipe-dataset" {
+    exit(RecipeDatasetCommand.run(Array(args.dropFirst())))
+}
 if args.first == "gemm-sweep" {
     let n = Int(args.dropFirst().first ?? "1024") ?? 1024
     guard let info = try OpenCLPlatforms.devices().first else { print("no OpenCL device"); exit(1) }

@@ -16,11 +16,13 @@ public enum CallSynthesizer {
         case .introAndCascadeSong: return tonal(species, introAndCascade(species, &random), sampleRate)
         case .trill: return tonal(species, trill(species, &random), sampleRate)
         case .pulsedCall: return pulsed(species, sampleRate, &random)
+        case .steppedWhistle: return tonal(species, steppedWhistle(species, &random), sampleRate)
+        case .nasalHonk: return tonal(species, nasalHonk(species, &random), sampleRate)
         }
     }
 
     /// Frequency at `fraction` of the species' usable band (clamped to it).
-    private static func frequency(_ species: SpeciesProfile, _ fraction: Double) -> Double {
+    static func frequency(_ species: SpeciesProfile, _ fraction: Double) -> Double {
         let low = species.lowFrequency + tonalMargin, high = species.highFrequency - tonalMargin
         return low + (high - low) * min(1, max(0, fraction))
     }
@@ -30,7 +32,7 @@ public enum CallSynthesizer {
     private static func sweepingSong(_ s: SpeciesProfile, _ r: inout SeededRandom) -> [ToneNote] {
         let shift = r.uniform(-0.08...0.08)          // whole-song transposition
         let tempo = r.uniform(0.85...1.15)
-        let count = r.integer(in: 3...6)
+        let count = r.integer(in: s.noteCount ?? 3...6)
         var rising = r.chance(0.5)
         var notes: [ToneNote] = []
         var t = 0.0
@@ -61,7 +63,7 @@ public enum CallSynthesizer {
                               secondHarmonic: r.uniform(0.15...0.25), thirdHarmonic: 0.05)]
         var t = introDuration + r.uniform(0.06...0.12) * tempo
         var fraction = r.uniform(0.45...0.65)
-        let count = r.integer(in: 4...8)
+        let count = r.integer(in: s.noteCount ?? 4...8)
         for index in 0..<count {
             let duration = r.uniform(0.045...0.08) * tempo
             let slur = r.uniform(0.02...0.05)
@@ -78,7 +80,7 @@ public enum CallSynthesizer {
     }
 
     private static func trill(_ s: SpeciesProfile, _ r: inout SeededRandom) -> [ToneNote] {
-        let rate = r.uniform(12...20)
+        let rate = r.uniform(s.noteRate ?? 12...20)
         let count = max(6, Int((r.uniform(0.7...1.8) * rate).rounded()))
         let period = 1 / rate
         let center = r.uniform(0.3...0.7)
@@ -97,7 +99,7 @@ public enum CallSynthesizer {
         return notes
     }
 
-    private static func tonal(_ s: SpeciesProfile, _ notes: [ToneNote], _ sampleRate: Int) -> SynthesizedCall {
+    static func tonal(_ s: SpeciesProfile, _ notes: [ToneNote], _ sampleRate: Int) -> SynthesizedCall {
         let rate = Double(sampleRate)
         let end = notes.map(\.end).max() ?? 0
         var samples = [Float](repeating: 0, count: Int((end * rate).rounded()) + 1)
@@ -118,7 +120,7 @@ public enum CallSynthesizer {
         let carrier = (s.lowFrequency + s.highFrequency) / 2 + r.uniform(-0.15...0.15) * bandwidth
         let pulseRate = (s.pulseRate ?? 15) * (1 + r.uniform(-0.03...0.03))
         let period = 1 / pulseRate
-        let pulses = r.integer(in: 15...40)
+        let pulses = r.integer(in: s.noteCount ?? 15...40)
         let pulseLength = period * r.uniform(0.35...0.45)
         let glide = r.uniform(20...60)                       // Hz the carrier falls within each pulse
         let length = Int(((Double(pulses - 1) * period * 1.015 + pulseLength) * rate).rounded()) + 1

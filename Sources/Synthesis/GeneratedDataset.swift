@@ -24,6 +24,8 @@ public struct GeneratedFile: Codable, Sendable, Equatable {
     public var calls: [String: Int]
     public var backgrounds: [BackgroundKind]
     public var containsTargetCalls: Bool
+    /// The real recording laid under a field recording (file name in the background folder), if any.
+    public var backgroundRecording: String? = nil
 }
 
 /// `dataset.json`: the spec that made the dataset and every file in it (relative paths only, so

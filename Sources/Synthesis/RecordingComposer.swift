@@ -61,9 +61,20 @@ enum RecordingComposer {
             add(BackgroundSynthesizer.render(kind, count: count, sampleRate: spec.sampleRate, using: &layerRandom),
                 into: &samples, at: 0, gain: DeterministicMath.amplitude(decibels: level))
         }
+        let annotations = placeFieldCalls(community, into: &samples, spec: spec, random: &r)
+        return ComposedRecording(samples: samples, annotations: annotations, backgrounds: backgrounds)
+    }
+
+    /// Lays distant calls of `community` (in random order, sometimes overlapping) into `samples`
+    /// (`spec.fieldDuration` seconds) and returns their annotations. Gaps between calls are drawn from
+    /// `spec.fieldCallGap` (1–6 s when nil); an empty community draws nothing.
+    static func placeFieldCalls(_ community: [SpeciesProfile], into samples: inout [Float], spec: SoundscapeDatasetSpec,
+                                random r: inout SeededRandom) -> [Annotation] {
+        let rate = Double(spec.sampleRate)
         var annotations: [Annotation] = []
-        guard !community.isEmpty else { return ComposedRecording(samples: samples, annotations: [], backgrounds: backgrounds) }
-        var t = r.uniform(0.5...3.0)
+        guard !community.isEmpty else { return [] }
+        let gap = spec.fieldCallGap ?? 1.0...6.0
+        var t = spec.fieldCallGap == nil ? r.uniform(0.5...3.0) : r.uniform(0.2...max(0.2, gap.upperBound / 2))
         while true {
             let species = community[r.integer(below: community.count)]
             var callRandom = r.split()
@@ -78,10 +89,10 @@ enum RecordingComposer {
             if r.chance(0.15) {
                 t = start + call.duration * r.uniform(0.3...0.7)          // the next singer overlaps
             } else {
-                t = start + call.duration + r.uniform(1.0...6.0)
+                t = start + call.duration + r.uniform(gap)
             }
         }
-        return ComposedRecording(samples: samples, annotations: annotations, backgrounds: backgrounds)
+        return annotations
     }
 
     /// The call as heard from afar: high frequencies absorbed (one-pole low-pass, lower when

@@ -25,6 +25,9 @@ public struct SoundscapeDatasetSpec: Codable, Sendable, Equatable {
     /// Near calls get the upper level, far ones the lower (and more low-pass and reverb).
     public var fieldCallLevel: ClosedRange<Double>
     public var fieldBackgroundLevel: ClosedRange<Double>
+    /// Seconds between the end of one field call and the start of the next (when they do not
+    /// overlap); nil keeps 1–6 s (and a first call 0.5–3 s in).
+    public var fieldCallGap: ClosedRange<Double>?
 
     public init(seed: UInt64 = 2024, sampleRate: Int = 22050, species: [SpeciesProfile] = SpeciesProfile.standard,
                 targetedFilesPerSpecies: Int = 10, targetedDuration: Double = 25,
@@ -78,6 +81,12 @@ public struct SoundscapeDatasetSpec: Codable, Sendable, Equatable {
             guard s.highFrequency <= 0.45 * Double(sampleRate) else {
                 throw fail(name, "band top \(s.highFrequency) Hz is above 0.45 × the sample rate (\(0.45 * Double(sampleRate)) Hz)")
             }
+            if let notes = s.noteCount, notes.lowerBound < 1 || notes.upperBound > 200 {
+                throw fail(name, "noteCount \(notes.lowerBound)...\(notes.upperBound) must lie within 1...200")
+            }
+            if let rate = s.noteRate, !(rate.lowerBound.isFinite && rate.upperBound.isFinite && rate.lowerBound >= 1 && rate.upperBound <= 60) {
+                throw fail(name, "noteRate \(rate.lowerBound)...\(rate.upperBound) must lie within 1...60 notes/s")
+            }
             if s.pattern == .pulsedCall {
                 guard let rate = s.pulseRate, rate.isFinite, (1...60).contains(rate) else {
                     throw fail(name, "a pulsed call needs pulseRate within 1–60 pulses/s, got \(s.pulseRate.map { "\($0)" } ?? "none")")
@@ -93,6 +102,11 @@ public struct SoundscapeDatasetSpec: Codable, Sendable, Equatable {
         }
         for (name, seconds) in [("targetedDuration", targetedDuration), ("fieldDuration", fieldDuration)] {
             guard seconds.isFinite, (8...3600).contains(seconds) else { throw fail(name, "\(seconds) s must be within 8–3600 s (calls last up to 3 s)") }
+        }
+        if let gap = fieldCallGap {
+            guard gap.lowerBound.isFinite, gap.upperBound.isFinite, gap.lowerBound >= 0, gap.upperBound <= 600 else {
+                throw fail("fieldCallGap", "\(gap.lowerBound)...\(gap.upperBound) s must lie within 0...600")
+            }
         }
         for (name, range) in [("targetedCallLevel", targetedCallLevel), ("targetedBackgroundLevel", targetedBackgroundLevel),
                               ("fieldCallLevel", fieldCallLevel), ("fieldBackgroundLevel", fieldBackgroundLevel)] {

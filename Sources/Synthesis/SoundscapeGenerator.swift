@@ -63,7 +63,7 @@ public enum SoundscapeGenerator {
         return GeneratedDataset(root: directory, manifest: manifest)
     }
 
-    private static func prepare(_ directory: String) throws {
+    static func prepare(_ directory: String) throws {
         let manager = FileManager.default
         if FileSystem.exists(directory) {
             guard FileSystem.isDirectory(directory) else {
@@ -109,20 +109,28 @@ public enum SoundscapeGenerator {
         }
         let withTargets = spec.fieldTestRecordings - spec.fieldTestBackgroundOnly
         for i in 0..<spec.fieldTestRecordings {
-            var community: [SpeciesProfile] = []
-            if i < withTargets {
-                // Each target in turn is sure to sing; the others join at random.
-                for (t, target) in targets.enumerated() where t == i % targets.count || planner.chance(0.4) {
-                    community.append(target)
-                }
-                if planner.chance(0.6) { community += confusion }
-            } else if i % 2 == 0 {
-                community = confusion
-            }
+            let community = fieldTestCommunity(index: i, withTargets: withTargets, targets: targets, confusion: confusion, planner: &planner)
             jobs.append(Job(part: .fieldTest, name: "field_test_\(twoDigits(i + 1))",
                             stream: StreamSeed.derive(spec.seed, category: 2000, index: UInt64(i)), species: nil, community: community))
         }
         return jobs
+    }
+
+    /// The species singing in field test recording `i`: in the first `withTargets` recordings each
+    /// target in turn is sure to sing, the others join with chance 0.4 and the confusion species with
+    /// chance 0.6; of the rest (no target calls), every other one holds confusion calls.
+    static func fieldTestCommunity(index i: Int, withTargets: Int, targets: [SpeciesProfile], confusion: [SpeciesProfile],
+                                   planner: inout SeededRandom) -> [SpeciesProfile] {
+        var community: [SpeciesProfile] = []
+        if i < withTargets {
+            for (t, target) in targets.enumerated() where t == i % targets.count || planner.chance(0.4) {
+                community.append(target)
+            }
+            if planner.chance(0.6) { community += confusion }
+        } else if i % 2 == 0 {
+            community = confusion
+        }
+        return community
     }
 
     private static func render(_ job: Job, spec: SoundscapeDatasetSpec, directory: String) throws -> GeneratedFile {
@@ -165,5 +173,5 @@ public enum SoundscapeGenerator {
         }
     }
 
-    private static func twoDigits(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+    static func twoDigits(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
 }

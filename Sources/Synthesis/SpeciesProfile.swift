@@ -8,6 +8,10 @@ public enum CallPattern: String, Codable, Sendable, CaseIterable {
     case pulsedCall
     /// A long steady introductory whistle followed by a quick cascade of short notes.
     case introAndCascadeSong
+    /// A "fee-bee" song: two to a few pure, nearly steady whistles, each lower than the one before.
+    case steppedWhistle
+    /// A nasal "honk": one to a few short notes on a low fundamental with strong harmonics up the band.
+    case nasalHonk
 }
 
 /// One synthetic species: its code (used as the annotation label), name, role and call.
@@ -27,9 +31,15 @@ public struct SpeciesProfile: Codable, Sendable, Equatable {
     public var pulseRate: Double?
     /// What the call sounds and looks like.
     public var summary: String
+    /// Notes per song (pulses per call for `.pulsedCall`); nil keeps the pattern's own range
+    /// (sweeping song 3–6, cascade 4–8, pulsed 15–40, stepped whistle 2–3, honk 1–3). Ignored by `.trill`.
+    public var noteCount: ClosedRange<Int>?
+    /// Notes per second of a `.trill`; nil keeps 12–20. Ignored otherwise.
+    public var noteRate: ClosedRange<Double>?
 
     public init(code: String, name: String, isTarget: Bool, pattern: CallPattern, lowFrequency: Double,
-                highFrequency: Double, pulseRate: Double? = nil, summary: String) {
+                highFrequency: Double, pulseRate: Double? = nil, noteCount: ClosedRange<Int>? = nil,
+                noteRate: ClosedRange<Double>? = nil, summary: String) {
         self.code = code
         self.name = name
         self.isTarget = isTarget
@@ -37,7 +47,16 @@ public struct SpeciesProfile: Codable, Sendable, Equatable {
         self.lowFrequency = lowFrequency
         self.highFrequency = highFrequency
         self.pulseRate = pulseRate
+        self.noteCount = noteCount
+        self.noteRate = noteRate
         self.summary = summary
+    }
+
+    /// The same species in another role (target or confusion species).
+    public func role(target: Bool) -> SpeciesProfile {
+        var copy = self
+        copy.isTarget = target
+        return copy
     }
 
     /// Sweep Whistler: frequency-modulated whistle song, 2–5 kHz (target).

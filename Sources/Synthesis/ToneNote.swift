@@ -7,6 +7,8 @@ struct ToneNote {
     var endFrequency: Double
     /// Bends the sweep: 0 is linear in frequency; positive moves fast first, negative slow first (|c| <= 1).
     var curvature: Double = 0
+    /// Hz added at the middle of the note, tapering to 0 at both ends (4u(1-u)): a rise and fall.
+    var arch: Double = 0
     var amplitude: Double = 1
     var attack: Double = 0.015
     var release: Double = 0.025
@@ -16,7 +18,7 @@ struct ToneNote {
 
     var end: Double { start + duration }
     var lowestFrequency: Double { min(startFrequency, endFrequency) }
-    var highestFrequency: Double { max(startFrequency, endFrequency) }
+    var highestFrequency: Double { max(startFrequency, endFrequency) + max(0, arch) }
 
     /// Adds the note into `buffer` (sample 0 = call start).
     func render(into buffer: inout [Float], sampleRate: Double) {
@@ -33,7 +35,8 @@ struct ToneNote {
         guard last > 0 else { return }
         for i in 0..<last {
             let u = Double(i) / Double(count - 1)
-            let f = startFrequency + span * (u + curvature * u * (1 - u))
+            var f = startFrequency + span * (u + curvature * u * (1 - u))
+            if arch != 0 { f += arch * 4 * u * (1 - u) }
             phase += f / sampleRate
             if phase >= 1 { phase -= 1 }
             var s = DeterministicMath.sinCycles(phase)

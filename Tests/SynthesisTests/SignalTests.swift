@@ -23,12 +23,12 @@ final class SignalTests: XCTestCase {
     }
 
     func testEachSpeciesEnergyLiesInItsBandAndBoxesStayInside() throws {
-        for (index, species) in SpeciesProfile.standard.enumerated() {
+        for (index, species) in (SpeciesProfile.standard + SpeciesProfile.recipe).enumerated() {
             var random = SeededRandom(seed: 500 + UInt64(index))
             for _ in 0..<6 {
                 let call = CallSynthesizer.call(of: species, sampleRate: 22050, using: &random)
                 XCTAssertEqual(call.samples.map(abs).max(), 1, species.code)
-                XCTAssertGreaterThan(call.duration, 0.25, species.code)
+                XCTAssertGreaterThan(call.duration, species.pattern == .nasalHonk ? 0.12 : 0.25, species.code)
                 XCTAssertLessThan(call.duration, 3.0, species.code)
                 XCTAssertGreaterThanOrEqual(call.lowFrequency, species.lowFrequency, species.code)
                 XCTAssertLessThanOrEqual(call.highFrequency, species.highFrequency, species.code)
@@ -43,7 +43,7 @@ final class SignalTests: XCTestCase {
     }
 
     func testCallsVaryFromCallToCall() {
-        for species in SpeciesProfile.standard {
+        for species in SpeciesProfile.standard + SpeciesProfile.recipe {
             var random = SeededRandom(seed: 3)
             let calls = (0..<8).map { _ in CallSynthesizer.call(of: species, sampleRate: 22050, using: &random) }
             XCTAssertGreaterThan(Set(calls.map(\.samples.count)).count, 5, "\(species.code): call lengths barely vary")
@@ -79,7 +79,7 @@ final class SignalTests: XCTestCase {
     }
 
     func testFrogPulseRateIsTheSpecifiedRate() throws {
-        for (species, seeds) in [(SpeciesProfile.pulseFrog, 10...15), (slowFrog, 20...23)] {
+        for (species, seeds) in [(SpeciesProfile.pulseFrog, 10...15), (slowFrog, 20...23), (.knockingFrog, 30...33), (.raspingFrog, 40...43)] {
             for seed in seeds {
                 var random = SeededRandom(seed: UInt64(seed))
                 let call = CallSynthesizer.call(of: species, sampleRate: 22050, using: &random)
@@ -92,6 +92,26 @@ final class SignalTests: XCTestCase {
         var random = SeededRandom(seed: 1)
         let whistle = CallSynthesizer.call(of: .sweepWhistler, sampleRate: 22050, using: &random)
         if let rate = try pulseRate(whistle.samples, rate: 22050, band: 2000...5000) { XCTAssertGreaterThan(abs(rate - 15), 1) }
+    }
+
+    /// The stepped whistle's notes fall one after the other; the honk's harmonics are multiples of its fundamental.
+    func testSteppedWhistleFallsAndHonkStacksHarmonics() {
+        var random = SeededRandom(seed: 8)
+        for _ in 0..<10 {
+            let notes = CallSynthesizer.steppedWhistle(.hootingDove, &random)
+            XCTAssertTrue((3...5).contains(notes.count))
+            for (a, b) in zip(notes, notes.dropFirst()) {
+                XCTAssertGreaterThan(a.startFrequency, b.startFrequency, "each coo is lower than the last")
+                XCTAssertLessThan(a.end, b.start, "coos do not overlap")
+            }
+            let honk = CallSynthesizer.nasalHonk(.nasalHonker, &random)
+            let first = honk.filter { $0.start == honk[0].start }
+            XCTAssertGreaterThanOrEqual(first.count, 3, "a honk has at least 3 harmonics in 0.4–3 kHz")
+            for (k, note) in first.enumerated() {
+                XCTAssertEqual(note.startFrequency, Double(k + 1) * first[0].startFrequency, accuracy: 1e-9)
+                XCTAssertLessThanOrEqual(note.highestFrequency, SpeciesProfile.nasalHonker.highFrequency - CallSynthesizer.tonalMargin + 1e-9)
+            }
+        }
     }
 
     private var slowFrog: SpeciesProfile {
