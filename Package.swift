@@ -61,7 +61,7 @@ let package = Package(
         .testTarget(name: "ChorusCoreTests", dependencies: ["ChorusCore", "TestSupport"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "Kernels", "Audio", "ChorusCore", "TestSupport"]),
-        .testTarget(name: "ModelTests", dependencies: ["Model", "Tensor", "TestSupport"]),
+        .testTarget(name: "ModelTests", dependencies: ["Model", "Tensor", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "AudioTests", dependencies: ["Audio", "TestSupport"]),
         .testTarget(name: "AnnotationsTests", dependencies: ["Annotations", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "TestSupport"]),

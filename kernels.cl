@@ -258,15 +258,18 @@ __kernel void bias_add_forward(const int n, const int channels, const int inner,
     if (i < n) X[i] += bias[(i / inner) % channels];
 }
 
+// Kahan-compensated float accumulation, for long per-work-item sums (see batch normalization).
+#define KAHAN_ADD(sum, comp, value) { const float y_ = (value) - (comp); const float t_ = (sum) + y_; (comp) = (t_ - (sum)) - y_; (sum) = t_; }
+
 // dbias[c] = sum over outer and inner of dY; one work-group per channel.
 __kernel void bias_add_backward(const int outer, const int channels, const int inner, __global const float* dY, __global float* dbias)
 {
     __local float scratch[REDUCE_WG];
     const int c = get_group_id(0), lid = get_local_id(0);
-    float s = 0.0f;
+    float s = 0.0f, comp = 0.0f;
     for (int o = 0; o < outer; o++) {
         const __global float* p = dY + ((long)o * channels + c) * inner;
-        for (int j = lid; j < inner; j += REDUCE_WG) s += p[j];
+        for (int j = lid; j < inner; j += REDUCE_WG) KAHAN_ADD(s, comp, p[j]);
     }
     scratch[lid] = s;
     barrier(CLK_LOCAL_MEM_FENCE);
@@ -414,7 +417,11 @@ __kernel void global_avgpool_backward(const int NC, const int HW, __global const
 // ---------------------------------------------------------------------------------------------
 // Batch normalization (NCHW, per channel). Training: batch statistics, running stats updated with
 // `momentum` (unbiased variance, as PyTorch). `saved` holds mean and inverse std per channel.
+// Each work-item sums up to N*HW/REDUCE_WG values of a channel, with Kahan compensation, so the
+// statistics of a large batch stay accurate to float rounding (plain float sums drift with their
+// length); the variance takes a second pass over the squared deviations from the mean.
 // ---------------------------------------------------------------------------------------------
+
 __kernel void batchnorm_forward_train(const int N, const int C, const int HW, const float eps, const float momentum,
                                       __global const float* X, __global float* Y,
                                       __global const float* gamma, __global const float* beta,
@@ -424,23 +431,31 @@ __kernel void batchnorm_forward_train(const int N, const int C, const int HW, co
     __local float s1[REDUCE_WG];
     __local float s2[REDUCE_WG];
     const int c = get_group_id(0), lid = get_local_id(0);
-    // Shifted sums (shift = first element) keep the variance accurate.
-    const float shift = X[(long)c * HW];
-    float a = 0.0f, b = 0.0f;
+    const float M = (float)N * HW;
+    float a = 0.0f, ca = 0.0f;
     for (int n = 0; n < N; n++) {
         const __global float* x = X + ((long)n * C + c) * HW;
-        for (int j = lid; j < HW; j += REDUCE_WG) { const float d = x[j] - shift; a += d; b += d * d; }
+        for (int j = lid; j < HW; j += REDUCE_WG) KAHAN_ADD(a, ca, x[j]);
     }
-    s1[lid] = a; s2[lid] = b;
+    s1[lid] = a;
     barrier(CLK_LOCAL_MEM_FENCE);
     for (int w = REDUCE_WG / 2; w > 0; w >>= 1) {
-        if (lid < w) { s1[lid] += s1[lid + w]; s2[lid] += s2[lid + w]; }
+        if (lid < w) s1[lid] += s1[lid + w];
         barrier(CLK_LOCAL_MEM_FENCE);
     }
-    const float M = (float)N * HW;
-    const float dm = s1[0] / M;
-    const float mean = shift + dm;
-    const float var = fmax(s2[0] / M - dm * dm, 0.0f);
+    const float mean = s1[0] / M;
+    float b = 0.0f, cb = 0.0f;
+    for (int n = 0; n < N; n++) {
+        const __global float* x = X + ((long)n * C + c) * HW;
+        for (int j = lid; j < HW; j += REDUCE_WG) { const float d = x[j] - mean; KAHAN_ADD(b, cb, d * d); }
+    }
+    s2[lid] = b;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int w = REDUCE_WG / 2; w > 0; w >>= 1) {
+        if (lid < w) s2[lid] += s2[lid + w];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    const float var = s2[0] / M;
     const float invstd = rsqrt(var + eps);
     const float g = gamma[c] * invstd, bb = beta[c];
     for (int n = 0; n < N; n++) {
@@ -468,7 +483,7 @@ __kernel void batchnorm_forward_eval(const int N, const int C, const int HW, con
     Y[i] = (X[i] - runningMean[c]) * rsqrt(runningVar[c] + eps) * gamma[c] + beta[c];
 }
 
-// Per channel: dbeta = sum dY, dgamma = sum dY * xhat (one work-group per channel).
+// Per channel: dbeta = sum dY, dgamma = sum dY * xhat (one work-group per channel, Kahan-compensated).
 __kernel void batchnorm_backward_reduce(const int N, const int C, const int HW,
                                         __global const float* X, __global const float* dY,
                                         __global const float* savedMean, __global const float* savedInvStd,
@@ -478,11 +493,11 @@ __kernel void batchnorm_backward_reduce(const int N, const int C, const int HW,
     __local float s2[REDUCE_WG];
     const int c = get_group_id(0), lid = get_local_id(0);
     const float mean = savedMean[c], invstd = savedInvStd[c];
-    float a = 0.0f, b = 0.0f;
+    float a = 0.0f, b = 0.0f, ca = 0.0f, cb = 0.0f;
     for (int n = 0; n < N; n++) {
         const __global float* x = X + ((long)n * C + c) * HW;
         const __global float* dy = dY + ((long)n * C + c) * HW;
-        for (int j = lid; j < HW; j += REDUCE_WG) { a += dy[j]; b += dy[j] * (x[j] - mean) * invstd; }
+        for (int j = lid; j < HW; j += REDUCE_WG) { KAHAN_ADD(a, ca, dy[j]); KAHAN_ADD(b, cb, dy[j] * (x[j] - mean)); }
     }
     s1[lid] = a; s2[lid] = b;
     barrier(CLK_LOCAL_MEM_FENCE);
@@ -490,7 +505,7 @@ __kernel void batchnorm_backward_reduce(const int N, const int C, const int HW,
         if (lid < w) { s1[lid] += s1[lid + w]; s2[lid] += s2[lid + w]; }
         barrier(CLK_LOCAL_MEM_FENCE);
     }
-    if (lid == 0) { dbeta[c] = s1[0]; dgamma[c] = s2[0]; }
+    if (lid == 0) { dbeta[c] = s1[0]; dgamma[c] = s2[0] * invstd; }
 }
 
 // dX = gamma * invstd / M * (M * dY - dbeta - xhat * dgamma)

@@ -131,12 +131,10 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         let pdy = dy.host!, pdb = dbias.host!
         parallel(channels, cost: outer * inner) { lo, hi in
             for c in lo..<hi {
-                var s: Float = 0
-                for o in 0..<outer {
-                    let p = pdy + (o * channels + c) * inner
-                    for j in 0..<inner { s += p[j] }
-                }
-                pdb[c] = s
+                // Accumulated in Double: a conv bias sums N*H*W values.
+                var s = 0.0
+                for o in 0..<outer { s += CPUBackend.sumInDouble(pdy + (o * channels + c) * inner, inner) }
+                pdb[c] = Float(s)
             }
         }
     }
@@ -298,19 +296,19 @@ public final class CPUBackend: Backend, @unchecked Sendable {
                                       savedMean: Storage, savedInvStd: Storage) throws {
         let px = x.host!, py = y.host!, pg = gamma.host!, pb = beta.host!
         let rm = runningMean.host!, rv = runningVar.host!, sm = savedMean.host!, si = savedInvStd.host!
-        parallel(c, cost: n * plane * 2) { lo, hi in
+        parallel(c, cost: n * plane * 3) { lo, hi in
             for ch in lo..<hi {
-                let shift = px[ch * plane]
-                var a: Float = 0, b: Float = 0
-                for i in 0..<n {
-                    let src = px + (i * c + ch) * plane
-                    for j in 0..<plane { let d = src[j] - shift; a += d; b += d * d }
-                }
-                let m = Float(n * plane)
-                let dm = a / m
-                let mean = shift + dm
-                let variance = max(b / m - dm * dm, 0)
-                let invstd = 1 / sqrtf(variance + eps)
+                // Statistics in Double, in two passes (mean, then squared deviations), as PyTorch's
+                // CPU kernels accumulate: float sums over a channel of a large batch drift.
+                var sum = 0.0
+                for i in 0..<n { sum += CPUBackend.sumInDouble(px + (i * c + ch) * plane, plane) }
+                let m = Double(n * plane)
+                let meanD = sum / m
+                var squares = 0.0
+                for i in 0..<n { squares += CPUBackend.squaredDeviationsInDouble(px + (i * c + ch) * plane, plane, from: meanD) }
+                let variance = squares / m
+                let mean = Float(meanD)
+                let invstd = Float(1 / (variance + Double(eps)).squareRoot())
                 let g = pg[ch] * invstd, bb = pb[ch]
                 for i in 0..<n {
                     let src = px + (i * c + ch) * plane, dst = py + (i * c + ch) * plane
@@ -320,9 +318,36 @@ public final class CPUBackend: Backend, @unchecked Sendable {
                 si[ch] = invstd
                 let unbiased = m > 1 ? variance * m / (m - 1) : variance
                 rm[ch] = (1 - momentum) * rm[ch] + momentum * mean
-                rv[ch] = (1 - momentum) * rv[ch] + momentum * unbiased
+                rv[ch] = (1 - momentum) * rv[ch] + momentum * Float(unbiased)
             }
         }
+    }
+
+    /// Sum of `count` floats accumulated in Double (four accumulators, so the loop pipelines).
+    @inline(__always)
+    static func sumInDouble(_ p: UnsafeMutablePointer<Float>, _ count: Int) -> Double {
+        var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+        var j = 0
+        while j + 4 <= count {
+            s0 += Double(p[j]); s1 += Double(p[j + 1]); s2 += Double(p[j + 2]); s3 += Double(p[j + 3])
+            j += 4
+        }
+        while j < count { s0 += Double(p[j]); j += 1 }
+        return (s0 + s1) + (s2 + s3)
+    }
+
+    /// Sum of `(p[j] - mean)^2` accumulated in Double.
+    @inline(__always)
+    static func squaredDeviationsInDouble(_ p: UnsafeMutablePointer<Float>, _ count: Int, from mean: Double) -> Double {
+        var s0 = 0.0, s1 = 0.0
+        var j = 0
+        while j + 2 <= count {
+            let d0 = Double(p[j]) - mean, d1 = Double(p[j + 1]) - mean
+            s0 += d0 * d0; s1 += d1 * d1
+            j += 2
+        }
+        if j < count { let d = Double(p[j]) - mean; s0 += d * d }
+        return s0 + s1
     }
 
     public func batchnormForwardEval(n: Int, c: Int, plane: Int, eps: Float, x: Storage, y: Storage,
@@ -343,14 +368,24 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         let px = x.host!, pdy = dy.host!, sm = savedMean.host!, si = savedInvStd.host!, dg = dgamma.host!, db = dbeta.host!
         parallel(c, cost: n * plane * 2) { lo, hi in
             for ch in lo..<hi {
-                let mean = sm[ch], invstd = si[ch]
-                var a: Float = 0, b: Float = 0
+                // Accumulated in Double, as the forward statistics.
+                let mean = Double(sm[ch])
+                var a = 0.0, b = 0.0
                 for i in 0..<n {
                     let xs = px + (i * c + ch) * plane, ds = pdy + (i * c + ch) * plane
-                    for j in 0..<plane { a += ds[j]; b += ds[j] * (xs[j] - mean) }
+                    var a0 = 0.0, b0 = 0.0, a1 = 0.0, b1 = 0.0
+                    var j = 0
+                    while j + 2 <= plane {
+                        let d0 = Double(ds[j]), d1 = Double(ds[j + 1])
+                        a0 += d0; b0 += d0 * (Double(xs[j]) - mean)
+                        a1 += d1; b1 += d1 * (Double(xs[j + 1]) - mean)
+                        j += 2
+                    }
+                    if j < plane { let d = Double(ds[j]); a0 += d; b0 += d * (Double(xs[j]) - mean) }
+                    a += a0 + a1; b += b0 + b1
                 }
-                db[ch] = a
-                dg[ch] = b * invstd
+                db[ch] = Float(a)
+                dg[ch] = Float(b * Double(si[ch]))
             }
         }
     }

@@ -115,6 +115,46 @@ final class ForwardOpTests: XCTestCase {
         }
     }
 
+    /// Batch statistics over a large batch (131,072 values per channel, mean far from zero) stay
+    /// accurate to float rounding: float sums of a whole channel drift (they were 1e-4 off on the
+    /// CPU here), so the CPU accumulates in Double and the kernels with Kahan compensation, and the
+    /// variance is taken about the mean in a second pass.
+    func testBatchNormStatisticsOverALargeBatch() throws {
+        let (n, c, h, w) = (8, 2, 128, 128)
+        let plane = h * w, m = Double(n * plane)
+        let x = rng.uniform(n * c * plane, 4, 6), dy = rng.uniform(n * c * plane, 0.5, 1.5)
+        let gamma: [Float] = [1.5, 0.5], beta: [Float] = [0.25, -0.25]
+        let yRef = Reference.batchnormTrain(x.doubles, gamma: gamma.doubles, beta: beta.doubles, n: n, c: c, plane: plane, eps: 1e-5)
+        var varRef: [Double] = [], dgRef: [Double] = [], dgScale: [Double] = [], dbRef: [Double] = []
+        for ch in 0..<c {
+            let values = (0..<n).flatMap { b in (0..<plane).map { Double(x[(b * c + ch) * plane + $0]) } }
+            let grads = (0..<n).flatMap { b in (0..<plane).map { Double(dy[(b * c + ch) * plane + $0]) } }
+            let mean = values.reduce(0, +) / m
+            let variance = values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / m
+            let terms = zip(values, grads).map { ($0.0 - mean) / (variance + 1e-5).squareRoot() * $0.1 }
+            varRef.append(0.9 + 0.1 * variance * m / (m - 1))
+            dbRef.append(grads.reduce(0, +))
+            dgRef.append(terms.reduce(0, +))
+            dgScale.append(terms.reduce(0) { $0 + abs($1) })
+        }
+        for device in TestDevices.all {
+            let xt = try Tensor(x, shape: [n, c, h, w], on: device), g = try Tensor(gamma, shape: [c], on: device)
+            let rm = try Tensor.zeros([c], on: device), rv = try Tensor.full([c], value: 1, on: device)
+            let (y, saved) = try Ops.batchNorm2dForwardTrain(xt, gamma: g, beta: try Tensor(beta, shape: [c], on: device),
+                                                            runningMean: rm, runningVar: rv, eps: 1e-5, momentum: 0.1)
+            let grads = try Ops.batchNorm2dBackward(try Tensor(dy, shape: xt.shape, on: device), x: xt, gamma: g, saved: saved)
+            assertClose(try y.toArray(), yRef, tolerance: 2e-6, "large-batch batchnorm output on \(device.identifier)")
+            assertClose(try rv.toArray(), varRef, tolerance: 2e-6, "large-batch running var on \(device.identifier)")
+            for (a, b) in zip(try grads.dBeta.toArray(), dbRef) {
+                XCTAssertLessThan(abs(Double(a) - b) / b, 1e-6, "large-batch dbeta on \(device.identifier)")
+            }
+            // dgamma sums terms of both signs: compared relative to the sum of their magnitudes.
+            for ((a, b), scale) in zip(zip(try grads.dGamma.toArray(), dgRef), dgScale) {
+                XCTAssertLessThan(abs(Double(a) - b) / scale, 1e-5, "large-batch dgamma on \(device.identifier)")
+            }
+        }
+    }
+
     func testElementwiseSoftmaxAndLosses() throws {
         for device in TestDevices.all {
             let (r, k) = (6, 5)
