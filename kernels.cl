@@ -685,10 +685,13 @@ __kernel void overlay_label_union(const int batch, const int classes, __global c
 }
 
 // Spectrogram augmentation for a batch of [H, W] images, one work-item per output pixel:
-// time bars (columns) and frequency bars (rows) filled with the sample's mean, Gaussian noise,
-// then translation by (dy, dx) pixels with fill 0. `params` holds AUGMENT_PARAMS floats per sample:
-// [fill, 3 x (time start, time width), 3 x (freq start, freq width), dy, dx, noiseStd, unused].
-#define AUGMENT_PARAMS 16
+// time bars (columns) then frequency bars (rows), each filled with its own fill (the reference
+// fills each bar with the image's mean as it is when the bar is drawn, earlier bars included) or
+// all with the sample's mean; Gaussian noise; then translation by (dy, dx) pixels with fill 0.
+// `params` holds AUGMENT_PARAMS floats per sample: [fill, 3 x (time start, time width),
+// 3 x (freq start, freq width), dy, dx, noiseStd, 3 time-bar fills, 3 freq-bar fills, per-bar
+// fills on (> 0.5), unused].
+#define AUGMENT_PARAMS 24
 __kernel void augment_spectrogram(const int batch, const int H, const int W, const ulong seed, const ulong offset,
                                   __global const float* X, __global const float* params, __global float* Y)
 {
@@ -699,10 +702,14 @@ __kernel void augment_spectrogram(const int batch, const int H, const int W, con
     const int sy = y - (int)p[13], sx = x - (int)p[14];
     if (sy < 0 || sy >= H || sx < 0 || sx >= W) { Y[i] = 0.0f; return; }
     float v = X[((long)b * H + sy) * W + sx];
+    const int perBar = p[22] > 0.5f;
     for (int k = 0; k < 3; k++) {
         const int ts = (int)p[1 + 2 * k], tw = (int)p[2 + 2 * k];
+        if (sx >= ts && sx < ts + tw) v = perBar ? p[16 + k] : p[0];
+    }
+    for (int k = 0; k < 3; k++) {
         const int fs = (int)p[7 + 2 * k], fw = (int)p[8 + 2 * k];
-        if ((sx >= ts && sx < ts + tw) || (sy >= fs && sy < fs + fw)) v = p[0];
+        if (sy >= fs && sy < fs + fw) v = perBar ? p[19 + k] : p[0];
     }
     const float std = p[15];
     if (std > 0.0f) {
@@ -715,13 +722,15 @@ __kernel void augment_spectrogram(const int batch, const int H, const int W, con
 
 // Audio augmentation of a batch of waveforms [B, L] (the reference toolkit's current pipeline,
 // after random trimming; the host draws every choice and computes the level-dependent factors):
-//   z[t] = a * x[t] + c * o[t] + sn * N(0, 1)      gain (a), overlay mixed as audio (c * o, rounds
-//                                                  pre-combined), noise relative to the clip's level
+//   z[t] = A(a * x[t]) + c * o[t]                  gain (a), overlay mixed as audio (c * o, rounds
+//                                                  pre-combined); A clips to +-p[6] when p[6] > 0
+//   z[t] = N(z[t] + N(sn * N(0, 1)))               noise relative to the clip's level
 //   w[t] = z[(t + s) mod L]                        random wrap: split at s, swap the two parts
-//   y[t] = sm * N(0, 1) inside any time mask, else w[t]
-// `params` holds WAVEFORM_PARAMS floats per sample: [a, c, sn, s, masks, sm, -, -, start0, len0,
-// start1, len1, ...]. Noise draws come from counters 2*(b*L + t) (+ 2*B*L for mask noise), so
-// every device gives the same values.
+//   y[t] = N(sm * N(0, 1)) inside any time mask, else w[t]
+// where N clips to [-1, 1] when p[7] > 0.5 (as the reference clips gains, noise and mixes).
+// `params` holds WAVEFORM_PARAMS floats per sample: [a, c, sn, s, masks, sm, sample bound, clip,
+// start0, len0, start1, len1, ...]. Noise draws come from counters 2*(b*L + t) (+ 2*B*L for mask
+// noise), so every device gives the same values.
 #define WAVEFORM_PARAMS 32
 #define WAVEFORM_MAX_MASKS 12
 __kernel void augment_waveform(const int batch, const int L, const ulong seed, const ulong offset,
@@ -731,24 +740,30 @@ __kernel void augment_waveform(const int batch, const int L, const ulong seed, c
     if (i >= (long)batch * L) return;
     const int t = i % L, b = i / L;
     const __global float* p = params + (long)b * WAVEFORM_PARAMS;
+    const int clip = p[7] > 0.5f;
     const int masks = min((int)p[4], WAVEFORM_MAX_MASKS);
     for (int k = 0; k < masks; k++) {
         const int ms = (int)p[8 + 2 * k], ml = (int)p[9 + 2 * k];
         if (t >= ms && t < ms + ml) {
             const ulong c = offset + 2 * ((ulong)batch * L + (ulong)i);
             const float u1 = chorus_uniform(seed, c), u2 = chorus_uniform(seed, c + 1);
-            Y[i] = p[5] * sqrt(-2.0f * log(1.0f - u1)) * cos(6.283185307179586f * u2);
+            const float m = p[5] * sqrt(-2.0f * log(1.0f - u1)) * cos(6.283185307179586f * u2);
+            Y[i] = clip ? clamp(m, -1.0f, 1.0f) : m;
             return;
         }
     }
     int src = t + (int)p[3];
     if (src >= L) src -= L;
     const long j = (long)b * L + src;
-    float v = p[0] * X[j] + p[1] * O[j];
+    float s = p[0] * X[j];
+    if (p[6] > 0.0f) s = clamp(s, -p[6], p[6]);
+    const float o = p[1] * O[j];
+    float v = s + o;
     if (p[2] > 0.0f) {
         const ulong c = offset + 2 * (ulong)j;
         const float u1 = chorus_uniform(seed, c), u2 = chorus_uniform(seed, c + 1);
-        v += p[2] * sqrt(-2.0f * log(1.0f - u1)) * cos(6.283185307179586f * u2);
+        const float n = p[2] * sqrt(-2.0f * log(1.0f - u1)) * cos(6.283185307179586f * u2);
+        v = clip ? clamp(v + clamp(n, -1.0f, 1.0f), -1.0f, 1.0f) : v + n;
     }
     Y[i] = v;
 }

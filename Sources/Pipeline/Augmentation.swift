@@ -33,7 +33,7 @@ public struct AugmentationSettings: Codable, Sendable, Equatable {
     public var translate = false
     public var maxTimeShift: Double = 0.3
     public var maxFrequencyShift: Double = 0.1
-    /// Gaussian noise on the image (classic pipeline), standard deviation in image units.
+    /// Gaussian noise on the image (classic pipeline), standard deviation in image units ([-1, 1]).
     public var noiseStd: Double = 0
     /// Clips longer than the clip duration start at a random point within them (else at their start).
     public var randomStart = true
@@ -83,12 +83,13 @@ public struct AugmentationSettings: Codable, Sendable, Equatable {
     public init() {}
 
     /// The classic toolkit's image pipeline: overlays blended as images, time and frequency masks
-    /// (1–3 bars up to 20% of the axis), noise 0.005, translation up to 30% / 10%, no gain.
+    /// (1–3 bars up to 20% of the axis), noise std 0.01 (the reference's 0.005, added before its
+    /// rescale from [0, 1] to [-1, 1]), translation up to 30% / 10%, no gain.
     public static var classic: AugmentationSettings {
         var a = AugmentationSettings()
         a.pipeline = .classic
         a.timeMask = true; a.frequencyMask = true; a.maxBarFraction = 0.2
-        a.translate = true; a.noiseStd = 0.005
+        a.translate = true; a.noiseStd = 0.01
         a.gainRange = nil; a.audioNoiseRange = nil; a.wrapProbability = 0; a.audioTimeMasks = 0
         return a
     }
@@ -141,19 +142,22 @@ public enum AugmentationStep: String, Codable, Sendable, CaseIterable {
 /// The random choices for one sample in one epoch, drawn on the host from (seed, epoch, sample),
 /// so a resumed run repeats them exactly.
 struct SampleAugmentation {
-    var overlays: [(index: Int, weight: Float)] = []
+    /// Overlay rounds: the overlay row, its weight, and the uniform placing a longer overlay row's
+    /// window (start = unit · its slack, as the sample's own `startOffset`).
+    var overlays: [(index: Int, weight: Double, startUnit: Double)] = []
     /// Level change in dB (0: none).
     var gain: Float = 0
     /// Seconds after the clip's start where the trimmed clip begins.
     var startOffset: Double = 0
-    /// Image masks, noise and translation (`augment_spectrogram`'s block; slot 0, the mask fill, is set later).
+    /// Image masks, noise and translation (`augment_spectrogram`'s block; the mask fills, slots 0
+    /// and 16–22, are set once the image is known: `AugmentationPlanner.setBarFills`).
     var parameters = [Float](repeating: 0, count: augmentParameterCount)
     /// The audio pipeline's draws (nil in the classic pipeline).
     var audio: AudioDraws?
 }
 
-/// The audio pipeline's random draws for one sample, as fractions and units that become samples
-/// and levels once the clip's audio is known (`AudioAugmentationPlan`).
+/// The audio pipeline's random draws for one sample, as units and fractions that become samples
+/// and levels once the clip's audio is known (`AudioAugmentation`).
 struct AudioDraws: Equatable {
     /// U(0, 1) placing the gain in its level-dependent range (nil: no gain).
     var gainUnit: Double?
@@ -162,17 +166,18 @@ struct AudioDraws: Equatable {
     var overlayGainUnits: [Double] = []
     /// Noise level relative to the clip's level, dB (nil: no noise).
     var noiseDB: Double?
-    /// Where the clip is split and its parts swapped, as a fraction of its length (nil: no wrap).
+    /// Where the clip is split and its parts swapped, as a fraction of its duration (nil: no wrap).
     var wrapFraction: Double?
-    /// Time masks (start, length) as fractions of the clip.
-    var masks: [(start: Double, length: Double)] = []
-
-    static func == (a: AudioDraws, b: AudioDraws) -> Bool {
-        a.gainUnit == b.gainUnit && a.noiseDB == b.noiseDB && a.wrapFraction == b.wrapFraction
-            && a.overlayGainUnits == b.overlayGainUnits && a.masks.map(\.start) == b.masks.map(\.start) && a.masks.map(\.length) == b.masks.map(\.length)
-    }
+    /// Time masks as drawn: each mask's length as a fraction of the longest allowed, and the
+    /// points dividing the unmasked time (`AudioAugmentation.timeMasks` places them).
+    var maskLengthUnits: [Double] = []
+    var maskCutUnits: [Double] = []
 }
 
+/// Draws each sample's augmentation as the reference toolkit (OpenSoundscape) draws it: the same
+/// calls in the same order, each written as a function of one uniform (`UniformDraws`), so a
+/// replayed list of uniforms gives the reference's choices (Tests/PipelineTests/
+/// ReferenceAugmentationTests.swift).
 struct AugmentationPlanner {
     let settings: AugmentationSettings
     let overlayLabels: [[Float]]
@@ -180,70 +185,115 @@ struct AugmentationPlanner {
 
     func plan(seed: UInt64, epoch: Int, sample: Int, labels: [Float], slack: Double = 0) -> SampleAugmentation {
         var rng = SeededRandom(seed: seed ^ (UInt64(epoch) &* 0x9E37_79B9_7F4A_7C15) ^ (UInt64(sample) &* 0xC2B2_AE3D_27D4_EB4F) ^ 0xA5A5)
+        return plan(using: &rng, labels: labels, slack: slack)
+    }
+
+    func plan<R: UniformDraws>(using rng: inout R, labels: [Float], slack: Double = 0) -> SampleAugmentation {
         var out = SampleAugmentation()
         let s = settings
-        if s.randomStart && slack > 0 { out.startOffset = rng.unit() * slack }
+        // random_trim_audio: start = np.random.uniform() · extra time (drawn even without extra time).
+        if s.randomStart { out.startOffset = rng.npUniform() * slack }
         var audio = AudioDraws()
+        // adaptive_random_gain: random.uniform(low, high), low set by the clip's level (so the unit is kept).
         if let g = s.gainRange, g.count == 2 {
-            if s.pipeline == .audio { audio.gainUnit = rng.unit() } else { out.gain = Float(g[0] + (g[1] - g[0]) * rng.unit()) }
+            if s.pipeline == .audio { audio.gainUnit = rng.random() } else { out.gain = Float(rng.uniform(g[0], g[1])) }
         }
         if !overlayLabels.isEmpty {
-            while out.overlays.count < s.maxOverlays && rng.unit() < s.overlayProbability {
+            // overlay(): `while overlay_prob > np.random.uniform() and count < max_overlay_num` (the
+            // uniform is drawn before the count is checked, so also after the last round).
+            while s.overlayProbability > rng.npUniform() && out.overlays.count < s.maxOverlays {
                 var pick: Int?
-                for _ in 0..<10 {
-                    let j = rng.integer(below: overlayLabels.count)
-                    if s.overlayClass == .any || !zip(labels, overlayLabels[j]).contains(where: { $0 > 0.5 && $1 > 0.5 }) { pick = j; break }
+                if s.overlayClass == .any {
+                    pick = rng.choiceIndex(overlayLabels.count)                      // random.choice(rows)
+                } else {
+                    for _ in 0..<10 {                                                 // up to 10 random.randint(0, n - 1)
+                        let j = rng.randint(0, overlayLabels.count - 1)
+                        if !zip(labels, overlayLabels[j]).contains(where: { $0 > 0.5 && $1 > 0.5 }) { pick = j; break }
+                    }
                 }
-                let w = s.overlayWeight[0] + (s.overlayWeight[1] - s.overlayWeight[0]) * rng.unit()
                 guard let j = pick else { break }
-                out.overlays.append((j, Float(w)))
-                if s.pipeline == .audio, s.gainRange != nil { audio.overlayGainUnits.append(rng.unit()) }
+                // The overlay clip's own pipeline up to the overlay step: random trim, then gain.
+                let startUnit = s.randomStart ? rng.npUniform() : 0
+                if s.pipeline == .audio, s.gainRange != nil { audio.overlayGainUnits.append(rng.random()) }
+                let (lo, hi) = (s.overlayWeight[0], s.overlayWeight[1])
+                let w = hi > lo ? rng.uniform(lo, hi) : lo
+                out.overlays.append((j, w, startUnit))
             }
-        }
-        // Bars drawn as the reference draws them (`tensor_augment.time_mask`/`freq_mask`):
-        // F = int(maxBarFraction · axis); f = randrange(0, F); start = randrange(0, axis − f);
-        // end = randrange(start, start + f), or start + F when f = 0 (the reference's quirk, kept
-        // so the two pipelines match draw for draw). A bar's expected extent is about F/4.
-        func bars(_ axis: Int) -> [Float] {
-            var v = [Float](repeating: 0, count: 6)
-            let n = 1 + rng.integer(below: max(1, s.maxBars))
-            let limit = Int(s.maxBarFraction * Double(axis))
-            for k in 0..<min(n, 3) {
-                let f = Int(rng.unit() * Double(limit))
-                let start = Int(rng.unit() * Double(axis - f))
-                let end = f > 0 ? start + Int(rng.unit() * Double(f)) : start + limit
-                v[2 * k] = Float(start); v[2 * k + 1] = Float(min(end, axis) - start)
-            }
-            return v
         }
         if s.pipeline == .audio {
-            if let n = s.audioNoiseRange, n.count == 2 { audio.noiseDB = n[0] + (n[1] - n[0]) * rng.unit() }
-            if s.wrapProbability > 0, rng.unit() < s.wrapProbability { audio.wrapFraction = rng.unit() }
+            // adaptive_random_noise: np.random.uniform(low, high) dB relative to the clip's level.
+            if let n = s.audioNoiseRange, n.count == 2 { audio.noiseDB = rng.npUniform(n[0], n[1]) }
+            // random_wrap_audio: `if random.random() > p: no wrap`, then random.uniform(0, duration).
+            if s.wrapProbability > 0, !(rng.random() > s.wrapProbability) { audio.wrapFraction = rng.uniform(0, 1) }
             if s.audioTimeMasks > 0 {
-                // As the reference's audio_time_mask: 0...max masks of U(0, fraction) each, placed
-                // without overlap by dividing the unmasked time at sorted uniform points.
-                let count = rng.integer(below: min(s.audioTimeMasks, waveformAugmentMaxMasks) + 1)
-                let lengths = (0..<count).map { _ in rng.unit() * s.audioTimeMaskFraction }
-                let unmasked = max(0, 1 - lengths.reduce(0, +))
-                let cuts = (0..<count).map { _ in rng.unit() * unmasked }.sorted()
-                var before = 0.0
-                for k in 0..<count {
-                    audio.masks.append((cuts[k] + before, lengths[k]))
-                    before += lengths[k]
-                }
+                // audio_time_mask: np.random.randint(0, max + 1) masks, np.random.uniform(0, longest, n)
+                // lengths, np.random.uniform(0, 1, n) points dividing the unmasked time.
+                let count = rng.npRandint(0, min(s.audioTimeMasks, waveformAugmentMaxMasks) + 1)
+                audio.maskLengthUnits = rng.npUniform(0, 1, count: count)
+                audio.maskCutUnits = rng.npUniform(0, 1, count: count)
             }
             out.audio = audio
-            if s.frequencyMask { let b = bars(height); for k in 0..<6 { out.parameters[7 + k] = b[k] } }
+            if s.frequencyMask { let b = bars(height, using: &rng); for k in 0..<6 { out.parameters[7 + k] = b[k] } }
             return out
         }
-        if s.timeMask { let b = bars(width); for k in 0..<6 { out.parameters[1 + k] = b[k] } }
-        if s.frequencyMask { let b = bars(height); for k in 0..<6 { out.parameters[7 + k] = b[k] } }
+        if s.timeMask { let b = bars(width, using: &rng); for k in 0..<6 { out.parameters[1 + k] = b[k] } }
+        if s.frequencyMask { let b = bars(height, using: &rng); for k in 0..<6 { out.parameters[7 + k] = b[k] } }
         if s.translate {
-            let dy = Int(((rng.unit() * 2 - 1) * s.maxFrequencyShift * Double(height)).rounded())
-            let dx = Int(((rng.unit() * 2 - 1) * s.maxTimeShift * Double(width)).rounded())
+            // torchvision RandomAffine.get_params: the angle (degrees 0: U(0, 0)), then
+            // tx = round(U(-0.3 W, 0.3 W)), ty = round(U(-0.1 H, 0.1 H)), drawn as float32 and
+            // rounded half to even (Python's round).
+            _ = rng.uniform(0, 0)
+            let mx = s.maxTimeShift * Double(width), my = s.maxFrequencyShift * Double(height)
+            let dx = Double(Float(rng.uniform(-mx, mx))).rounded(.toNearestOrEven)
+            let dy = Double(Float(rng.uniform(-my, my))).rounded(.toNearestOrEven)
             out.parameters[13] = Float(dy); out.parameters[14] = Float(dx)
         }
         out.parameters[15] = Float(s.noiseStd)
         return out
+    }
+
+    /// Bars drawn as the reference draws them (`tensor_augment.time_mask`/`freq_mask`):
+    /// random.randint(1, maxBars) bars; each f = randrange(0, F) with F = int(maxBarFraction ·
+    /// axis), start = randrange(0, axis − f), end = randrange(start, start + f), or start + F
+    /// without a draw when f = 0 (the reference's quirk). A bar's expected extent is about F/4.
+    /// The kernel takes (start, width) of up to 3 bars.
+    func bars<R: UniformDraws>(_ axis: Int, using rng: inout R) -> [Float] {
+        var v = [Float](repeating: 0, count: 6)
+        let n = rng.randint(1, max(1, settings.maxBars))
+        let limit = Int(settings.maxBarFraction * Double(axis))
+        for k in 0..<n {
+            let f = rng.randrange(0, limit)
+            let start = rng.randrange(0, axis - f)
+            let end = f != 0 ? rng.randrange(start, start + f) : start + limit
+            guard k < 3 else { continue }
+            v[2 * k] = Float(start); v[2 * k + 1] = Float(min(end, axis) - start)
+        }
+        return v
+    }
+
+    /// The reference fills each bar with the mean of the image as it is when the bar is drawn
+    /// (time bars, then frequency bars, earlier bars included): sets those fills (slots 16–21,
+    /// flag 22) and the image mean (slot 0) in `parameters` for `image` [height, width].
+    static func setBarFills(_ parameters: inout [Float], image: ArraySlice<Float>, height: Int, width: Int) {
+        var img = Array(image)
+        var sum = img.reduce(0.0) { $0 + Double($1) }
+        let count = Double(max(1, height * width))
+        parameters[0] = Float(sum / count)
+        for k in 0..<6 {
+            let fill = Float(sum / count)
+            parameters[16 + k] = fill
+            let start = Int(parameters[1 + 2 * k]), extent = Int(parameters[2 + 2 * k])
+            let time = k < 3
+            let lo = max(0, start), hi = min(time ? width : height, start + extent)
+            guard hi > lo else { continue }
+            for a in lo..<hi {
+                for b in 0..<(time ? height : width) {
+                    let i = time ? b * width + a : a * width + b
+                    sum += Double(fill) - Double(img[i])
+                    img[i] = fill
+                }
+            }
+        }
+        parameters[22] = 1
     }
 }

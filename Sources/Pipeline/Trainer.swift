@@ -193,19 +193,25 @@ public final class Trainer {
             if let trainAudio {
                 // Audio pipeline: clip windows, overlay windows and the level-dependent parameters.
                 let windows = trainAudio.windows(idx, offsets: plans.map(\.startOffset))
-                let wanted = Array(Set(plans.flatMap { $0.overlays.map(\.index) })).sorted()
-                let overlayWindows = overlayAudio.map { store in Dictionary(uniqueKeysWithValues: zip(wanted, store.windows(wanted))) } ?? [:]
+                // Overlay windows, each starting at its round's draw within a longer overlay row.
+                struct Window: Hashable { var index: Int; var offset: Double }
+                let rounds = plans.map { $0.overlays.map { o in Window(index: o.index, offset: o.startUnit * (overlayAudio?.slack(o.index) ?? 0)) } }
+                let wanted = Array(Set(rounds.joined()))
+                let overlayWindows = overlayAudio.map { store in
+                    Dictionary(uniqueKeysWithValues: zip(wanted, store.windows(wanted.map(\.index), offsets: wanted.map(\.offset))))
+                } ?? [:]
                 let n = pp.clipSamples
                 for (k, i) in idx.enumerated() {
                     guard let clip = windows[k] else { continue }
                     var labels = trainStore.clips[i].labels
-                    var mixed: [(samples: [Float], weight: Float)] = []
-                    for o in plans[k].overlays {
-                        guard let samples = overlayWindows[o.index] ?? nil, let store = overlayAudio else { continue }
+                    var mixed: [(samples: [Float], weight: Double)] = []
+                    for (o, window) in zip(plans[k].overlays, rounds[k]) {
+                        guard let samples = overlayWindows[window] ?? nil, let store = overlayAudio else { continue }
                         mixed.append((samples, o.weight))
                         if updateLabels { labels = zip(labels, store.clips[o.index].labels).map { max($0, $1) } }
                     }
-                    let audio = AudioAugmentation(clip: clip, overlays: mixed, draws: plans[k].audio ?? AudioDraws(), settings: settings)
+                    let audio = AudioAugmentation(clip: clip, overlays: mixed, draws: plans[k].audio ?? AudioDraws(), settings: settings,
+                                                  sampleRate: pp.sampleRate)
                     batch.indices.append(i)
                     batch.labels += labels
                     batch.augmentations.append(plans[k])
@@ -267,20 +273,18 @@ public final class Trainer {
         let n = batch.indices.count, hw = pp.imageCount, c = classes.count
         var x = try Tensor(batch.images, shape: [n, pp.channels, pp.image.height, pp.image.width], on: device)
         var y = try Tensor(batch.labels, shape: [n, c], on: device)
-        // Per-sample means (for mask fill) follow the gain and overlay blending on the host.
-        var means = (0..<n).map { k in batch.images[(k * hw)..<((k + 1) * hw)].reduce(0, +) / Float(hw) }
         if configuration.augmentation.gainRange != nil {
             let span = Float(pp.image.dBRange.upperBound - pp.image.dBRange.lowerBound)
             let offsets = batch.augmentations.map { 2 * $0.gain / span }
             x = try Ops.gainShift(x, offsets: Tensor(offsets, shape: [n], on: device))
-            for k in 0..<n { means[k] = batch.images[(k * hw)..<((k + 1) * hw)].reduce(0) { $0 + min(max($1 + offsets[k], -1), 1) } / Float(hw) }
         }
         let rounds = batch.augmentations.map(\.overlays.count).max() ?? 0
         if rounds > 0, let overlays {
             for r in 0..<rounds {
                 let picks = batch.augmentations.map { $0.overlays.count > r ? $0.overlays[r] : nil }
-                let wanted = picks.compactMap { $0?.index }
-                let imgs = overlays.images(wanted)
+                let wanted = picks.compactMap { $0 }
+                // Each overlay image starts at its round's draw within a longer overlay row.
+                let imgs = overlays.images(wanted.map(\.index), offsets: wanted.map { $0.startUnit * overlays.slack($0.index) })
                 var oImages = [Float](repeating: 0, count: n * hw), oLabels = [Float](repeating: 0, count: n * c)
                 var weights = [Float](repeating: 0, count: n), apply = [Float](repeating: 0, count: n)
                 var w = 0
@@ -290,8 +294,7 @@ public final class Trainer {
                     guard let img = imgs[w] else { continue }
                     oImages.replaceSubrange((k * hw)..<((k + 1) * hw), with: img)
                     oLabels.replaceSubrange((k * c)..<((k + 1) * c), with: overlays.clips[p.index].labels)
-                    weights[k] = p.weight; apply[k] = 1
-                    means[k] = (1 - p.weight) * means[k] + p.weight * img.reduce(0, +) / Float(hw)
+                    weights[k] = Float(p.weight); apply[k] = 1
                 }
                 x = try Ops.overlayBlend(samples: x, overlays: Tensor(oImages, shape: x.shape, on: device), weights: Tensor(weights, shape: [n], on: device))
                 if configuration.augmentation.updateLabels {
@@ -299,14 +302,17 @@ public final class Trainer {
                 }
             }
         }
-        var params = [Float](repeating: 0, count: n * augmentParameterCount)
-        for k in 0..<n {
-            var p = batch.augmentations[k].parameters
-            p[0] = means[k]
-            params.replaceSubrange((k * augmentParameterCount)..<((k + 1) * augmentParameterCount), with: p)
-        }
         let a = configuration.augmentation
         if a.timeMask || a.frequencyMask || a.translate || a.noiseStd > 0 {
+            // Bars are filled as the reference fills them: each with the mean of the image (after
+            // gain and overlays) as it is when the bar is drawn.
+            let images = try x.toArray()
+            var params = [Float](repeating: 0, count: n * augmentParameterCount)
+            for k in 0..<n {
+                var p = batch.augmentations[k].parameters
+                AugmentationPlanner.setBarFills(&p, image: images[(k * hw)..<((k + 1) * hw)], height: pp.image.height, width: pp.image.width)
+                params.replaceSubrange((k * augmentParameterCount)..<((k + 1) * augmentParameterCount), with: p)
+            }
             let seed = configuration.seed ^ (UInt64(epoch) << 32 | UInt64(batchIndex)) ^ 0x5EED
             x = try Ops.augmentSpectrogram(x, parameters: Tensor(params, shape: [n, augmentParameterCount], on: device), seed: seed)
         }
@@ -325,12 +331,12 @@ public final class Trainer {
         var x = try pp.images(waveforms: waves, workers: configuration.workers)
         let y = try Tensor(batch.labels, shape: [n, classes.count], on: device)
         if configuration.augmentation.frequencyMask {
-            // Masks are filled with each image's mean, as in the classic pipeline.
+            // Bars are filled with the image's mean as it is when each is drawn, as in the classic pipeline.
             let images = try x.toArray(), hw = pp.imageCount
             var params = [Float](repeating: 0, count: n * augmentParameterCount)
             for k in 0..<n {
                 var p = batch.augmentations[k].parameters
-                p[0] = images[(k * hw)..<((k + 1) * hw)].reduce(0, +) / Float(hw)
+                AugmentationPlanner.setBarFills(&p, image: images[(k * hw)..<((k + 1) * hw)], height: pp.image.height, width: pp.image.width)
                 p[15] = 0
                 params.replaceSubrange((k * augmentParameterCount)..<((k + 1) * augmentParameterCount), with: p)
             }

@@ -75,7 +75,7 @@ public protocol Backend: AnyObject {
 }
 
 /// Floats per sample in the `augment_spectrogram` parameter block.
-public let augmentParameterCount = 16
+public let augmentParameterCount = 24
 /// Floats per sample in the `augment_waveform` parameter block, and the most time masks it holds.
 public let waveformAugmentParameterCount = 32
 public let waveformAugmentMaxMasks = 12

@@ -521,7 +521,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         parallel(batch, cost: plane) { lo, hi in
             for b in lo..<hi {
                 let p = pp + b * augmentParameterCount
-                let dy = Int(p[13]), dx = Int(p[14]), std = p[15]
+                let dy = Int(p[13]), dx = Int(p[14]), std = p[15], perBar = p[22] > 0.5
                 for yy in 0..<height {
                     for xx in 0..<width {
                         let sy = yy - dy, sx = xx - dx
@@ -529,8 +529,12 @@ public final class CPUBackend: Backend, @unchecked Sendable {
                         if sy < 0 || sy >= height || sx < 0 || sx >= width { py[o] = 0; continue }
                         var v = px[b * plane + sy * width + sx]
                         for k in 0..<3 {
-                            let ts = Int(p[1 + 2 * k]), tw = Int(p[2 + 2 * k]), fs = Int(p[7 + 2 * k]), fw = Int(p[8 + 2 * k])
-                            if (sx >= ts && sx < ts + tw) || (sy >= fs && sy < fs + fw) { v = p[0] }
+                            let ts = Int(p[1 + 2 * k]), tw = Int(p[2 + 2 * k])
+                            if sx >= ts && sx < ts + tw { v = perBar ? p[16 + k] : p[0] }
+                        }
+                        for k in 0..<3 {
+                            let fs = Int(p[7 + 2 * k]), fw = Int(p[8 + 2 * k])
+                            if sy >= fs && sy < fs + fw { v = perBar ? p[19 + k] : p[0] }
                         }
                         if std > 0 {
                             let c = offset &+ 2 &* UInt64(b * plane + sy * width + sx)
@@ -553,21 +557,29 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         parallel(batch, cost: length) { lo, hi in
             for b in lo..<hi {
                 let p = pp + b * waveformAugmentParameterCount
-                let a = p[0], c = p[1], sn = p[2], shift = Int(p[3]), sm = p[5]
+                let a = p[0], c = p[1], sn = p[2], shift = Int(p[3]), sm = p[5], bound = p[6], clip = p[7] > 0.5
                 let masks = min(Int(p[4]), waveformAugmentMaxMasks)
+                @inline(__always) func unit(_ v: Float) -> Float { min(max(v, -1), 1) }
                 for t in 0..<length {
                     let i = b * length + t
                     var masked = false
                     for k in 0..<masks where t >= Int(p[8 + 2 * k]) && t < Int(p[8 + 2 * k]) + Int(p[9 + 2 * k]) { masked = true; break }
                     if masked {
-                        py[i] = sm * gaussian(offset &+ 2 &* UInt64(batch * length + i))
+                        let m = sm * gaussian(offset &+ 2 &* UInt64(batch * length + i))
+                        py[i] = clip ? unit(m) : m
                         continue
                     }
                     var src = t + shift
                     if src >= length { src -= length }
                     let j = b * length + src
-                    var v = a * px[j] + c * po[j]
-                    if sn > 0 { v += sn * gaussian(offset &+ 2 &* UInt64(j)) }
+                    var s = a * px[j]
+                    if bound > 0 { s = min(max(s, -bound), bound) }
+                    let o = c * po[j]
+                    var v = s + o
+                    if sn > 0 {
+                        let n = sn * gaussian(offset &+ 2 &* UInt64(j))
+                        v = clip ? unit(v + unit(n)) : v + n
+                    }
                     py[i] = v
                 }
             }

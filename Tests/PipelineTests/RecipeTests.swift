@@ -90,33 +90,35 @@ final class RecipeAndAudioAugmentationTests: XCTestCase {
         let quiet = loud.map { $0 * 0.003 }                              // about -56 dBFS
         for u in stride(from: 0.0, through: 1.0, by: 0.25) {
             var draws = AudioDraws(); draws.gainUnit = u
-            let a = AudioAugmentation(clip: loud, overlays: [], draws: draws, settings: settings)
+            let a = AudioAugmentation(clip: loud, overlays: [], draws: draws, settings: settings, sampleRate: 1000)
             XCTAssertTrue(a.gainDB >= -30 - 1e-9 && a.gainDB <= 1e-9, "\(a.gainDB)")
             let level = AudioAugmentation.dBFS(rms: AudioAugmentation.rms(loud)) + a.gainDB
             XCTAssertGreaterThanOrEqual(level, -40 - 1e-6)
-            let q = AudioAugmentation(clip: quiet, overlays: [], draws: draws, settings: settings)
+            let q = AudioAugmentation(clip: quiet, overlays: [], draws: draws, settings: settings, sampleRate: 1000)
             XCTAssertGreaterThanOrEqual(q.gainDB, 0)  // below the floor already: never quieter
             XCTAssertLessThanOrEqual(AudioAugmentation.dBFS(rms: AudioAugmentation.rms(quiet)) + q.gainDB, -40 + 1e-6)
         }
         // Silence stays silent (no NaN).
         var g = AudioDraws(); g.gainUnit = 0.5; g.noiseDB = -10
-        let s = AudioAugmentation(clip: [Float](repeating: 0, count: n), overlays: [], draws: g, settings: settings)
+        let s = AudioAugmentation(clip: [Float](repeating: 0, count: n), overlays: [], draws: g, settings: settings, sampleRate: 1000)
         XCTAssertEqual(s.gainDB, 0)
         XCTAssertEqual(s.parameters[2], 0)
         // Noise at the clip's level - 10 dB: std = rms · 10^(-0.5); masks +10 dB over the noisy mix.
-        var d = AudioDraws(); d.noiseDB = -10; d.masks = [(0.1, 0.01), (0.5, 0.02)]; d.wrapFraction = 0.25
-        let m = AudioAugmentation(clip: loud, overlays: [], draws: d, settings: settings)
+        // Masks of 0.5 and 0.75 of the longest (20 ms at 1 kHz: 10 and 15 samples), the unmasked
+        // 975 ms divided at 0.1 and 0.5 of it: audio [0, 97), mask, audio until 497, mask.
+        var d = AudioDraws(); d.noiseDB = -10; d.maskLengthUnits = [0.5, 0.75]; d.maskCutUnits = [0.1, 0.5]; d.wrapFraction = 0.25
+        let m = AudioAugmentation(clip: loud, overlays: [], draws: d, settings: settings, sampleRate: 1000)
         let rms = AudioAugmentation.rms(loud)
         XCTAssertEqual(Double(m.parameters[2]), rms * pow(10, -0.5), accuracy: 1e-6)
         XCTAssertEqual(Double(m.parameters[5]), (rms * rms * (1 + 0.1)).squareRoot() * pow(10, 0.5), accuracy: 1e-5)
         XCTAssertEqual(m.parameters[3], 250)
         XCTAssertEqual(m.parameters[4], 2)
-        XCTAssertEqual(Array(m.parameters[8..<12]), [100, 10, 500, 20])
+        XCTAssertEqual(Array(m.parameters[8..<12]), [97, 10, 497, 15])
         // Overlays: out = (1 - w)·sample + w·overlay, the overlay rounds combined.
         var o = AudioDraws()
         o.overlayGainUnits = []
         let ov = (0..<n).map { _ in Float(0.1) }
-        let mixed = AudioAugmentation(clip: loud, overlays: [(ov, 0.25), (ov, 0.5)], draws: o, settings: settings)
+        let mixed = AudioAugmentation(clip: loud, overlays: [(ov, 0.25), (ov, 0.5)], draws: o, settings: settings, sampleRate: 1000)
         XCTAssertEqual(mixed.parameters[0], 0.75 * 0.5, accuracy: 1e-6)
         XCTAssertEqual(mixed.parameters[1], 1)
         XCTAssertEqual(mixed.overlay?[7] ?? 0, 0.5 * 0.25 * 0.1 + 0.5 * 0.1, accuracy: 1e-6)
@@ -133,15 +135,17 @@ final class RecipeAndAudioAugmentationTests: XCTestCase {
             XCTAssertNotNil(a.gainUnit); XCTAssertNotNil(a.noiseDB)
             XCTAssertTrue((-20...0).contains(a.noiseDB!))
             if a.wrapFraction != nil { wraps += 1 }
-            XCTAssertLessThanOrEqual(a.masks.count, 10)
-            counts.insert(a.masks.count)
-            var end = 0.0
-            for m in a.masks {
-                XCTAssertGreaterThanOrEqual(m.start, end - 1e-12)
-                XCTAssertLessThanOrEqual(m.length, 0.02)
+            XCTAssertLessThanOrEqual(a.maskLengthUnits.count, 10)
+            XCTAssertEqual(a.maskLengthUnits.count, a.maskCutUnits.count)
+            counts.insert(a.maskLengthUnits.count)
+            let masks = AudioAugmentation.timeMasks(lengthUnits: a.maskLengthUnits, cutUnits: a.maskCutUnits, longest: 0.02, samples: 8000, sampleRate: 8000)
+            var end = 0
+            for m in masks {
+                XCTAssertGreaterThanOrEqual(m.start, end)
+                XCTAssertLessThanOrEqual(m.length, 160)
                 end = m.start + m.length
             }
-            XCTAssertLessThanOrEqual(end, 1 + 1e-12)
+            XCTAssertLessThanOrEqual(end, 8000)
             XCTAssertEqual(p.overlays.count, 1)
             XCTAssertEqual(p.overlays.first?.index, 0, "different: only the overlay without the sample's class")
             XCTAssertEqual(a.overlayGainUnits.count, 1)

@@ -349,6 +349,56 @@ final class AugmentKernelTests: XCTestCase {
         if outs.count == 2 { XCTAssertEqual(maxRelativeError(outs[0], outs[1].map(Double.init)), 0, accuracy: 1e-5) }
     }
 
+    /// Per-bar fills (slot 22 on): time bars then frequency bars, each with its own fill, later
+    /// bars over earlier ones.
+    func testAugmentSpectrogramPerBarFills() throws {
+        var rng = TestRNG(seed: UInt64.random(in: 0...UInt64.max))
+        let (h, w) = (9, 11)
+        let x = rng.uniform(h * w)
+        var p = [Float](repeating: 0, count: augmentParameterCount)
+        p[0] = 5  // ignored with per-bar fills
+        p[1] = 2; p[2] = 3; p[3] = 4; p[4] = 3    // time bars [2, 5) and [4, 7)
+        p[7] = 1; p[8] = 2; p[9] = 6; p[10] = 0   // frequency bar [1, 3) and an empty one
+        p[16] = 0.1; p[17] = 0.2; p[18] = 0.3; p[19] = 0.4; p[20] = 0.5; p[21] = 0.6; p[22] = 1
+        var ref = x.map(Double.init)
+        for yy in 0..<h { for xx in 0..<w {
+            var v = Double(x[yy * w + xx])
+            if xx >= 2 && xx < 5 { v = Double(Float(0.1)) }
+            if xx >= 4 && xx < 7 { v = Double(Float(0.2)) }
+            if yy >= 1 && yy < 3 { v = Double(Float(0.4)) }
+            ref[yy * w + xx] = v
+        } }
+        for device in TestDevices.all {
+            let y = try Ops.augmentSpectrogram(Tensor(x, shape: [1, 1, h, w], on: device), parameters: Tensor(p, shape: [1, augmentParameterCount], on: device), seed: 5)
+            assertClose(try y.toArray(), ref, tolerance: 1e-7, "per-bar fills on \(device.identifier)")
+        }
+    }
+
+    /// With slot 7 on, the sample's term is clipped to +-slot 6, noise samples and the noisy mix
+    /// to [-1, 1], mask noise to [-1, 1] (the reference's apply_gain, mix and Audio.noise clipping).
+    func testAugmentWaveformClipsLikeTheReference() throws {
+        let L = 4096
+        let x = (0..<L).map { Float(1.5 * sin(Double($0) * 0.01)) }, o = [Float](repeating: 0.2, count: L)
+        var p = [Float](repeating: 0, count: waveformAugmentParameterCount)
+        p[0] = 0.6; p[1] = 1; p[6] = 0.5; p[7] = 1
+        for device in TestDevices.all {
+            let y = try Ops.augmentWaveform(Tensor(x, shape: [1, L], on: device), overlays: Tensor(o, shape: [1, L], on: device),
+                                            parameters: Tensor(p, shape: [1, waveformAugmentParameterCount], on: device), seed: 3).toArray()
+            let ref = x.map { min(max(0.6 * Double($0), -0.5), 0.5) + 0.2 }
+            assertClose(y, ref, tolerance: 1e-6, "sample term clipped on \(device.identifier)")
+        }
+        // Loud noise and mask noise: everything within [-1, 1], and clipped (some samples at the bounds).
+        var q = [Float](repeating: 0, count: waveformAugmentParameterCount)
+        q[0] = 1; q[2] = 2; q[4] = 1; q[5] = 3; q[7] = 1; q[8] = 0; q[9] = 1024
+        for device in TestDevices.all {
+            let y = try Ops.augmentWaveform(Tensor(x, shape: [1, L], on: device), overlays: Tensor.zeros([1, L], on: device),
+                                            parameters: Tensor(q, shape: [1, waveformAugmentParameterCount], on: device), seed: 4).toArray()
+            XCTAssertLessThanOrEqual(y.map(abs).max() ?? 2, 1, device.identifier)
+            XCTAssertGreaterThan(y[..<1024].filter { abs($0) == 1 }.count, 500, "mask noise clipped on \(device.identifier)")
+            XCTAssertGreaterThan(y[1024...].filter { abs($0) == 1 }.count, 1000, "noisy mix clipped on \(device.identifier)")
+        }
+    }
+
     func testGainShiftClampsToImageRange() throws {
         var rng = TestRNG(seed: UInt64.random(in: 0...UInt64.max))
         let x = rng.uniform(3 * 20), off: [Float] = [-0.5, 0, 0.75]
