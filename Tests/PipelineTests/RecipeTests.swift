@@ -194,3 +194,31 @@ final class RecipeAndAudioAugmentationTests: XCTestCase {
         }
     }
 }
+
+/// Decoded training audio is kept in memory within a budget and spilled to a file beyond it;
+/// both give the same samples as decoding the clip directly.
+final class ClipAudioStoreTests: XCTestCase {
+    func testSpilledAudioEqualsDecodedAudio() throws {
+        let path = try SharedData.path("audio/1min.wav")
+        var pp = Preprocessing(); pp.sampleRate = 32000; pp.clipDuration = 2  // the file's rate: reads are exact
+        let clips = (0..<6).map { LabeledClip(file: path, start: Double($0) * 3, end: Double($0) * 3 + 3, labels: [0]) }
+        let roomy = ClipAudioStore(clips: clips, preprocessing: pp, workers: 2)
+        let tight = ClipAudioStore(clips: clips, preprocessing: pp, workers: 2, memoryBudgetBytes: 2 * 96000 * 4)  // two rows fit
+        let offsets = [0, 0.5, 1, 0.25, 0, 0.75]
+        let a = roomy.windows(Array(0..<6), offsets: offsets)
+        let b1 = tight.windows(Array(0..<6), offsets: offsets)
+        let b2 = tight.windows(Array(0..<6), offsets: offsets)  // now read back from memory and the spill file
+        XCTAssertEqual(tight.footprint.memory, 2 * 96000 * 4)
+        XCTAssertEqual(tight.footprint.spilled, 4 * 96000 * 4)
+        for k in 0..<6 {
+            let direct = try pp.readClip(path, start: clips[k].start + offsets[k])
+            XCTAssertEqual(a[k], direct, "window \(k)")
+            XCTAssertEqual(b1[k], direct); XCTAssertEqual(b2[k], direct)
+        }
+        // A missing file fails once, is reported with its path, and is not retried.
+        let bad = ClipAudioStore(clips: [LabeledClip(file: "/nonexistent/x.wav", start: 0, end: 2, labels: [0])], preprocessing: pp, workers: 1)
+        XCTAssertNil(bad.windows([0])[0])
+        XCTAssertEqual(bad.failureCount, 1)
+        XCTAssertTrue(bad.failures[0].message.contains("/nonexistent/x.wav"))
+    }
+}
