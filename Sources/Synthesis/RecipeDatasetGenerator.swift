@@ -155,20 +155,8 @@ public enum RecipeDatasetGenerator {
         case .fieldTrain: folder = SoundscapeGenerator.fieldTrainFolder
         case .fieldTest: folder = SoundscapeGenerator.fieldTestFolder
         }
-        let audioPath = folder + "/" + job.name + ".wav"
-        let tablePath = folder + "/" + job.name + SoundscapeGenerator.tableSuffix
-        var samples = recording.samples
-        SoundscapeGenerator.quantizeForPCM16(&samples)
-        try AudioFile.write(AudioSamples(samples: samples, sampleRate: spec.sampleRate),
-                            to: (directory as NSString).appendingPathComponent(audioPath), encoding: .pcm16)
-        try RavenTable.write(recording.annotations, to: (directory as NSString).appendingPathComponent(tablePath))
-        var calls: [String: Int] = [:]
-        for a in recording.annotations { calls[a.label, default: 0] += 1 }
-        let targetCodes = Set(spec.targetSpecies.map(\.code))
-        return GeneratedFile(part: job.part, audio: audioPath, table: tablePath, species: job.species?.code,
-                             duration: Double(samples.count) / Double(spec.sampleRate), calls: calls,
-                             backgrounds: recording.backgrounds,
-                             containsTargetCalls: recording.annotations.contains { targetCodes.contains($0.label) },
-                             backgroundRecording: job.background)
+        return try SoundscapeGenerator.write(recording, folder: folder, name: job.name, part: job.part, species: job.species?.code,
+                                             targetCodes: Set(spec.targetSpecies.map(\.code)), sampleRate: spec.sampleRate,
+                                             directory: directory, backgroundRecording: job.background)
     }
 }

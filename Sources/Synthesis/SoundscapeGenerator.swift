@@ -145,20 +145,29 @@ public enum SoundscapeGenerator {
             recording = RecordingComposer.field(job.community, spec: spec, random: &random)
             folder = job.part == .fieldTrain ? fieldTrainFolder : fieldTestFolder
         }
-        let audioPath = folder + "/" + job.name + ".wav"
-        let tablePath = folder + "/" + job.name + tableSuffix
+        return try write(recording, folder: folder, name: job.name, part: job.part, species: job.species?.code,
+                         targetCodes: Set(spec.targetSpecies.map(\.code)), sampleRate: spec.sampleRate, directory: directory)
+    }
+
+    /// Writes a composed recording (16-bit WAV) and its Raven table into `folder` of `directory`
+    /// and describes them; shared by the demo's and the recipe check's generators.
+    static func write(_ recording: ComposedRecording, folder: String, name: String, part: DatasetPart, species: String?,
+                      targetCodes: Set<String>, sampleRate: Int, directory: String, backgroundRecording: String? = nil) throws -> GeneratedFile {
+        let audioPath = folder + "/" + name + ".wav"
+        let tablePath = folder + "/" + name + tableSuffix
         var samples = recording.samples
         quantizeForPCM16(&samples)
-        try AudioFile.write(AudioSamples(samples: samples, sampleRate: spec.sampleRate),
+        try AudioFile.write(AudioSamples(samples: samples, sampleRate: sampleRate),
                             to: (directory as NSString).appendingPathComponent(audioPath), encoding: .pcm16)
         try RavenTable.write(recording.annotations, to: (directory as NSString).appendingPathComponent(tablePath))
         var calls: [String: Int] = [:]
         for a in recording.annotations { calls[a.label, default: 0] += 1 }
-        let targetCodes = Set(spec.targetSpecies.map(\.code))
-        return GeneratedFile(part: job.part, audio: audioPath, table: tablePath, species: job.species?.code,
-                             duration: Double(samples.count) / Double(spec.sampleRate), calls: calls,
-                             backgrounds: recording.backgrounds,
-                             containsTargetCalls: recording.annotations.contains { targetCodes.contains($0.label) })
+        var file = GeneratedFile(part: part, audio: audioPath, table: tablePath, species: species,
+                                 duration: Double(samples.count) / Double(sampleRate), calls: calls,
+                                 backgrounds: recording.backgrounds,
+                                 containsTargetCalls: recording.annotations.contains { targetCodes.contains($0.label) })
+        file.backgroundRecording = backgroundRecording
+        return file
     }
 
     /// Scales the recording down if it would clip, then rounds every sample to a multiple of 1/32768,
