@@ -68,7 +68,7 @@ let package = Package(
         .testTarget(name: "SignalProcessingTests", dependencies: ["SignalProcessing", "Audio", "TestSupport"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Model", "Tensor", "Audio", "Annotations", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "SynthesisTests", dependencies: ["Synthesis", "Audio", "Annotations", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["TestSupport", "Audio"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "Audio", "ChorusCore"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -134,8 +134,13 @@ public struct Balancer: Sendable {
         return (accepted.map(\.index).sorted().map { negatives[$0] }, silentCount)
     }
 
+    /// A larger balanced table than this per class is a mistake, not a dataset.
+    public static let maximumSamplesPerClass = 1_000_000
+
     func validate() throws {
-        if let n = samplesPerClass, n < 0 { throw AnnotationsError.invalidParameter(name: "samples per class", reason: "\(n); it must be ≥ 0") }
+        if let n = samplesPerClass, n < 1 || n > Self.maximumSamplesPerClass {
+            throw AnnotationsError.invalidParameter(name: "samples per class (--per-class)", reason: "\(n); it must be between 1 and \(Self.maximumSamplesPerClass)")
+        }
         switch negatives {
         case let .ratio(r) where !(r.isFinite && r >= 0):
             throw AnnotationsError.invalidParameter(name: "negatives ratio", reason: "\(r); it must be ≥ 0 (1–2 is a good range)")

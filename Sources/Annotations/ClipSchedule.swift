@@ -27,6 +27,8 @@ public enum ClipSchedule {
     /// Times are rounded to this many decimals (as the reference does) so that 0.1-second steps
     /// give 0.3, not 0.30000000000000004.
     public static let roundingDecimals = 10
+    /// More clips than this from one recording is a mistake (a day at 0.1 s steps is 864,000).
+    public static let maximumClipsPerRecording = 2_000_000
 
     public static func clips(duration: Double, clipDuration: Double, overlap: Double = 0,
                              finalClip: FinalClip = .none) throws -> [ClipWindow] {
@@ -41,7 +43,12 @@ public enum ClipSchedule {
         }
         let step = clipDuration - overlap
         // numpy.arange(0, duration, step): ceil(duration / step) values i * step.
-        let count = Int((duration / step).rounded(.up))
+        let exactCount = (duration / step).rounded(.up)
+        guard exactCount <= Double(maximumClipsPerRecording) else {
+            throw AnnotationsError.invalidParameter(name: "clip duration and overlap",
+                reason: "a \(duration) s recording in steps of \(step) s (clip duration \(clipDuration) s, overlap \(overlap) s) would make \(Int(exactCount)) clips; the limit is \(maximumClipsPerRecording) per recording. Use a longer clip duration or a smaller overlap")
+        }
+        let count = Int(exactCount)
         var clips: [ClipWindow] = []
         clips.reserveCapacity(count)
         for i in 0..<max(0, count) {

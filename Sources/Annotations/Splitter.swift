@@ -40,7 +40,18 @@ public struct Splitter: Sendable {
                 throw AnnotationsError.cannotProceed(reason: "--group-by-file needs at least two recordings; the table has only '\(table.rows[0].file)'")
             }
         } else {
-            unitRows = table.rows.indices.map { [$0] }
+            // Copies of one clip (balance draws positives with replacement) form one unit, so no
+            // clip is both trained on and validated against.
+            struct ClipIdentity: Hashable { var file: String; var start: Double; var end: Double }
+            var byClip: [ClipIdentity: Int] = [:]
+            unitRows = []
+            for (i, row) in table.rows.enumerated() {
+                let key = ClipIdentity(file: row.file, start: row.start, end: row.end)
+                if let u = byClip[key] { unitRows[u].append(i) } else { byClip[key] = unitRows.count; unitRows.append([i]) }
+            }
+            guard unitRows.count >= 2 else {
+                throw AnnotationsError.cannotProceed(reason: "cannot split copies of a single clip into two sets")
+            }
         }
         let labelCount = table.classes.count + 1   // the last is "negative"
         let unitCounts: [[Int]] = unitRows.map { indices in

@@ -17,6 +17,8 @@ public enum AudioError: Error, CustomStringConvertible, Equatable {
     case invalidParameter(name: String, reason: String)
     /// The audio is too short for the requested operation (e.g. shorter than one window).
     case tooShort(reason: String)
+    /// Samples that are NaN or infinite.
+    case nonFiniteSamples(path: String, count: Int, firstSecond: Double)
     /// The resampler reported an error.
     case resamplingFailed(reason: String)
 
@@ -29,6 +31,8 @@ public enum AudioError: Error, CustomStringConvertible, Equatable {
         case let .invalidSlice(path, reason): return "\(path): invalid slice: \(reason)"
         case let .invalidParameter(name, reason): return "invalid \(name): \(reason)"
         case let .tooShort(reason): return "audio too short: \(reason)"
+        case let .nonFiniteSamples(path, count, first):
+            return "\(path): \(count) audio samples are NaN or infinite (the first at \(String(format: "%.3f", first)) s); the file is damaged and is skipped"
         case let .resamplingFailed(reason): return "resampling failed: \(reason)"
         }
     }

@@ -64,6 +64,12 @@ public enum AudioFile {
         }
         if let failure { throw failure }
         if got < count { samples.removeLast(count - got) }
+        // NaN or infinite samples (damaged float files) would become plausible-looking scores that
+        // differ between devices; refuse them here, for every caller, naming the file.
+        if let bad = samples.firstIndex(where: { !$0.isFinite }) {
+            let badCount = samples.reduce(0) { $0 + ($1.isFinite ? 0 : 1) }
+            throw AudioError.nonFiniteSamples(path: path, count: badCount, firstSecond: offset + Double(bad) / Double(info.sampleRate))
+        }
         var audio = AudioSamples(samples: samples, sampleRate: info.sampleRate)
         if let sampleRate, sampleRate != info.sampleRate {
             audio = AudioSamples(samples: try Resampler.resample(samples, from: info.sampleRate, to: sampleRate), sampleRate: sampleRate)

@@ -4,6 +4,10 @@ import Foundation
 /// Band-limited sample-rate conversion with libsoxr at "high quality" (20-bit precision,
 /// linear phase, pass band to 91.3% of the lower Nyquist, stop-band rejection > 120 dB).
 public enum Resampler {
+    /// The highest sample rate audio is resampled to (studio recorders stop at 384 kHz; bat
+    /// detectors record up to 768 kHz).
+    public static let maximumSampleRate = 768_000
+
     /// Resamples a whole signal from `from` Hz to `to` Hz. The result has
     /// `round(x.count * to / from)` samples (give or take one, from the filter's flush).
     public static func resample(_ x: [Float], from: Int, to: Int) throws -> [Float] {
@@ -28,6 +32,9 @@ public enum Resampler {
     static func validateRates(from: Int, to: Int) throws {
         guard from > 0 else { throw AudioError.invalidParameter(name: "source sample rate", reason: "\(from) Hz must be positive") }
         guard to > 0 else { throw AudioError.invalidParameter(name: "target sample rate", reason: "\(to) Hz must be positive") }
+        guard to <= maximumSampleRate else {
+            throw AudioError.invalidParameter(name: "target sample rate", reason: "\(to) Hz is above the largest supported rate, \(maximumSampleRate) Hz")
+        }
     }
 }
 

@@ -1,10 +1,19 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Errors reading or writing files; each names the path.
 public enum ChorusFileError: Error, CustomStringConvertible, Equatable {
     case cannotRead(path: String, reason: String)
     case cannotWrite(path: String, reason: String)
     case invalidFormat(path: String, line: Int?, reason: String)
+    /// An output that resolves to one of the command's inputs.
+    case outputIsInput(path: String, parameter: String, input: String)
+    /// An output that exists and may not be replaced.
+    case outputExists(path: String, parameter: String, hint: String)
+    /// Another process is writing the same output.
+    case locked(path: String, holder: String)
 
     public var description: String {
         switch self {
@@ -13,6 +22,12 @@ public enum ChorusFileError: Error, CustomStringConvertible, Equatable {
         case let .invalidFormat(path, line, reason):
             if let line { return "\(path):\(line): \(reason)" }
             return "\(path): \(reason)"
+        case let .outputIsInput(path, parameter, input):
+            return "\(parameter) \(path) is the input \(input); writing it would destroy the input. Choose another output path."
+        case let .outputExists(path, parameter, hint):
+            return "\(parameter) \(path) exists and holds finished work; \(hint)"
+        case let .locked(path, holder):
+            return "\(path) is being written by \(holder); wait for it to finish or choose another output"
         }
     }
 }
@@ -30,8 +45,27 @@ public enum AtomicFile {
             throw ChorusFileError.cannotWrite(path: path, reason: "cannot create directory \(dir.path): \(error.localizedDescription)")
         }
         let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-        guard FileManager.default.createFile(atPath: tmp.path, contents: data) else {
-            throw ChorusFileError.cannotWrite(path: path, reason: "cannot create temporary file \(tmp.path)")
+        let fd = open(tmp.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw ChorusFileError.cannotWrite(path: path, reason: "cannot create a temporary file in \(dir.path): \(String(cString: strerror(errno)))")
+        }
+        // Write everything and flush it to disk before the rename, so a full disk or a crash never
+        // leaves a truncated file under the final name.
+        var failure: String?
+        data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+            guard let base = raw.baseAddress else { return }
+            var offset = 0
+            while offset < raw.count {
+                let n = Glibc.write(fd, base + offset, raw.count - offset)
+                if n < 0 { if errno == EINTR { continue }; failure = String(cString: strerror(errno)); return }
+                offset += n
+            }
+        }
+        if failure == nil && fsync(fd) != 0 { failure = String(cString: strerror(errno)) }
+        if close(fd) != 0 && failure == nil { failure = String(cString: strerror(errno)) }
+        if let failure {
+            unlink(tmp.path)
+            throw ChorusFileError.cannotWrite(path: path, reason: failure)
         }
         // If the destination is read-only (a final model), the rename still needs it writable or absent.
         if rename(tmp.path, path) != 0 {

@@ -125,7 +125,7 @@ public struct AugmentationSettings: Codable, Sendable, Equatable {
 
     /// Parses "0.5" or "0.3-0.7".
     public static func parseWeight(_ s: String) throws -> [Double] {
-        let parts = s.split(separator: "-").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+        let parts = s.split(separator: "-", omittingEmptySubsequences: false).map { Double($0.trimmingCharacters(in: .whitespaces)) }
         guard !parts.isEmpty, parts.count <= 2, parts.allSatisfy({ $0 != nil && $0! >= 0 && $0! <= 1 }) else {
             throw PipelineError.invalidParameter("--overlay-weight must be a number in [0, 1] or a range LOW-HIGH like 0.3-0.7, got '\(s)'")
         }

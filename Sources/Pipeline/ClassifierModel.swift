@@ -59,6 +59,9 @@ public struct ClassifierModel {
         guard let classesText = file.metadata["classes"], let classes = try? dec.decode([String].self, from: Data(classesText.utf8)) else { throw bad("no class list") }
         guard let ppText = file.metadata["preprocessing"], let pp = try? dec.decode(Preprocessing.self, from: Data(ppText.utf8)) else { throw bad("no preprocessing") }
         let loss = LossKind(rawValue: file.metadata["loss"] ?? "") ?? .bceWithLogits
+        for (name, tensor) in file.tensors.sorted(by: { $0.key < $1.key }) where tensor.values.contains(where: { !$0.isFinite }) {
+            throw bad("tensor \(name) holds NaN or infinite values (a diverged training run?); scores from it would be meaningless")
+        }
         let net = try Network(architecture: arch, classes: classes.count, inputChannels: pp.channels, device: device)
         try net.loadWeights(file)
         var m = ClassifierModel(network: net, classes: classes, preprocessing: pp, loss: loss)

@@ -70,19 +70,82 @@ public enum Predictor {
         return out
     }
 
+    /// What a scores table was made with, written beside it (`scores.csv` → `scores.json`) and
+    /// checked by `--resume`, so rows of another model or other settings never join a table.
+    public struct ScoresRecord: Codable, Equatable, Sendable {
+        public var step = "predict"
+        public var toolVersion = chorusVersion
+        public var date = isoTimestamp()
+        public var commandLine = CommandLine.arguments
+        public var model: String
+        public var modelSHA256: String
+        public var classes: [String]
+        public var sampleRate: Int
+        public var clipDuration: Double
+        public var clipOverlap: Double
+        public var finalClip: String
+        public var activation: String
+        public var inputs: Int
+        public var filesScored: Int?
+        public var failures: [String: String]?
+
+        /// The settings that decide the rows; a resume must match every one.
+        func differences(from other: ScoresRecord) -> [String] {
+            var out: [String] = []
+            func check<T: Equatable>(_ name: String, _ a: T, _ b: T) { if a != b { out.append("\(name): table has \(a), this run \(b)") } }
+            check("model SHA-256", modelSHA256, other.modelSHA256)
+            check("classes", classes, other.classes)
+            check("sample rate", sampleRate, other.sampleRate)
+            check("clip duration", clipDuration, other.clipDuration)
+            check("clip overlap", clipOverlap, other.clipOverlap)
+            check("final clip", finalClip, other.finalClip)
+            check("activation", activation, other.activation)
+            return out
+        }
+    }
+
+    /// Refuses options that cannot work before anything is read or written.
+    public static func validate(_ options: PredictionOptions, clipDuration: Double) throws {
+        guard (1...65_536).contains(options.batchSize) else {
+            throw PipelineError.invalidParameter("--batch-size must be between 1 and 65536, got \(options.batchSize)")
+        }
+        guard options.workers >= 1 else { throw PipelineError.invalidParameter("--workers must be at least 1, got \(options.workers)") }
+        guard options.clipOverlap.isFinite, options.clipOverlap >= 0, options.clipOverlap < clipDuration else {
+            throw PipelineError.invalidParameter("--clip-overlap must be ≥ 0 and less than the model's clip duration (\(clipDuration) s), got \(options.clipOverlap)")
+        }
+    }
+
     /// Scores every clip of every file, appending each finished file's rows to `output`
     /// (`file,start_time,end_time,<class>...`). A sidecar `<output>.done` lists finished files, so
-    /// an interrupted run keeps what it scored and `resume` skips them. Unreadable files are
-    /// reported and skipped. `onFile` sees each file's rows (for Raven detection tables).
+    /// an interrupted run keeps what it scored and `resume` skips them; `<output>.json` records the
+    /// model and settings, and a resume with others is refused. An existing table is replaced only
+    /// with `overwrite`. Unreadable files are reported and skipped. `onFile` sees each file's rows
+    /// (for Raven detection tables).
     @discardableResult
-    public static func predict(model: ClassifierModel, files: [String], options: PredictionOptions, output: String, resume: Bool, device: Device,
+    public static func predict(model: ClassifierModel, modelPath: String? = nil, files: [String], options: PredictionOptions, output: String, resume: Bool,
+                               overwrite: Bool = false, device: Device,
                                onFile: ((String, [(start: Double, end: Double, scores: [Float])]) throws -> Void)? = nil) throws -> PredictionSummary {
         let pp = model.preprocessing
+        try validate(options, clipDuration: pp.clipDuration)
         let activation = options.activation ?? (model.loss == .softmaxCrossEntropy ? .softmax : .sigmoid)
         let donePath = output + ".done"
+        let recordPath = Provenance.sidecarPath(for: output)
+        try OutputPolicy.checkNotInput(output, parameter: "--out", inputs: files + (modelPath.map { [$0] } ?? []))
+        try OutputPolicy.checkNotInput(recordPath, parameter: "the scores record", inputs: files + (modelPath.map { [$0] } ?? []))
+        try OutputLock.acquire(for: output)
+        var record = ScoresRecord(model: modelPath ?? "", modelSHA256: try modelPath.map { try SHA256.hex(fileAt: $0) } ?? "",
+                                  classes: model.classes, sampleRate: pp.sampleRate, clipDuration: pp.clipDuration, clipOverlap: options.clipOverlap,
+                                  finalClip: options.finalClip.rawValue, activation: activation.rawValue, inputs: files.count)
         let header = CSV.line(["file", "start_time", "end_time"] + model.classes)
         var done = Set<String>()
         if resume, FileSystem.exists(output) {
+            if let data = FileManager.default.contents(atPath: recordPath), let previous = try? JSONDecoder().decode(ScoresRecord.self, from: data) {
+                let diffs = previous.differences(from: record)
+                if !diffs.isEmpty {
+                    throw PipelineError.incompatible("--resume: \(output) was made with other settings (\(recordPath)):\n  " + diffs.joined(separator: "\n  ") +
+                                                     "\nScore into another --out, or pass the same model and settings.")
+                }
+            }
             done = Set(((try? String(contentsOfFile: donePath, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init))
             // Keep only rows of finished files (a kill can leave a partial file's rows).
             let rows = try CSV.read(output)
@@ -93,14 +156,19 @@ public enum Predictor {
             for r in rows.dropFirst() where done.contains(r.fields[0]) { text += CSV.line(r.fields) }
             try AtomicFile.write(text, to: output)
         } else {
+            try OutputPolicy.checkNotExisting(output, parameter: "--out", overwrite: overwrite,
+                                              hint: "pass --resume to continue it, --overwrite to replace it, or choose another --out")
             try AtomicFile.write(header, to: output)
             try AtomicFile.write("", to: donePath)
         }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        try AtomicFile.write(try encoder.encode(record), to: recordPath)
         guard let handle = FileHandle(forWritingAtPath: output), let doneHandle = FileHandle(forWritingAtPath: donePath) else {
             throw ChorusFileError.cannotWrite(path: output, reason: "cannot open for appending")
         }
         defer { try? handle.close(); try? doneHandle.close() }
-        handle.seekToEndOfFile(); doneHandle.seekToEndOfFile()
+        try handle.seekToEnd(); try doneHandle.seekToEnd()
 
         var infos: [(String, AudioInfo?)] = []
         var failures: [(String, String)] = []
@@ -124,7 +192,7 @@ public enum Predictor {
                     k += options.batchSize
                     // One read covers the chunk; clips past the end are zero-padded by the preprocessing.
                     var ta = Date()
-                    let span = try AudioFile.read(file, offset: chunk[0].start, duration: max(0, min(info.duration, chunk.last!.end) - chunk[0].start), sampleRate: pp.sampleRate)
+                    let span = try AudioFile.read(file, offset: chunk[0].start, duration: max(0, min(info.duration, chunk[chunk.count - 1].end) - chunk[0].start), sampleRate: pp.sampleRate)
                     tDecode += Date().timeIntervalSince(ta)
                     ta = Date()
                     let clipsAudio = chunk.map { clip -> [Float] in
@@ -141,22 +209,34 @@ public enum Predictor {
                     let c = model.classes.count
                     for (j, clip) in chunk.enumerated() { rows.append((clip.start, clip.end, Array(act[(j * c)..<((j + 1) * c)]))) }
                     clipsDone += chunk.count
-                    progress.update(done: Int((audioDone + min(info.duration, chunk.last!.end)).rounded()), extra: "\(clipsDone) clips")
+                    progress.update(done: Int((audioDone + min(info.duration, chunk[chunk.count - 1].end)).rounded()), extra: "\(clipsDone) clips")
                 }
                 var text = ""
                 for r in rows { text += CSV.line([file, formatSeconds(r.start), formatSeconds(r.end)] + r.scores.map { String(format: "%.6g", $0) }) }
-                handle.write(Data(text.utf8))
-                try handle.synchronize()
-                doneHandle.write(Data((file + "\n").utf8))
-                try doneHandle.synchronize()
+                do {
+                    try handle.write(contentsOf: Data(text.utf8))
+                    try handle.synchronize()
+                    try doneHandle.write(contentsOf: Data((file + "\n").utf8))
+                    try doneHandle.synchronize()
+                } catch {
+                    // A failed write (a full disk) may leave part of this file's rows; --resume drops
+                    // rows of files not listed as done. Stop: every later file would fail the same way.
+                    throw ChorusFileError.cannotWrite(path: output, reason: "\(error.localizedDescription); the files before \(file) are kept, --resume continues")
+                }
                 try onFile?(file, rows)
                 scored += 1
+            } catch let error as ChorusFileError {
+                if case .cannotWrite = error { throw error }  // the output, not this input, failed: stop
+                failures.append((file, "\(error)"))
             } catch {
                 failures.append((file, "\(error)"))
             }
             audioDone += info.duration
         }
         progress.update(done: max(1, Int(totalAudio.rounded(.up))), force: true)
+        record.filesScored = scored + done.count
+        record.failures = failures.isEmpty ? nil : Dictionary(failures.map { ($0.0, $0.1) }, uniquingKeysWith: { a, _ in a })
+        try AtomicFile.write(try encoder.encode(record), to: recordPath)
         return PredictionSummary(filesScored: scored, filesSkippedAsDone: done.count, clips: clipsDone, failures: failures, audioSeconds: totalAudio,
                                  seconds: Date().timeIntervalSince(t0), decodeSeconds: tDecode, spectrogramSeconds: tSpec, networkSeconds: tNet)
     }

@@ -20,7 +20,9 @@ public struct Preprocessing: Codable, Sendable, Equatable {
     public var clipSamples: Int { Int((clipDuration * Double(sampleRate)).rounded()) }
 
     public func validate() throws {
-        guard sampleRate > 0 else { throw PipelineError.invalidParameter("sample rate must be positive, got \(sampleRate)") }
+        guard sampleRate > 0, sampleRate <= Resampler.maximumSampleRate else {
+            throw PipelineError.invalidParameter("--sample-rate must be between 1 and \(Resampler.maximumSampleRate) Hz, got \(sampleRate)")
+        }
         guard clipDuration > 0 else { throw PipelineError.invalidParameter("clip duration must be positive, got \(clipDuration)") }
         try spectrogram.validate()
         try image.validate()
@@ -63,19 +65,23 @@ public struct Preprocessing: Codable, Sendable, Equatable {
 
 public enum PipelineError: Error, CustomStringConvertible {
     case invalidParameter(String)
-    case tooManyFailures(failed: Int, total: Int, examples: [String])
+    case tooManyFailures(failed: Int, total: Int, set: String, examples: [String])
     case nonFiniteLoss(epoch: Int, batch: Int, checkpoint: String?)
+    case diverged(epoch: Int, what: String, checkpoint: String?)
     case noData(String)
     case incompatible(String)
 
     public var description: String {
         switch self {
         case let .invalidParameter(s): return s
-        case let .tooManyFailures(failed, total, examples):
-            return "\(failed) of \(total) clips could not be read (more than 10%); stopping. First failures:\n" + examples.map { "  " + $0 }.joined(separator: "\n")
+        case let .tooManyFailures(failed, total, set, examples):
+            return "\(failed) of \(total) \(set) clips could not be read (more than 10%); stopping. First failures:\n" + examples.map { "  " + $0 }.joined(separator: "\n")
         case let .nonFiniteLoss(epoch, batch, checkpoint):
             return "loss became NaN or infinite at epoch \(epoch), batch \(batch); stopped. " +
                 (checkpoint.map { "The last good checkpoint is kept: \($0)" } ?? "No checkpoint was written yet.") + " Try a lower --learning-rate."
+        case let .diverged(epoch, what, checkpoint):
+            return "training diverged in epoch \(epoch): \(what) is NaN or infinite; stopped without saving it. " +
+                (checkpoint.map { "The models and checkpoint of the last good epoch are kept (\($0))." } ?? "No epoch finished well, so no model was saved.") + " Start a new run with a lower --learning-rate."
         case let .noData(s): return s
         case let .incompatible(s): return s
         }

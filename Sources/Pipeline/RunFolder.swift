@@ -20,29 +20,85 @@ public final class RunFolder {
 
     public init(path: String) { self.path = path }
 
-    /// `<parent>/<date>_<name>`; when resuming without an exact folder, the newest `*_<name>` folder
-    /// under `parent` that holds a checkpoint.
+    /// `<parent>/<date>_<name>`, or `…_<name>_2`, `_3`… when that folder already holds a run's
+    /// work (finished work is never replaced); when resuming, the newest `*_<name>` (or
+    /// `*_<name>_N`) folder under `parent` that holds a checkpoint.
     public static func locate(parent: String, name: String, resume: Bool, date: String = dateStamp()) throws -> RunFolder {
+        guard !name.isEmpty, !name.contains("/"), name != ".", name != "..", !name.hasPrefix(".") else {
+            throw PipelineError.invalidParameter("--name '\(name)' must be a plain folder name (no '/', not starting with '.')")
+        }
         let fresh = (parent as NSString).appendingPathComponent("\(date)_\(name)")
         if resume {
             if FileSystem.exists(fresh + "/checkpoint.safetensors") { return RunFolder(path: fresh) }
             let entries = (try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? []
-            let candidates = entries.filter { $0.hasSuffix("_\(name)") && FileSystem.exists(parent + "/" + $0 + "/checkpoint.safetensors") }.sorted()
-            guard let last = candidates.last else {
-                throw PipelineError.noData("--resume: no run folder '*_\(name)' with a checkpoint under \(parent)")
-            }
-            return RunFolder(path: (parent as NSString).appendingPathComponent(last))
+            // Newest date first, then the highest _N of that date.
+            let candidates = entries.compactMap { entry -> (date: String, n: Int, entry: String)? in
+                guard let cut = entry.firstIndex(of: "_"), FileSystem.exists(parent + "/" + entry + "/checkpoint.safetensors") else { return nil }
+                let rest = entry[entry.index(after: cut)...]
+                if rest == name { return (String(entry[..<cut]), 1, entry) }
+                guard rest.hasPrefix(name + "_"), let n = Int(rest.dropFirst(name.count + 1)), n >= 2 else { return nil }
+                return (String(entry[..<cut]), n, entry)
+            }.sorted { ($0.date, $0.n) < ($1.date, $1.n) }
+            if let last = candidates.last { return RunFolder(path: (parent as NSString).appendingPathComponent(last.entry)) }
+            // No epoch finished yet (a failed start, a kill in epoch 1): nothing to resume, nothing to lose; start afresh.
         }
-        return RunFolder(path: fresh)
+        var candidate = fresh, k = 2
+        while RunFolder(path: candidate).holdsWork { candidate = fresh + "_\(k)"; k += 1 }
+        return RunFolder(path: candidate)
+    }
+
+    /// True when the folder holds a checkpoint, a model or a summary of a run.
+    public var holdsWork: Bool {
+        [checkpointPath, bestModelPath, lastModelPath, path + "/summary.json", metricsPath].contains { FileSystem.exists($0) }
+    }
+
+    /// Takes the run folder's lock: a second `train` into the same folder fails at once, naming this one.
+    public func lock() throws {
+        try OutputLock.acquire(for: path, isFolder: true)
+        // Holding the lock, any temporary file here was left by a killed save: remove it.
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [] where entry.hasPrefix(".") && entry.contains(".tmp-") {
+            try? FileManager.default.removeItem(atPath: path + "/" + entry)
+        }
+    }
+
+    /// Compares the settings and tables recorded when the run started with this command's; any
+    /// difference (other than device, workers, note and --final) is an error listing them all.
+    func checkResume(configuration: TrainingConfiguration, classes: [String]) throws {
+        let file = path + "/config.json"
+        guard let data = FileManager.default.contents(atPath: file),
+              let recorded = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            throw PipelineError.incompatible("--resume: \(file) is missing or unreadable, so the run's settings cannot be checked")
+        }
+        func text(_ value: Any?) -> String {
+            guard let value, let d = try? JSONSerialization.data(withJSONObject: [value], options: [.sortedKeys]) else { return "(none)" }
+            return String(String(decoding: d, as: UTF8.self).dropFirst().dropLast())
+        }
+        var differences: [String] = []
+        let tables = recorded["tables"] as? [String: String] ?? [:]
+        for name in Set(tables.keys).union(tableHashes.keys).sorted() where tables[name] != tableHashes[name] {
+            differences.append("\(name): the run was started with \(tables[name].map { "SHA-256 \($0.prefix(12))…" } ?? "none"), this command gives \(tableHashes[name].map { "SHA-256 \($0.prefix(12))…" } ?? "none")")
+        }
+        if let c = recorded["classes"] as? [String], c != classes { differences.append("classes: \(c.joined(separator: ",")) recorded, \(classes.joined(separator: ",")) now") }
+        let mine = (try? JSONSerialization.jsonObject(with: JSONEncoder().encode(configuration))) as? [String: Any] ?? [:]
+        let theirs = recorded["configuration"] as? [String: Any] ?? [:]
+        let free: Set<String> = ["device", "workers", "note", "final"]
+        for key in Set(mine.keys).union(theirs.keys).subtracting(free).sorted() where text(mine[key]) != text(theirs[key]) {
+            differences.append("\(key): \(text(theirs[key])) recorded, \(text(mine[key])) now")
+        }
+        if !differences.isEmpty {
+            throw PipelineError.incompatible("--resume: \(path) was started with other settings or tables:\n  " + differences.joined(separator: "\n  ") +
+                                             "\nResume with the original command, or start a new run (without --resume).")
+        }
     }
 
     /// Copies the tables used into the run folder (train.csv, validation.csv, overlays.csv) and records their hashes.
-    public func recordTables(train: String, validation: String, overlays: String?) throws {
+    /// On a resume the copies made when the run started are kept (and `checkResume` compares hashes).
+    public func recordTables(train: String, validation: String, overlays: String?, resume: Bool = false) throws {
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         for (name, src) in [("train.csv", train), ("validation.csv", validation)] + (overlays.map { [("overlays.csv", $0)] } ?? []) {
             guard let data = FileManager.default.contents(atPath: src) else { throw ChorusFileError.cannotRead(path: src, reason: "file not found") }
             let dst = path + "/" + name
-            if !FileSystem.exists(dst) { try AtomicFile.write(data, to: dst) }
+            if !resume || !FileSystem.exists(dst) { try AtomicFile.write(data, to: dst) }
             tableHashes[name] = SHA256.hex(Array(data))
         }
         trainTableSHA256 = tableHashes["train.csv"] ?? ""
@@ -76,7 +132,6 @@ public final class RunFolder {
 
     func finishEpoch(metrics: EpochMetrics, history: [EpochMetrics], classes: [String], network: Network, optimizer: Optimizer,
                      improved: Bool, bestEpoch: Int, bestMAP: Double?, model: ClassifierModel) throws {
-        try writeMetrics(history, classes: classes)
         try model.write(to: lastModelPath, extraMetadata: ["epoch": "\(metrics.epoch)"])
         if improved { try model.write(to: bestModelPath, extraMetadata: ["epoch": "\(metrics.epoch)"]) }
         // Checkpoint last: it is what --resume trusts.
@@ -90,6 +145,8 @@ public final class RunFolder {
             "history": String(decoding: try enc.encode(history), as: UTF8.self),
         ]
         try file.write(to: checkpointPath)
+        // metrics.csv after the checkpoint: it never lists an epoch the checkpoint lacks.
+        try writeMetrics(history, classes: classes)
     }
 
     struct CheckpointState { var completedEpochs: Int; var bestEpoch: Int; var bestMAP: Double?; var history: [EpochMetrics] }

@@ -110,10 +110,12 @@ public final class Trainer {
         var history: [EpochMetrics] = []
         var startEpoch = 0
         var best: (epoch: Int, map: Double?) = (0, nil)
+        if resume && FileSystem.exists(run.checkpointPath) { try run.checkResume(configuration: configuration, classes: classes) }
         if resume, let state = try run.loadCheckpoint(network: network, optimizer: optimizer) {
             startEpoch = state.completedEpochs
             best = (state.bestEpoch, state.bestMAP)
             history = state.history
+            try run.writeMetrics(history, classes: classes)  // exactly the checkpoint's epochs
             log("resuming \(run.path) after epoch \(startEpoch) of \(configuration.epochs)")
         } else {
             try run.start(configuration: configuration, classes: classes, device: device)
@@ -130,6 +132,10 @@ public final class Trainer {
             metrics.validationMAP = Metrics.macroMean(v.ap)
             metrics.validationMacroAUC = Metrics.macroMean(v.auc)
             metrics.classAP = v.ap
+            // A diverged network is never saved: stop here, keeping the last good checkpoint and models.
+            if let what = try nonFiniteState(metrics) {
+                throw PipelineError.diverged(epoch: epoch + 1, what: what, checkpoint: FileSystem.exists(run.checkpointPath) ? run.checkpointPath : nil)
+            }
             history.append(metrics)
             // Best by validation mAP; ties (e.g. a saturated mAP of 1) go to the lower validation loss.
             let bestLoss = history.first { $0.epoch == best.epoch }?.validationLoss ?? .infinity
@@ -163,10 +169,14 @@ public final class Trainer {
     var overlayFailures: [(index: Int, message: String)] { overlayAudio?.failures ?? overlays?.failures ?? [] }
 
     func checkFailures() throws {
-        let total = train.clips.count + validation.clips.count
-        let failed = (trainAudio?.failureCount ?? train.failureCount) + validation.failureCount
-        if failed * 10 > total {
-            throw PipelineError.tooManyFailures(failed: failed, total: total, examples: Array((trainFailures + validation.failures).prefix(5).map(\.message)))
+        // Each set on its own: a few bad training clips must not hide a validation set that is mostly unreadable.
+        let trainFailed = trainAudio?.failureCount ?? train.failureCount
+        if trainFailed * 10 > train.clips.count {
+            throw PipelineError.tooManyFailures(failed: trainFailed, total: train.clips.count, set: "training", examples: Array(trainFailures.prefix(5).map(\.message)))
+        }
+        if validation.failureCount * 10 > validation.clips.count {
+            throw PipelineError.tooManyFailures(failed: validation.failureCount, total: validation.clips.count, set: "validation",
+                                                examples: Array(validation.failures.prefix(5).map(\.message)))
         }
     }
 
@@ -343,6 +353,15 @@ public final class Trainer {
             x = try Ops.augmentSpectrogram(x, parameters: Tensor(params, shape: [n, augmentParameterCount], on: device), seed: seed)
         }
         return (x, y)
+    }
+
+    /// What is NaN or infinite after an epoch (losses, metrics, then weights), or nil.
+    func nonFiniteState(_ m: EpochMetrics) throws -> String? {
+        if !m.trainLoss.isFinite { return "the training loss (\(m.trainLoss))" }
+        if let v = m.validationLoss, !v.isFinite { return "the validation loss (\(v))" }
+        if let v = m.validationMAP, !v.isFinite { return "the validation mAP (\(v))" }
+        for p in network.namedTensors where try p.value.toArray().contains(where: { !$0.isFinite }) { return "the weights of \(p.name)" }
+        return nil
     }
 
     /// Scores the validation set without augmentation: loss, per-class AP and ROC AUC.

@@ -69,7 +69,14 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
             throw PipelineError.invalidParameter("--overlay-weight must lie in [0, 1]")
         }
         guard weightDecay >= 0, weightDecay.isFinite else { throw PipelineError.invalidParameter("--weight-decay must be >= 0, got \(weightDecay)") }
-        if let g = augmentation.gainRange { guard g.count == 2, g[0] <= g[1] else { throw PipelineError.invalidParameter("--gain-range must be LOW,HIGH with LOW <= HIGH") } }
+        if let g = augmentation.gainRange {
+            guard g.count == 2, g[0] <= g[1], g[0] >= -100, g[1] <= 20 else {
+                throw PipelineError.invalidParameter("--gain-range must be LOW,HIGH in dB with -100 <= LOW <= HIGH <= 20, got \(g.map { "\($0)" }.joined(separator: ","))")
+            }
+        }
+        guard augmentation.overlayProbability.isFinite, (0...1).contains(augmentation.overlayProbability) else {
+            throw PipelineError.invalidParameter("--overlay-probability must lie in [0, 1], got \(augmentation.overlayProbability)")
+        }
         try preprocessing.validate()
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ChorusCore
 import Foundation
+import Pipeline
 import SignalProcessing
 
 /// `train-gpu grouse`: accelerating-pulse (Ruffed Grouse drumming) detection.
@@ -80,7 +81,9 @@ struct GrouseCommand: ParsableCommand {
     func run() throws {
         let parameters = try parameters()
         let files = try FileBatch.audioFiles(inputs)
-        guard !files.isEmpty else { throw ValidationError("no audio files found in \(inputs.joined(separator: ", "))") }
+        guard !files.isEmpty else { throw PipelineError.noData("no audio files found in \(inputs.joined(separator: ", "))") }
+        try OutputPolicy.checkNotInput(out, parameter: "--out", inputs: files)
+        try OutputLock.acquire(for: out)
         let progress = ProgressReporter(label: "grouse", total: files.count, unit: "files")
         let report = try GrouseBatch.run(files: files, parameters: parameters, workers: workers) { progress.update(done: $0) }
         try AtomicFile.write(GrouseBatch.csv(report), to: out)

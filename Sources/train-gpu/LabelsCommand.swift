@@ -78,6 +78,14 @@ struct LabelsCommand: ParsableCommand {
             return AnnotatedRecording(file: file, duration: length, annotations: match.annotations)
         }
         let classList = classes.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+        if let classList {
+            // A requested class no annotation has is most often a typo: it would be a column of zeros.
+            let annotated = Set(tables.flatMap { $0.annotations.map(\.label) })
+            let missing = classList.filter { !annotated.contains($0) }
+            if !missing.isEmpty {
+                printError("warning: no annotation has the class\(missing.count == 1 ? "" : "es") \(missing.joined(separator: ", ")) (annotated: \(annotated.sorted().prefix(20).joined(separator: ", "))); \(missing.count == 1 ? "its column" : "their columns") will be all zeros")
+            }
+        }
         let labeler = ClipLabeler(minimumOverlap: minOverlap, minimumFraction: minFraction, classes: classList, singleTarget: singleTarget)
         let mode = FinalClip(rawValue: finalClip) ?? .none
         let table = try labeler.label(recordings, clipDuration: clipDuration, overlap: clipOverlap, finalClip: mode)
@@ -103,6 +111,9 @@ let audioExtensions: Set<String> = ["wav", "flac", "mp3", "ogg", "aif", "aiff"]
 func writeLabelTable(_ table: ClipLabelTable, to out: String, dateStamped: Bool, step: String, inputs: [String],
                      parameters: [String: String], notes: [String: String] = [:]) throws -> String {
     let path = dateStamped ? Provenance.dateStamped(out) : out
+    try OutputPolicy.checkNotInput(path, parameter: "--out", inputs: inputs)
+    try OutputPolicy.checkNotInput(Provenance.sidecarPath(for: path), parameter: "the provenance record of --out", inputs: inputs)
+    try OutputLock.acquire(for: path)
     let record = Provenance(step: step, commandLine: CommandLine.arguments, inputs: try Provenance.inputFiles(inputs),
                             parameters: parameters, table: table, tablePath: path, notes: notes)
     try table.write(to: path)

@@ -1,5 +1,8 @@
+import Annotations
 import ArgumentParser
+import Audio
 import ChorusCore
+import Pipeline
 
 @main
 struct TrainGPU: ParsableCommand {
@@ -16,4 +19,25 @@ struct TrainGPU: ParsableCommand {
             RibbitCommand.self, GrouseCommand.self,
         ]
     )
+
+    /// Runs the command; an invalid parameter found while running exits 64 like one found while
+    /// parsing (swift-argument-parser's convention), other failures exit 1.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: asValidationError(error) ?? error)
+        }
+    }
+
+    static func asValidationError(_ error: Error) -> ValidationError? {
+        switch error {
+        case let e as PipelineError: if case let .invalidParameter(s) = e { return ValidationError(s) }
+        case let e as AnnotationsError: if case .invalidParameter = e { return ValidationError(e.description) }
+        case let e as AudioError: if case .invalidParameter = e { return ValidationError(e.description) }
+        default: break
+        }
+        return nil
+    }
 }

@@ -23,7 +23,8 @@ struct PredictCommand: ParsableCommand {
     @Option(help: "Score activation: sigmoid, softmax or none (default from the model's loss).") var activation: String?
     @Option(help: "Device: auto, cpu, opencl, opencl:N.") var device: String = "auto"
     @Option(help: "Threads for decoding and spectrograms.") var workers: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
-    @Flag(help: "Skip files already finished in <out>.") var resume = false
+    @Flag(help: "Skip files already finished in <out> (same model and settings only).") var resume = false
+    @Flag(help: "Replace an existing <out> instead of refusing.") var overwrite = false
     @Option(parsing: .upToNextOption, help: ArgumentHelp("Detection threshold: one value, or CLASS=T per class.", valueName: "t")) var threshold: [String] = []
     @Option(help: "Folder for one Raven selection table per recording with the detections (needs --threshold).") var ravenOut: String?
     @Option(help: "Output scores CSV.") var out: String
@@ -39,8 +40,11 @@ struct PredictCommand: ParsableCommand {
         let dev = try Device.select(device)
         let classifier = try ClassifierModel.load(model, device: dev)
         if ravenOut != nil && threshold.isEmpty { throw ValidationError("--raven-out needs --threshold") }
-        let thresholds = try parseThresholds(threshold, classes: classifier.classes)
+        let scoreActivation = options.activation ?? (classifier.loss == .softmaxCrossEntropy ? .softmax : .sigmoid)
+        let thresholds = try parseThresholds(threshold, classes: classifier.classes, bounded: scoreActivation != .none)
+        try Predictor.validate(options, clipDuration: classifier.preprocessing.clipDuration)
         let files = try Predictor.audioFiles(inputs)
+        let ravenNames = RavenNames(files: files)
         print("scoring \(files.count) files with \(model) (\(classifier.network.architecture.rawValue), classes \(classifier.classes.joined(separator: ", "))) on \(dev.description)")
         var onFile: ((String, [(start: Double, end: Double, scores: [Float])]) throws -> Void)?
         if let ravenOut, let thresholds {
@@ -54,11 +58,13 @@ struct PredictCommand: ParsableCommand {
                                                      extra: ["Score": String(format: "%.4f", r.scores[c])]))
                     }
                 }
-                let stem = ((file as NSString).lastPathComponent as NSString).deletingPathExtension
-                try RavenTable.write(selections, to: (ravenOut as NSString).appendingPathComponent("\(stem).Table.1.selections.txt"), extraColumns: ["Score"])
+                let table = (ravenOut as NSString).appendingPathComponent("\(ravenNames[file]).Table.1.selections.txt")
+                try OutputPolicy.checkNotInput(table, parameter: "--raven-out", inputs: files)
+                try RavenTable.write(selections, to: table, extraColumns: ["Score"])
             }
         }
-        let s = try Predictor.predict(model: classifier, files: files, options: options, output: out, resume: resume, device: dev, onFile: onFile)
+        let s = try Predictor.predict(model: classifier, modelPath: model, files: files, options: options, output: out, resume: resume,
+                                      overwrite: overwrite, device: dev, onFile: onFile)
         print(String(format: "scored %d files (%d clips, %.1f h of audio) in %.1f s: %.1f hours of audio per minute", s.filesScored, s.clips,
                      s.audioSeconds / 3600, s.seconds, s.audioSeconds / 3600 / max(s.seconds, 1e-9) * 60))
         if s.filesSkippedAsDone > 0 { print("\(s.filesSkippedAsDone) files were already scored (--resume)") }
@@ -67,9 +73,13 @@ struct PredictCommand: ParsableCommand {
             for f in s.failures { print("  \(f.file): \(f.reason)") }
         }
         print("scores → \(out)")
+        if s.filesScored == 0 && !s.failures.isEmpty {
+            throw PipelineError.noData("none of the \(s.failures.count) input files could be scored (see above)")
+        }
     }
 
-    func parseThresholds(_ values: [String], classes: [String]) throws -> [Double]? {
+    /// `bounded`: scores are probabilities, so a threshold must lie in [0, 1].
+    func parseThresholds(_ values: [String], classes: [String], bounded: Bool) throws -> [Double]? {
         guard !values.isEmpty else { return nil }
         var out = [Double](repeating: .infinity, count: classes.count)
         for v in values {
@@ -80,6 +90,41 @@ struct PredictCommand: ParsableCommand {
             }
             out[i] = t
         }
+        for (c, t) in zip(classes, out) where t != .infinity {  // +infinity: no threshold given for the class
+            guard t.isFinite, !bounded || (0...1).contains(t) else {
+                throw ValidationError("--threshold for \(c) is \(t); it must be a number\(bounded ? " in [0, 1] (scores are probabilities)" : "")")
+            }
+        }
         return out
     }
+}
+
+/// The name of each recording's Raven table: its file name without extension, or, where two
+/// recordings share one (a/x.wav, b/x.wav), its path below their common folder with `/` → `_`,
+/// so no recording's detections overwrite another's.
+struct RavenNames {
+    private var names: [String: String] = [:]
+
+    init(files: [String]) {
+        func stem(_ f: String) -> String { ((f as NSString).lastPathComponent as NSString).deletingPathExtension }
+        var counts: [String: Int] = [:]
+        for f in files { counts[stem(f), default: 0] += 1 }
+        let absolute = files.map { URL(fileURLWithPath: $0).standardizedFileURL.pathComponents }
+        var common = absolute.first.map { Array($0.dropLast()) } ?? []
+        for parts in absolute { while !common.isEmpty && !(parts.count > common.count && Array(parts.prefix(common.count)) == common) { common.removeLast() } }
+        var used = Set<String>()
+        for (f, parts) in zip(files, absolute) {
+            var name = stem(f)
+            if counts[name, default: 0] > 1 {
+                let relative = parts.dropFirst(common.count).joined(separator: "_")
+                name = (relative as NSString).deletingPathExtension
+            }
+            var unique = name, k = 2
+            while used.contains(unique) { unique = "\(name)_\(k)"; k += 1 }
+            used.insert(unique)
+            names[f] = unique
+        }
+    }
+
+    subscript(file: String) -> String { names[file] ?? ((file as NSString).lastPathComponent as NSString).deletingPathExtension }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ChorusCore
 import Foundation
+import Pipeline
 import SignalProcessing
 
 /// `train-gpu ribbit`: RIBBIT pulse-rate scores per clip for many recordings.
@@ -57,7 +58,9 @@ struct RibbitCommand: ParsableCommand {
         if noDecibelLimits { parameters.decibelRange = nil }
         try parameters.validate()
         let files = try FileBatch.audioFiles(inputs)
-        guard !files.isEmpty else { throw ValidationError("no audio files found in \(inputs.joined(separator: ", "))") }
+        guard !files.isEmpty else { throw PipelineError.noData("no audio files found in \(inputs.joined(separator: ", "))") }
+        try OutputPolicy.checkNotInput(out, parameter: "--out", inputs: files)
+        try OutputLock.acquire(for: out)
         let progress = ProgressReporter(label: "ribbit", total: files.count, unit: "files")
         let start = Date()
         let report = try RibbitBatch.run(files: files, parameters: parameters, workers: workers, plotDirectory: plot) { progress.update(done: $0) }

@@ -166,6 +166,9 @@ enum TrainingJob {
                     name: String, resume: Bool, note: String?, quietProgress: Bool = false,
                     clipDuration: Double? = nil, sampleRate: Int? = nil, cropLongerRows: Bool = false) throws -> TrainingSummary {
         var configuration = configuration
+        if OutputPolicy.sameFile(train, validation) || ((try? SHA256.hex(fileAt: train)) ?? "t") == ((try? SHA256.hex(fileAt: validation)) ?? "v") {
+            throw ValidationError("--train and --validation are the same table (\(train)); validation must be clips the network does not train on (train-gpu split makes both)")
+        }
         let device = try Device.select(configuration.device)
         // Rows whose audio is missing or unreadable are skipped and reported by the trainer, not fatal here.
         let trainTable = try ClipLabelTable.read(train, checkFilesExist: false)
@@ -180,8 +183,10 @@ enum TrainingJob {
         configuration.derivedSettings = ["clip_duration": clip.reason, "sample_rate": rate.reason]
         try configuration.validate()
         let run = try RunFolder.locate(parent: out, name: name, resume: resume)
+        try run.lock()
+        if resume && !FileSystem.exists(run.checkpointPath) { print("--resume: no finished epoch of '\(name)' under \(out) yet; starting at epoch 1") }
         run.note = note
-        try run.recordTables(train: train, validation: validation, overlays: overlays)
+        try run.recordTables(train: train, validation: validation, overlays: overlays, resume: resume)
         print("training \(configuration.architecture.rawValue) on \(device.description)")
         print("  \(trainTable.rows.count) training clips, \(validationTable.rows.count) validation clips, \(overlayTable?.rows.count ?? 0) overlay clips; classes \(trainTable.classes.joined(separator: ", "))")
         print("  clip duration \(DataDefaults.format(clip.value)) s (\(clip.reason)); sample rate \(rate.value) Hz (\(rate.reason))")

@@ -128,7 +128,8 @@ final class CLITests: XCTestCase {
             rows += ["\(path),0.0,2.0,\(i % 2)", "\(path),2.0,4.0,\((i + 1) % 2)"]
         }
         try rows.joined(separator: "\n").write(toFile: dir + "/t.csv", atomically: true, encoding: .utf8)
-        let r = try CLI.run(["train", "--train", "t.csv", "--validation", "t.csv", "--arch", "small", "--epochs", "1", "--batch-size", "4",
+        try rows.prefix(5).joined(separator: "\n").write(toFile: dir + "/v.csv", atomically: true, encoding: .utf8)
+        let r = try CLI.run(["train", "--train", "t.csv", "--validation", "v.csv", "--arch", "small", "--epochs", "1", "--batch-size", "4",
                              "--size", "32x32", "--device", "cpu", "--name", "d", "--out", "runs"], in: dir)
         XCTAssertEqual(r.status, 0, r.output)
         XCTAssertTrue(r.output.contains("clip duration 2 s (from the tables' rows (all 2 s))"), r.output)
@@ -143,7 +144,7 @@ final class CLITests: XCTestCase {
         let derived = try XCTUnwrap(configuration["derivedSettings"] as? [String: String])
         XCTAssertTrue(derived["sample_rate"]?.contains("most common rate") == true, "\(derived)")
         // A clip duration that the rows do not have is refused, naming the fix.
-        let longer = try CLI.run(["train", "--train", "t.csv", "--validation", "t.csv", "--arch", "small", "--epochs", "1", "--clip-duration", "1",
+        let longer = try CLI.run(["train", "--train", "t.csv", "--validation", "v.csv", "--arch", "small", "--epochs", "1", "--clip-duration", "1",
                                   "--device", "cpu", "--name", "e", "--out", "runs"], in: dir)
         XCTAssertNotEqual(longer.status, 0)
         XCTAssertTrue(longer.output.contains("--crop-longer-rows"), longer.output)

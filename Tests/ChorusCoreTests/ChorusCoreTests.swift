@@ -50,3 +50,44 @@ final class ChorusCoreTests: XCTestCase {
         XCTAssertEqual(PNG.crc32(body), crc)
     }
 }
+
+final class OutputPolicyTests: XCTestCase {
+    /// An output is the input whether named directly, relatively, through a symbolic link or a hard link.
+    func testOutputThatResolvesToAnInputIsRefused() throws {
+        let dir = makeTemporaryDirectory("output-policy")
+        let input = dir + "/in.wav"
+        try Data([1, 2, 3]).write(to: URL(fileURLWithPath: input))
+        try FileManager.default.createSymbolicLink(atPath: dir + "/link.wav", withDestinationPath: input)
+        try FileManager.default.linkItem(atPath: input, toPath: dir + "/hard.wav")
+        for output in [input, dir + "/./in.wav", dir + "/sub/../in.wav", dir + "/link.wav", dir + "/hard.wav"] {
+            XCTAssertThrowsError(try OutputPolicy.checkNotInput(output, parameter: "--out", inputs: [input]), output) { error in
+                XCTAssertTrue("\(error)".contains("would destroy the input"), "\(error)")
+            }
+        }
+        XCTAssertNoThrow(try OutputPolicy.checkNotInput(dir + "/other.csv", parameter: "--out", inputs: [input]))
+        XCTAssertThrowsError(try OutputPolicy.checkNotExisting(input, parameter: "--out", overwrite: false))
+        XCTAssertNoThrow(try OutputPolicy.checkNotExisting(input, parameter: "--out", overwrite: true))
+    }
+
+    /// The lock names its holder; taking it again in the same process is allowed.
+    func testOutputLockNamesItsHolder() throws {
+        let dir = makeTemporaryDirectory("output-lock")
+        let lock = try OutputLock.acquire(for: dir + "/scores.csv")
+        XCTAssertEqual(lock.path, OutputPolicy.canonicalPath(dir) + "/.scores.csv.lock")
+        XCTAssertTrue(try String(contentsOfFile: lock.path, encoding: .utf8).contains("process \(getpid())"))
+        XCTAssertNoThrow(try OutputLock.acquire(for: dir + "/scores.csv"))
+    }
+
+    /// AtomicFile never leaves its temporary file behind, and a failed write names the output.
+    func testAtomicWriteLeavesNoTemporaryFiles() throws {
+        let dir = makeTemporaryDirectory("atomic")
+        try AtomicFile.write("a,b\n", to: dir + "/t.csv")
+        try AtomicFile.write("c,d\n", to: dir + "/t.csv")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir), ["t.csv"])
+        XCTAssertEqual(try String(contentsOfFile: dir + "/t.csv", encoding: .utf8), "c,d\n")
+        // A folder where the file should go: the rename fails and the error names the path.
+        try FileManager.default.createDirectory(atPath: dir + "/d.csv/x", withIntermediateDirectories: true)
+        XCTAssertThrowsError(try AtomicFile.write("x", to: dir + "/d.csv")) { XCTAssertTrue("\($0)".contains("d.csv"), "\($0)") }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir).sorted(), ["d.csv", "t.csv"])
+    }
+}

@@ -149,6 +149,11 @@ final class TrainingTests: XCTestCase {
         var wild = ToadDataset.configuration(device: "cpu", epochs: 2)
         wild.learningRate = 1e30
         wild.warmupFraction = 0
+        // A resume must match the recorded settings: record the wild ones, as if epoch 1 had survived them.
+        let configPath = dir + "/run/config.json"
+        var config = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: configPath))) as? [String: Any])
+        config["configuration"] = try JSONSerialization.jsonObject(with: JSONEncoder().encode(wild))
+        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: configPath))
         XCTAssertThrowsError(try trainer(data, wild, run: dir + "/run").fit(resume: true)) { e in
             XCTAssertTrue("\(e)".contains("NaN or infinite") && "\(e)".contains("checkpoint.safetensors"), "\(e)")
         }
