@@ -59,7 +59,7 @@ let package = Package(
 
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "ChorusCoreTests", dependencies: ["ChorusCore", "TestSupport"]),
-        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"]),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "ChorusCore", "TestSupport"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "Kernels", "Audio", "ChorusCore", "TestSupport"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Tensor", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "AudioTests", dependencies: ["Audio", "TestSupport"]),
@@ -69,6 +69,9 @@ let package = Package(
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Model", "Tensor", "Audio", "Annotations", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "SynthesisTests", dependencies: ["Synthesis", "Audio", "Annotations", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "Audio", "ChorusCore"]),
+        // Fuzz targets (also compiled by scripts/fuzz into a libFuzzer binary) and their regression corpus.
+        .testTarget(name: "FuzzTests", dependencies: ["Annotations", "Audio", "ChorusCore", "Model", "TestSupport"],
+                    exclude: ["Corpus", "Crashes"]),
     ],
-    swiftLanguageModes: [.v5]
+    swiftLanguageModes: [.v6]
 )

@@ -1,4 +1,5 @@
 import Audio
+import ChorusCore
 import Foundation
 import Tensor
 
@@ -38,7 +39,7 @@ public enum SpectrogramBenchmarks {
         let lock = NSLock()
         var failure: Error?
         let seconds = try measure(warmup: 1, repeats: 5) {
-            DispatchQueue.concurrentPerform(iterations: batch) { i in
+            concurrentPerform(batch) { i in
                 do {
                     let spectrogram = try Spectrogram.compute(AudioSamples(samples: clips[i], sampleRate: sampleRate), threads: 1)
                     let values = try spectrogram.image(image)

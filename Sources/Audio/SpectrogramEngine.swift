@@ -1,4 +1,5 @@
 import CFFTW
+import ChorusCore
 import Foundation
 
 /// The frame loop behind `Spectrogram.compute`: frames are transformed in batches with one cached
@@ -41,7 +42,7 @@ struct SpectrogramEngine {
                     run(batches: 0..<batches, samples: source, frameCount: frameCount, output: out, buffers: workerBuffers[0])
                 } else {
                     let perWorker = (batches + workers - 1) / workers
-                    DispatchQueue.concurrentPerform(iterations: workers) { w in
+                    concurrentPerform(workers) { w in
                         let range = (w * perWorker)..<min(batches, (w + 1) * perWorker)
                         if !range.isEmpty { run(batches: range, samples: source, frameCount: frameCount, output: out, buffers: workerBuffers[w]) }
                     }

@@ -28,7 +28,12 @@ public final class OpenCLContext: @unchecked Sendable {
     /// Pooled (idle) buffers are released once they exceed this many bytes.
     public var poolLimitBytes: Int
     /// Number of kernel launches so far (for tests and benchmarks).
-    public private(set) var launchCount = 0
+    public var launchCount: Int { launchLock.withLock { launches } }
+    /// Serialises launches: setting a kernel's arguments and enqueuing it is one step, so two
+    /// threads launching the same kernel never mix their arguments (clSetKernelArg is not
+    /// thread-safe per kernel object). Guards `launches`.
+    private let launchLock = NSLock()
+    private var launches = 0
 
     public init(device: OpenCLDeviceInfo, tuning: KernelTuning? = nil) throws {
         info = device
@@ -75,16 +80,16 @@ public final class OpenCLContext: @unchecked Sendable {
     public func kernel(_ name: String, options: String? = nil) throws -> cl_kernel {
         let opts = options ?? defaultBuildOptions
         let key = opts + "|" + name
-        lock.lock()
-        if let k = kernels[key] { lock.unlock(); return k }
-        lock.unlock()
-        let prog = try program(options: opts)
+        let prog = try program(options: opts)  // takes the lock itself
+        // Look up and create under one lock: two threads asking at once get the same kernel.
+        lock.lock(); defer { lock.unlock() }
+        if let k = kernels[key] { return k }
         var err: cl_int = 0
         guard let k = clCreateKernel(prog, name, &err), err == CL_SUCCESS else {
             if err == -46 { throw OpenCLError.unknownKernel(name) }
             throw OpenCLError.call("clCreateKernel(\(name))", code: err)
         }
-        lock.lock(); kernels[key] = k; lock.unlock()
+        kernels[key] = k
         return k
     }
 
@@ -167,6 +172,7 @@ public final class OpenCLContext: @unchecked Sendable {
     /// of `local` when given). Launches are asynchronous on the in-order queue.
     public func launch(_ name: String, global: [Int], local: [Int]? = nil, options: String? = nil, _ args: [KernelArgument]) throws {
         let k = try kernel(name, options: options)
+        launchLock.lock(); defer { launchLock.unlock() }
         for (i, arg) in args.enumerated() {
             let rc: cl_int
             switch arg {
@@ -193,7 +199,7 @@ public final class OpenCLContext: @unchecked Sendable {
             rc = clEnqueueNDRangeKernel(queue, k, cl_uint(g.count), nil, &g, nil, 0, nil, nil)
         }
         try check(rc, "clEnqueueNDRangeKernel(\(name))")
-        launchCount += 1
+        launches += 1
     }
 
     /// Waits for all enqueued work.

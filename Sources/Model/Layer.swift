@@ -24,28 +24,6 @@ extension Layer {
     public var buffers: [Parameter] { [] }
 }
 
-/// Errors from layers and models.
-public enum ModelError: Error, CustomStringConvertible {
-    case backwardBeforeForward(String)
-    case invalidConfiguration(String)
-    case weightsMismatch(missing: [String], unexpected: [String], wrongShape: [String])
-    case invalidModelFile(path: String, reason: String)
-
-    public var description: String {
-        switch self {
-        case let .backwardBeforeForward(l): return "\(l): backward called before a training forward pass"
-        case let .invalidConfiguration(s): return s
-        case let .weightsMismatch(missing, unexpected, wrongShape):
-            var parts: [String] = []
-            if !missing.isEmpty { parts.append("missing tensors: " + missing.joined(separator: ", ")) }
-            if !wrongShape.isEmpty { parts.append("mismatched shapes: " + wrongShape.joined(separator: "; ")) }
-            if !unexpected.isEmpty { parts.append("unexpected tensors (ignored): " + unexpected.joined(separator: ", ")) }
-            return "weights do not fit the model: " + parts.joined(separator: "; ")
-        case let .invalidModelFile(path, reason): return "\(path): not a valid Chorus model file: \(reason)"
-        }
-    }
-}
-
 /// Deterministic host-side initialisation from the shared counter-based generator.
 enum Initializer {
     /// Normal(0, std) values for parameter `name` of a model seeded with `seed`.

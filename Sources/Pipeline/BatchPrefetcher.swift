@@ -1,3 +1,4 @@
+import ChorusCore
 import Foundation
 
 /// A host batch ready for upload: images [count, H*W], labels [count, classes], the augmentation
@@ -16,7 +17,9 @@ struct HostBatch {
 
 /// Builds batches on a background thread ahead of the device (bounded queue), so decoding and
 /// spectrograms overlap with training. `waitSeconds` accumulates how long the consumer waited.
-final class BatchPrefetcher {
+/// Its state (`ready`, `next`, `cancelled`) is only touched under `condition`; `waitSeconds` only
+/// by the consumer.
+final class BatchPrefetcher: @unchecked Sendable {
     private let queue = DispatchQueue(label: "chorus.prefetch")
     private let condition = NSCondition()
     private var ready: [Int: Result<HostBatch?, Error>] = [:]
@@ -28,6 +31,9 @@ final class BatchPrefetcher {
     /// `make(b)` builds batch b (nil = empty batch, e.g. every clip failed).
     init(batchCount: Int, depth: Int = 2, make: @escaping (Int) throws -> HostBatch?) {
         self.depth = depth
+        // `make` runs on the prefetch thread only; the stores it reads are safe to read while the
+        // trainer uses them (their caches are locked).
+        let make = UncheckedSendable(make)
         queue.async { [self] in
             for b in 0..<batchCount {
                 condition.lock()
@@ -36,7 +42,7 @@ final class BatchPrefetcher {
                 condition.unlock()
                 if stop { return }
                 let r: Result<HostBatch?, Error>
-                do { r = .success(try make(b)) } catch { r = .failure(error) }
+                do { r = .success(try make.value(b)) } catch { r = .failure(error) }
                 condition.lock()
                 ready[b] = r
                 condition.broadcast()

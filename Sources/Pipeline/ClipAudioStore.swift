@@ -86,7 +86,7 @@ public final class ClipAudioStore: @unchecked Sendable {
         results.withUnsafeMutableBufferPointer { rb in
             errors.withUnsafeMutableBufferPointer { eb in
                 let parts = min(workers, todo.count)
-                DispatchQueue.concurrentPerform(iterations: parts) { p in
+                concurrentPerform(parts) { p in
                     var j = p
                     while j < todo.count {
                         let i = indices[todo[j]]

@@ -74,7 +74,7 @@ public final class ClipImageStore: @unchecked Sendable {
             errors.initialize(repeating: nil)
             defer { errors.deallocate() }
             let parts = min(workers, todo.count)
-            DispatchQueue.concurrentPerform(iterations: parts) { p in
+            concurrentPerform(parts) { p in
                 var j = p
                 while j < todo.count {
                     let clip = clips[indices[todo[j]]]

@@ -1,4 +1,5 @@
 import Audio
+import ChorusCore
 import Foundation
 
 /// How a clip of audio becomes the network's input, saved inside every model so prediction and
@@ -136,7 +137,7 @@ extension Preprocessing {
         images.withUnsafeMutableBufferPointer { ib in
             errors.withUnsafeMutableBufferPointer { eb in
                 let parts = max(1, min(workers, n))
-                DispatchQueue.concurrentPerform(iterations: parts) { p in
+                concurrentPerform(parts) { p in
                     var j = p
                     while j < n {
                         do { ib[j] = try image(samples: clips[j]) } catch { eb[j] = "\(error)" }

@@ -33,7 +33,7 @@ public enum FileBatch {
                               _ body: (String) throws -> T) -> [Result<T, Error>] {
         let state = BatchState<T>(count: files.count)
         let count = max(1, min(workers, files.count))
-        DispatchQueue.concurrentPerform(iterations: count) { _ in
+        concurrentPerform(count) { _ in
             while let index = state.nextIndex() {
                 let result = Result { try body(files[index]) }
                 let finished = state.store(result, at: index)

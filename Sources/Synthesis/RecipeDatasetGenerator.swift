@@ -43,7 +43,7 @@ public enum RecipeDatasetGenerator {
         // Load every background once, in parallel.
         var loaded = [Result<(samples: [Float], sha: String), Error>?](repeating: nil, count: names.count)
         let lock = NSLock()
-        DispatchQueue.concurrentPerform(iterations: names.count) { i in
+        concurrentPerform(names.count) { i in
             let path = (backgroundDirectory as NSString).appendingPathComponent(names[i])
             let result = Result { () throws -> (samples: [Float], sha: String) in
                 (try BackgroundLoader.load(path, sampleRate: spec.sampleRate, gainDecibels: spec.backgroundGain), try SHA256.hex(fileAt: path))
@@ -62,7 +62,7 @@ public enum RecipeDatasetGenerator {
 
         let jobs = plan(spec, training: split.training, test: split.test)
         var results = [Result<GeneratedFile, Error>?](repeating: nil, count: jobs.count)
-        DispatchQueue.concurrentPerform(iterations: jobs.count) { index in
+        concurrentPerform(jobs.count) { index in
             let job = jobs[index]
             let result = Result { try write(job, compose(job, spec: spec, background: job.background.flatMap { backgrounds[$0] }),
                                             spec: spec, directory: directory) }

@@ -41,7 +41,7 @@ public enum SoundscapeGenerator {
         let jobs = plan(spec)
         var results = [Result<GeneratedFile, Error>?](repeating: nil, count: jobs.count)
         let lock = NSLock()
-        DispatchQueue.concurrentPerform(iterations: jobs.count) { index in
+        concurrentPerform(jobs.count) { index in
             let result = Result { try render(jobs[index], spec: spec, directory: directory) }
             lock.lock()
             results[index] = result

@@ -1,4 +1,5 @@
 import CBLAS
+import ChorusCore
 import Foundation
 
 /// The native CPU fallback: OpenBLAS for matrix products, plain Swift loops (split across cores
@@ -37,7 +38,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         let work = count * cost
         let parts = work < 1 << 16 ? 1 : min(threads * 4, count)
         if parts <= 1 { body(0, count); return }
-        DispatchQueue.concurrentPerform(iterations: parts) { p in
+        concurrentPerform(parts) { p in
             let lo = count * p / parts, hi = count * (p + 1) / parts
             if lo < hi { body(lo, hi) }
         }
@@ -59,7 +60,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
                 continue
             }
             let splitColumns = n >= m
-            DispatchQueue.concurrentPerform(iterations: parts) { p in
+            concurrentPerform(parts) { p in
                 if splitColumns {
                     let lo = (n * p / parts) & ~15, hi = p == parts - 1 ? n : (n * (p + 1) / parts) & ~15
                     guard hi > lo else { return }

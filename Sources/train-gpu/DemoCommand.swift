@@ -110,10 +110,10 @@ struct DemoCommand: ParsableCommand {
     /// Runs a subcommand exactly as the CLI would, after printing its command line.
     func runCommand(_ args: [String]) throws {
         print("$ train-gpu " + args.map { $0.contains(" ") ? "'\($0)'" : $0 }.joined(separator: " "))
-        fflush(stdout)
+        fflush(nil)
         var command = try TrainGPU.parseAsRoot(args)
         try command.run()
-        fflush(stdout)
+        fflush(nil)
     }
 
     /// Says which species the high-scoring negatives are, by looking up the field test tables.

@@ -1,3 +1,4 @@
+import ChorusCore
 import Foundation
 import Kernels
 import TestSupport
@@ -91,5 +92,31 @@ final class KernelsTests: XCTestCase {
         let other = try ctx.makeBuffer(count: 999)
         XCTAssertEqual(ctx.idleBufferCount, 0)
         XCTAssertEqual(again.count + other.count, 1999)
+    }
+
+    /// Many threads asking for one kernel get one kernel object, and launches of one kernel from
+    /// many threads never mix their arguments (each fills its own buffer with its own value).
+    func testKernelCacheAndLaunchesAreSafeAcrossThreads() throws {
+        guard let info = try OpenCLPlatforms.devices().first else { throw XCTSkip("no OpenCL platform") }
+        let ctx = try OpenCLContext(device: info)
+        _ = try ctx.program()
+        let handles = UnsafeMutableBufferPointer<UInt>.allocate(capacity: 16)
+        defer { handles.deallocate() }
+        concurrentPerform(16) { i in handles[i] = UInt(bitPattern: try? ctx.kernel("fill")) }
+        XCTAssertNotEqual(handles[0], 0)
+        XCTAssertEqual(Set(handles).count, 1, "one kernel object for every thread")
+        let before = ctx.launchCount
+        let count = 4096, threads = 8, rounds = 25
+        let buffers = try (0..<threads).map { _ in try ctx.makeBuffer(count: count) }
+        concurrentPerform(threads) { t in
+            for r in 0..<rounds { try? ctx.launch("fill", global: [count], [.int(Int32(count)), .float(Float(t * 1000 + r)), .buffer(buffers[t])]) }
+        }
+        try ctx.finish()
+        XCTAssertEqual(ctx.launchCount - before, threads * rounds, "every launch counted")
+        for t in 0..<threads {
+            var out = [Float](repeating: 0, count: count)
+            try out.withUnsafeMutableBufferPointer { try ctx.read(buffers[t], into: $0.baseAddress!, count: count) }
+            XCTAssertEqual(Set(out), [Float(t * 1000 + rounds - 1)], "thread \(t)'s buffer holds its own last value")
+        }
     }
 }
