@@ -67,10 +67,14 @@ public struct Provenance: Codable, Sendable, Equatable {
 
     /// Writes the sidecar of `tablePath` atomically (pretty, sorted keys).
     public func write(for tablePath: String) throws {
+        try AtomicFile.write(try jsonData(), to: Self.sidecarPath(for: tablePath))
+    }
+
+    /// The sidecar's bytes (pretty, sorted keys).
+    public func jsonData() throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let data = try encoder.encode(self)
-        try AtomicFile.write(data + Data("\n".utf8), to: Self.sidecarPath(for: tablePath))
+        return try encoder.encode(self) + Data("\n".utf8)
     }
 
     /// Reads the sidecar of `tablePath`.

@@ -37,6 +37,32 @@ public enum ChorusFileError: Error, CustomStringConvertible, Equatable {
 /// process loses nothing that was already there.
 public enum AtomicFile {
     public static func write(_ data: Data, to path: String) throws {
+        try writeTogether([(data, path)])
+    }
+
+    /// Writes several files as one: every temporary file is written and flushed first, and only
+    /// when all succeeded are they renamed into place, so a full disk never leaves a table without
+    /// its sidecar or a training table without its validation table.
+    public static func writeTogether(_ files: [(data: Data, path: String)]) throws {
+        var temporaries: [String] = []
+        do {
+            for file in files { temporaries.append(try writeTemporary(file.data, beside: file.path)) }
+        } catch {
+            for t in temporaries { unlink(t) }
+            throw error
+        }
+        for (k, (file, tmp)) in zip(files, temporaries).enumerated() {
+            // If the destination is read-only (a final model), the rename still needs it writable or absent.
+            if rename(tmp, file.path) != 0 {
+                let reason = String(cString: strerror(errno))
+                for t in temporaries[k...] { unlink(t) }
+                throw ChorusFileError.cannotWrite(path: file.path, reason: reason)
+            }
+        }
+    }
+
+    /// A flushed temporary file holding `data` in the folder of `path` (created if needed).
+    private static func writeTemporary(_ data: Data, beside path: String) throws -> String {
         let url = URL(fileURLWithPath: path)
         let dir = url.deletingLastPathComponent()
         do {
@@ -44,12 +70,12 @@ public enum AtomicFile {
         } catch {
             throw ChorusFileError.cannotWrite(path: path, reason: "cannot create directory \(dir.path): \(error.localizedDescription)")
         }
-        let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-        let fd = open(tmp.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
             throw ChorusFileError.cannotWrite(path: path, reason: "cannot create a temporary file in \(dir.path): \(String(cString: strerror(errno)))")
         }
-        // Write everything and flush it to disk before the rename, so a full disk or a crash never
+        // Write everything and flush it to disk before any rename, so a full disk or a crash never
         // leaves a truncated file under the final name.
         var failure: String?
         data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
@@ -64,15 +90,10 @@ public enum AtomicFile {
         if failure == nil && fsync(fd) != 0 { failure = String(cString: strerror(errno)) }
         if close(fd) != 0 && failure == nil { failure = String(cString: strerror(errno)) }
         if let failure {
-            unlink(tmp.path)
+            unlink(tmp)
             throw ChorusFileError.cannotWrite(path: path, reason: failure)
         }
-        // If the destination is read-only (a final model), the rename still needs it writable or absent.
-        if rename(tmp.path, path) != 0 {
-            let reason = String(cString: strerror(errno))
-            unlink(tmp.path)
-            throw ChorusFileError.cannotWrite(path: path, reason: reason)
-        }
+        return tmp
     }
 
     public static func write(_ string: String, to path: String) throws {
@@ -111,4 +132,15 @@ public enum FileSystem {
     public static func makeReadOnly(_ path: String) throws {
         try FileManager.default.setAttributes([.posixPermissions: 0o444], ofItemAtPath: path)
     }
+}
+
+/// The operating system's words for an I/O error ("No space left on device"), found in the
+/// error or the error under it; Foundation's own description otherwise.
+public func systemReason(_ error: Error) -> String {
+    var current: NSError? = error as NSError
+    while let e = current {
+        if e.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(e.code))) }
+        current = e.userInfo[NSUnderlyingErrorKey] as? NSError
+    }
+    return error.localizedDescription
 }

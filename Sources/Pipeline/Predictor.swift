@@ -213,15 +213,19 @@ public enum Predictor {
                 }
                 var text = ""
                 for r in rows { text += CSV.line([file, formatSeconds(r.start), formatSeconds(r.end)] + r.scores.map { String(format: "%.6g", $0) }) }
+                let scoresEnd = try handle.offset(), doneEnd = try doneHandle.offset()
                 do {
                     try handle.write(contentsOf: Data(text.utf8))
                     try handle.synchronize()
                     try doneHandle.write(contentsOf: Data((file + "\n").utf8))
                     try doneHandle.synchronize()
                 } catch {
-                    // A failed write (a full disk) may leave part of this file's rows; --resume drops
-                    // rows of files not listed as done. Stop: every later file would fail the same way.
-                    throw ChorusFileError.cannotWrite(path: output, reason: "\(error.localizedDescription); the files before \(file) are kept, --resume continues")
+                    // A failed write (a full disk) may have left part of this file's rows: cut them off
+                    // (shrinking needs no space), so the table holds whole recordings only. Stop:
+                    // every later file would fail the same way.
+                    try? handle.truncate(atOffset: scoresEnd)
+                    try? doneHandle.truncate(atOffset: doneEnd)
+                    throw ChorusFileError.cannotWrite(path: output, reason: "\(systemReason(error)); the files before \(file) are kept, --resume continues")
                 }
                 try onFile?(file, rows)
                 scored += 1

@@ -107,18 +107,39 @@ struct LabelsCommand: ParsableCommand {
 /// Extensions of audio files looked for in directories.
 let audioExtensions: Set<String> = ["wav", "flac", "mp3", "ogg", "aif", "aiff"]
 
-/// Writes a labels table and its provenance sidecar; returns the path written (date-stamped if asked).
+/// A labels table to write with its provenance sidecar.
+struct LabelTableOutput {
+    var table: ClipLabelTable
+    var out: String
+    var step: String
+    var parameters: [String: String]
+    var notes: [String: String] = [:]
+}
+
+/// Writes labels tables and their provenance sidecars all together (nothing is renamed into place
+/// unless every file was written); returns the paths written (date-stamped if asked).
+func writeLabelTables(_ outputs: [LabelTableOutput], dateStamped: Bool, inputs: [String]) throws -> [String] {
+    let hashed = try Provenance.inputFiles(inputs)
+    var files: [(data: Data, path: String)] = [], paths: [String] = []
+    for o in outputs {
+        let path = dateStamped ? Provenance.dateStamped(o.out) : o.out
+        try OutputPolicy.checkNotInput(path, parameter: "--out", inputs: inputs)
+        try OutputPolicy.checkNotInput(Provenance.sidecarPath(for: path), parameter: "the provenance record of --out", inputs: inputs)
+        try OutputLock.acquire(for: path)
+        let record = Provenance(step: o.step, commandLine: CommandLine.arguments, inputs: hashed, parameters: o.parameters,
+                                table: o.table, tablePath: path, notes: o.notes)
+        files += [(Data(o.table.csvText().utf8), path), (try record.jsonData(), Provenance.sidecarPath(for: path))]
+        paths.append(path)
+    }
+    try AtomicFile.writeTogether(files)
+    return paths
+}
+
+/// Writes one labels table and its provenance sidecar; returns the path written.
 func writeLabelTable(_ table: ClipLabelTable, to out: String, dateStamped: Bool, step: String, inputs: [String],
                      parameters: [String: String], notes: [String: String] = [:]) throws -> String {
-    let path = dateStamped ? Provenance.dateStamped(out) : out
-    try OutputPolicy.checkNotInput(path, parameter: "--out", inputs: inputs)
-    try OutputPolicy.checkNotInput(Provenance.sidecarPath(for: path), parameter: "the provenance record of --out", inputs: inputs)
-    try OutputLock.acquire(for: path)
-    let record = Provenance(step: step, commandLine: CommandLine.arguments, inputs: try Provenance.inputFiles(inputs),
-                            parameters: parameters, table: table, tablePath: path, notes: notes)
-    try table.write(to: path)
-    try record.write(for: path)
-    return path
+    try writeLabelTables([LabelTableOutput(table: table, out: out, step: step, parameters: parameters, notes: notes)],
+                         dateStamped: dateStamped, inputs: inputs)[0]
 }
 
 /// Prints positives per class and the number of negatives.

@@ -40,9 +40,11 @@ struct SplitCommand: ParsableCommand {
         let table = try ClipLabelTable.read(labels, checkFilesExist: !noCheckFiles)
         let (train, validationSet) = try Splitter(validationFraction: validation, groupByFile: groupByFile, seed: seed).split(table)
         let parameters = ["validation_fraction": "\(validation)", "group_by_file": "\(groupByFile)", "seed": "\(seed)"]
-        let trainPath = try writeLabelTable(train, to: outTrain, dateStamped: dateStamp, step: "split (train)", inputs: [labels], parameters: parameters)
-        let validationPath = try writeLabelTable(validationSet, to: outValidation, dateStamped: dateStamp, step: "split (validation)",
-                                                 inputs: [labels], parameters: parameters)
+        // Both tables and both sidecars, or none of them.
+        let paths = try writeLabelTables([LabelTableOutput(table: train, out: outTrain, step: "split (train)", parameters: parameters),
+                                          LabelTableOutput(table: validationSet, out: outValidation, step: "split (validation)", parameters: parameters)],
+                                         dateStamped: dateStamp, inputs: [labels])
+        let trainPath = paths[0], validationPath = paths[1]
         print("train: \(train.rows.count) clips, \(train.files.count) recordings → \(trainPath)")
         printCounts(train)
         print("validation: \(validationSet.rows.count) clips, \(validationSet.files.count) recordings → \(validationPath)")

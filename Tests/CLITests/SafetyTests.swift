@@ -81,6 +81,51 @@ final class SafetyTests: XCTestCase {
         }
     }
 
+    // MARK: a full disk
+
+    /// On a full disk `predict` stopped with a stack dump (a `try!` in the writer) and ended its CSV
+    /// mid-row; `split` left the training table without the validation table.
+    func testAFullDiskIsAClearErrorAndLeavesNoHalfOutputs() throws {
+        let f = try Self.fixture()
+        guard getuid() == 0 else { throw XCTSkip("a full disk is simulated with a small tmpfs, which needs root") }
+        let disk = makeTemporaryDirectory("full-disk")
+        func system(_ args: [String]) throws -> Int32 {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            p.arguments = args
+            p.standardError = FileHandle.nullDevice
+            try p.run(); p.waitUntilExit()
+            return p.terminationStatus
+        }
+        // 4 pages of 4 KiB: the lock, the scores table, its .done list and its record; the table
+        // fills its page after about 18 recordings.
+        guard try system(["mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", disk]) == 0 else { throw XCTSkip("cannot mount a tmpfs here") }
+        defer { _ = try? system(["umount", disk]) }
+        let many = f.dir + "/many"
+        try FileManager.default.createDirectory(atPath: many, withIntermediateDirectories: true)
+        for i in 0..<40 where !FileManager.default.fileExists(atPath: many + "/r\(i).wav") {
+            try FileManager.default.copyItem(atPath: f.recordings[0], toPath: many + String(format: "/r%02d.wav", i))
+        }
+        let r = try CLI.run(["predict", "--model", f.model, many, "--out", disk + "/scores.csv"])
+        XCTAssertEqual(r.status, 1, r.output)
+        XCTAssertTrue(r.output.contains("No space left on device"), r.output)
+        XCTAssertFalse(r.output.contains("Fatal error"), r.output)
+        // Whole recordings only: every file's 4 clips, or none of them.
+        let rows = try String(contentsOfFile: disk + "/scores.csv", encoding: .utf8).split(separator: "\n").dropFirst()
+        XCTAssertGreaterThan(rows.count, 0)
+        var perFile: [String: Int] = [:]
+        for row in rows { perFile[String(row.split(separator: ",")[0]), default: 0] += 1 }
+        XCTAssertEqual(Set(perFile.values), [4], "\(perFile)")
+        // Now full: split writes both tables and both records, or nothing.
+        try? Data(repeating: 1, count: 4096).write(to: URL(fileURLWithPath: disk + "/filler2"))
+        let s = try CLI.run(["split", f.dir + "/train.csv", "--validation", "0.25", "--seed", "1",
+                             "--out-train", disk + "/t.csv", "--out-validation", disk + "/v.csv"])
+        XCTAssertEqual(s.status, 1, s.output)
+        XCTAssertTrue(s.output.contains("No space left on device"), s.output)
+        let left = try FileManager.default.contentsOfDirectory(atPath: disk).filter { !$0.hasSuffix(".lock") }
+        XCTAssertFalse(left.contains { $0.hasPrefix("t.") || $0.hasPrefix("v.") || $0.contains(".tmp-") }, "\(left)")
+    }
+
     // MARK: finished work never overwritten
 
     /// `predict X.wav --out X.wav` destroyed the recording.
