@@ -60,6 +60,10 @@ public struct ClipLabeler: Sendable {
     public func label(_ recordings: [AnnotatedRecording], clipDuration: Double, overlap: Double = 0,
                       finalClip: FinalClip = .none) throws -> ClipLabelTable {
         try validateParameters()
+        if minimumFraction == nil && minimumOverlap > clipDuration {
+            throw AnnotationsError.invalidParameter(name: "minimum label overlap (--min-overlap)",
+                reason: "\(minimumOverlap) s is longer than the clip (\(clipDuration) s), so no clip could ever be labelled positive")
+        }
         let classes = self.classes ?? Self.classesInOrderOfAppearance(recordings.flatMap(\.annotations))
         if singleTarget && classes.contains(Self.otherClass) {
             throw AnnotationsError.invalidParameter(name: "classes", reason: "a class is named '\(Self.otherClass)', which single-target labels add themselves; rename it")
@@ -86,6 +90,10 @@ public struct ClipLabeler: Sendable {
         }
         if let first = problems.first {
             throw AnnotationsError.invalidRows(path: problems.allSatisfy { $0.path == first.path } ? first.path : "annotations", problems: problems)
+        }
+        if rows.isEmpty, let longest = recordings.map(\.duration).max() {
+            throw AnnotationsError.cannotProceed(reason: "no clip of \(clipDuration) s fits in the recordings (the longest is \(longest) s)"
+                + (finalClip == .none ? "; use a shorter --clip-duration, or --final-clip full to keep one clip per recording" : ""))
         }
         var table = ClipLabelTable(classes: classes, rows: rows)
         if singleTarget { table = try Self.singleTarget(table) }

@@ -43,6 +43,14 @@ public enum EvaluationError: Error, CustomStringConvertible, Equatable {
             }
             list(scoresOnly, count: scoresCount, what: "scored clip(s) have no labels")
             list(labelsOnly, count: labelsCount, what: "labelled clip(s) have no scores")
+            if scoresCount > 0 {
+                lines.append("If the scores cover more than the labels (a padded last clip from `predict --final-clip extend`, or "
+                             + "recordings annotated only in part), score with `predict --final-clip none` to match labels made "
+                             + "with the default `labels --final-clip none`, or pass `--ignore-unlabelled` to leave those clips out.")
+            }
+            if labelsCount > 0 && scoresCount == 0 {
+                lines.append("If some recordings were not scored, score them too or evaluate against labels of the scored recordings only.")
+            }
             return lines.joined(separator: "\n  ")
         case let .duplicateClip(key, source):
             return "\(source): clip \(key) appears more than once"

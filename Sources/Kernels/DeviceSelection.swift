@@ -6,6 +6,8 @@ public enum DeviceRequest: Equatable, Sendable, CustomStringConvertible {
     case cpu
     /// The best OpenCL device: a GPU before a CPU.
     case opencl
+    /// An OpenCL GPU, or an error listing the devices there are.
+    case gpu
     /// The N-th device as listed by `train-gpu devices`.
     case openclIndex(Int)
 
@@ -14,7 +16,8 @@ public enum DeviceRequest: Equatable, Sendable, CustomStringConvertible {
         switch s {
         case "auto", "": self = .auto
         case "cpu": self = .cpu
-        case "opencl", "gpu": self = .opencl
+        case "opencl": self = .opencl
+        case "gpu": self = .gpu
         default:
             if s.hasPrefix("opencl:"), let n = Int(s.dropFirst(7)), n >= 0 { self = .openclIndex(n) }
             else { throw OpenCLError.invalidDeviceString(text) }
@@ -26,6 +29,7 @@ public enum DeviceRequest: Equatable, Sendable, CustomStringConvertible {
         case .auto: return "auto"
         case .cpu: return "cpu"
         case .opencl: return "opencl"
+        case .gpu: return "gpu"
         case let .openclIndex(n): return "opencl:\(n)"
         }
     }
@@ -38,6 +42,11 @@ public enum DeviceRequest: Equatable, Sendable, CustomStringConvertible {
         case .opencl:
             guard !devices.isEmpty else { throw OpenCLError.noPlatform }
             return devices.first { $0.kind == .gpu } ?? devices.first { $0.kind == .accelerator } ?? devices[0]
+        case .gpu:
+            guard let gpu = devices.first(where: { $0.kind == .gpu }) else {
+                throw OpenCLError.noSuchDevice(requested: "gpu", available: devices.map(\.description))
+            }
+            return gpu
         case let .openclIndex(n):
             guard n < devices.count else {
                 if devices.isEmpty { throw OpenCLError.noPlatform }

@@ -19,7 +19,7 @@ public final class Device: @unchecked Sendable, CustomStringConvertible {
         Device(kind: .opencl(context), backend: OpenCLBackend(context: context))
     }
 
-    /// Chooses a device from a `--device` string: auto, cpu, opencl, opencl:N.
+    /// Chooses a device from a `--device` string: auto, cpu, gpu, opencl, opencl:N.
     public static func select(_ text: String, tuning: KernelTuning? = nil) throws -> Device {
         try select(try DeviceRequest(parsing: text), tuning: tuning)
     }

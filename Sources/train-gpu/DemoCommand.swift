@@ -18,7 +18,7 @@ struct DemoCommand: ParsableCommand {
         """)
 
     @Option(help: "Folder for the dataset and every output.") var out: String = "chorus-demo"
-    @Option(help: "Device: auto, cpu, opencl, opencl:N.") var device: String = "auto"
+    @Option(help: "Device: auto, cpu, gpu, opencl, opencl:N.") var device: String = "auto"
     @Flag(help: "A smaller dataset and fewer epochs (about 3 minutes on 2 cores).") var quick = false
     @Flag(help: "Train without field-noise overlays.") var noOverlays = false
     @Flag(help: "Train twice, with and without overlays, and compare the field test scores.") var compareOverlays = false

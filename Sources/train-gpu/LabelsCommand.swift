@@ -24,7 +24,8 @@ struct LabelsCommand: ParsableCommand {
     var audacity: [String] = []
     @Option(parsing: .upToNextOption, help: ArgumentHelp("Audio files, or directories of them; their lengths set the clips.", valueName: "file-or-dir"))
     var audio: [String] = []
-    @Option(help: ArgumentHelp("Length of every recording in seconds, when the audio is not at hand (overrides the audio's length).", valueName: "seconds"))
+    @Option(parsing: .unconditional,  // `--duration -1` is a bad value, not a missing one
+            help: ArgumentHelp("Length of every recording in seconds, when the audio is not at hand (overrides the audio's length).", valueName: "seconds"))
     var duration: Double?
     @Option(help: ArgumentHelp("Clip length in seconds.", valueName: "seconds"))
     var clipDuration: Double

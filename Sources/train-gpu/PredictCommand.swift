@@ -21,7 +21,7 @@ struct PredictCommand: ParsableCommand {
     @Option(help: "Partial last clip: extend (pad), remainder, full, none.") var finalClip: String = "extend"
     @Option(help: "Clips per batch.") var batchSize: Int = 64
     @Option(help: "Score activation: sigmoid, softmax or none (default from the model's loss).") var activation: String?
-    @Option(help: "Device: auto, cpu, opencl, opencl:N.") var device: String = "auto"
+    @Option(help: "Device: auto, cpu, gpu, opencl, opencl:N.") var device: String = "auto"
     @Option(help: "Threads for decoding and spectrograms.") var workers: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
     @Flag(help: "Skip files already finished in <out> (same model and settings only).") var resume = false
     @Flag(help: "Replace an existing <out> instead of refusing.") var overwrite = false

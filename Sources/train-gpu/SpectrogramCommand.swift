@@ -18,10 +18,10 @@ struct SpectrogramCommand: ParsableCommand {
     @Argument(help: "Audio file (WAV, FLAC, OGG, MP3, AIFF; any case of extension).")
     var audio: String
 
-    @Option(help: "Start of the excerpt, seconds.")
+    @Option(parsing: .unconditional, help: "Start of the excerpt, seconds.")  // `-1` is a value here
     var start: Double = 0
 
-    @Option(help: "Length of the excerpt, seconds (default: to the end of the file).")
+    @Option(parsing: .unconditional, help: "Length of the excerpt, seconds (default: to the end of the file).")
     var duration: Double?
 
     @Option(name: .customLong("sample-rate"), help: "Resample to this rate (Hz) before the spectrogram.")

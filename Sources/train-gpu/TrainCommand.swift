@@ -90,7 +90,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Optimizer: adamw or sgd (momentum 0.9). Default: the recipe's.") var optimizer: OptimizerKind?
     @Option(help: "Peak learning rate (cosine decay over the run after a short warm-up). Default: 1e-3 for adamw, 0.01 for sgd.") var learningRate: Float?
     @Option(help: "Weight decay (decoupled for adamw, L2 for sgd).") var weightDecay: Float = 5e-4
-    @Option(help: "Device: auto, cpu, opencl, opencl:N (see `train-gpu devices`).") var device: String = "auto"
+    @Option(help: "Device: auto, cpu, gpu, opencl, opencl:N (see `train-gpu devices`).") var device: String = "auto"
     @Option(help: "Random seed (shuffling, augmentation, initialisation).") var seed: UInt64 = 0
     @Option(help: "Threads that decode audio and build spectrograms.") var workers: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
     @Flag(help: "Single-target (softmax cross-entropy); default multi-target (BCE).") var singleTarget = false

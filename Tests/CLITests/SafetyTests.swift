@@ -361,6 +361,42 @@ final class SafetyTests: XCTestCase {
         let r = try CLI.run(["labels", "--raven", table, "--duration", "4", "--clip-duration", "1", "--classes", "TONE,TOEN", "--out", f.dir + "/typo.csv"])
         XCTAssertEqual(r.status, 0, r.output)
         XCTAssertTrue(r.output.contains("warning: no annotation has the class TOEN"), r.output)
+        // A clip longer than the recording wrote 0 clips and exited 0; so did a --min-overlap longer than the clip.
+        var e = try CLI.run(["labels", "--raven", table, "--duration", "4", "--clip-duration", "5", "--out", f.dir + "/none.csv"])
+        XCTAssertNotEqual(e.status, 0, e.output)
+        XCTAssertTrue(e.output.contains("no clip of 5.0 s fits"), e.output)
+        e = try CLI.run(["labels", "--raven", table, "--duration", "4", "--clip-duration", "1", "--min-overlap", "2", "--out", f.dir + "/none.csv"])
+        XCTAssertEqual(e.status, 64, e.output)
+        XCTAssertTrue(e.output.contains("--min-overlap"), e.output)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: f.dir + "/none.csv"))
+        // A negative value is a bad value, not a missing one.
+        e = try CLI.run(["labels", "--raven", table, "--duration", "-1", "--clip-duration", "1", "--out", f.dir + "/none.csv"])
+        XCTAssertEqual(e.status, 64, e.output)
+        XCTAssertTrue(e.output.contains("--duration must be > 0 seconds; got -1"), e.output)
+    }
+
+    /// `--device gpu` silently picked the POCL CPU device; it now means a GPU or an error naming what there is.
+    func testDeviceGPUMeansAGPU() throws {
+        let f = try Self.fixture()
+        let r = try CLI.run(["predict", "--model", f.model, f.recordings[0], "--device", "gpu", "--overwrite", "--out", f.dir + "/gpu.csv"])
+        let devices = try CLI.run(["devices"]).output
+        if devices.contains("GPU") { XCTAssertEqual(r.status, 0, r.output) } else {
+            XCTAssertNotEqual(r.status, 0, r.output)
+            XCTAssertTrue(r.output.contains("no OpenCL device 'gpu'"), r.output)
+        }
+    }
+
+    /// The README's tutorial (predict with the default --final-clip extend, then evaluate) failed
+    /// without saying how to fix it.
+    func testUnlabelledScoresErrorSaysHowToFixIt() throws {
+        let f = try Self.fixture()
+        try "file,start_time,end_time,TONE\n\(f.recordings[0]),0.0,1.0,0.9\n\(f.recordings[0]),1.0,2.0,0.1\n\(f.recordings[0]),4.0,5.0,0.2\n"
+            .write(toFile: f.dir + "/extra-scores.csv", atomically: true, encoding: .utf8)
+        try "file,start_time,end_time,TONE\n\(f.recordings[0]),0.0,1.0,1\n\(f.recordings[0]),1.0,2.0,0\n"
+            .write(toFile: f.dir + "/few-labels.csv", atomically: true, encoding: .utf8)
+        let r = try CLI.run(["evaluate", "--scores", f.dir + "/extra-scores.csv", "--labels", f.dir + "/few-labels.csv", "--out", f.dir + "/eval-x"])
+        XCTAssertNotEqual(r.status, 0, r.output)
+        XCTAssertTrue(r.output.contains("--final-clip none") && r.output.contains("--ignore-unlabelled"), r.output)
     }
 
     /// A 32-bit float WAV written byte by byte (Chorus's own writer refuses non-finite samples).
