@@ -23,7 +23,12 @@ final class SoundFile {
         }
         var sfInfo = SF_INFO()
         guard let handle = sf_open(path, Int32(SFM_READ), &sfInfo) else {
-            let reason = String(cString: sf_strerror(nil))
+            var reason = String(cString: sf_strerror(nil))
+            // The file exists and is readable (checked above): libsndfile's "does not exist" means
+            // it could not recognise the contents.
+            if reason.contains("does not exist") || reason.contains("not a regular file") {
+                reason = "the contents are not a valid \(ext.uppercased()) file (damaged, truncated, or another format)"
+            }
             throw AudioError.cannotDecode(path: path, reason: reason)
         }
         guard sfInfo.samplerate > 0, sfInfo.channels > 0 else {

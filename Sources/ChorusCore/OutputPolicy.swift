@@ -97,3 +97,32 @@ public final class OutputLock: @unchecked Sendable {
         return lock
     }
 }
+
+/// The record written beside a table that is not a labels table (`ribbit.csv` → `ribbit.json`):
+/// what made it, from which inputs, with which parameters, and what went wrong.
+public struct CommandRecord<Parameters: Encodable>: Encodable {
+    public var step: String
+    public var toolVersion = chorusVersion
+    public var date = isoTimestamp()
+    public var commandLine = CommandLine.arguments
+    public var inputs: [String]
+    public var parameters: Parameters
+    public var table: String
+    public var tableSHA256: String
+    public var rows: Int
+    public var failures: [String: String]
+
+    public init(step: String, inputs: [String], parameters: Parameters, table: String, text: String, rows: Int, failures: [String: String]) {
+        self.step = step; self.inputs = inputs; self.parameters = parameters
+        self.table = (table as NSString).lastPathComponent
+        self.tableSHA256 = SHA256.hex(string: text)
+        self.rows = rows; self.failures = failures
+    }
+
+    /// Writes the table and this record beside it (`x.csv` → `x.json`) together.
+    public func write(text: String, to table: String, sidecar: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        try AtomicFile.writeTogether([(Data(text.utf8), table), (try encoder.encode(self) + Data("\n".utf8), sidecar)])
+    }
+}

@@ -21,38 +21,35 @@ public enum EvaluationOutputs {
         return out
     }
 
-    /// Writes every output into `dir` (created if needed) and returns the paths written.
+    /// Writes every output into `dir` (created if needed) and returns the paths written. All of
+    /// them are written together: on a full disk none is replaced, rather than some.
     /// `reviewCount` clips of each kind per class go to the review lists.
     @discardableResult
     public static func write(data: EvaluationData, result: EvaluationResult, reviewCount: Int,
                              extraSections: [HTMLSection] = [], to dir: String) throws -> [String] {
-        var written: [String] = []
-        func put(_ name: String, _ text: String) throws {
-            let path = (dir as NSString).appendingPathComponent(name)
-            try AtomicFile.write(text, to: path)
-            written.append(path)
+        var files: [(data: Data, path: String)] = []
+        func put(_ name: String, _ text: String) {
+            files.append((Data(text.utf8), (dir as NSString).appendingPathComponent(name)))
         }
         var json = try result.jsonData()
         json.append(contentsOf: Array("\n".utf8))
-        let metricsPath = (dir as NSString).appendingPathComponent("metrics.json")
-        try AtomicFile.write(json, to: metricsPath)
-        written.append(metricsPath)
-        try put("thresholds.csv", thresholdsCSV(data: data))
+        files.append((json, (dir as NSString).appendingPathComponent("metrics.json")))
+        put("thresholds.csv", thresholdsCSV(data: data))
 
         let stems = OutputNames.fileStems(for: data.classes)
         let reviewLists = ReviewList.all(data: data, count: reviewCount)
         var plots: [ClassPlots] = []
         for c in data.classes.indices {
             let p = ClassPlots(data: data, classIndex: c, threshold: result.thresholds.threshold(for: data.classes[c]))
-            try put("pr_\(stems[c]).svg", p.precisionRecall)
-            try put("threshold_\(stems[c]).svg", p.precisionRecallVsThreshold)
-            try put("histogram_\(stems[c]).svg", p.scoreHistogram)
-            try put("review_\(stems[c]).csv", reviewLists[c].csvText())
+            put("pr_\(stems[c]).svg", p.precisionRecall)
+            put("threshold_\(stems[c]).svg", p.precisionRecallVsThreshold)
+            put("histogram_\(stems[c]).svg", p.scoreHistogram)
+            put("review_\(stems[c]).csv", reviewLists[c].csvText())
             plots.append(p)
         }
-        try put("hard_negatives.csv", HardNegatives.csvText(data: data, reviewLists: reviewLists))
-        written.append(try HTMLReport.write(result: result, plots: plots, reviewLists: reviewLists,
-                                            extraSections: extraSections, to: dir))
-        return written
+        put("hard_negatives.csv", HardNegatives.csvText(data: data, reviewLists: reviewLists))
+        put(HTMLReport.fileName, HTMLReport.render(result: result, plots: plots, reviewLists: reviewLists, extraSections: extraSections))
+        try AtomicFile.writeTogether(files)
+        return files.map(\.path)
     }
 }

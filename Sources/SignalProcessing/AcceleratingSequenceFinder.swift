@@ -1,7 +1,7 @@
 import Foundation
 
 /// A closed range `[low, high]` used by the sequence criteria (inclusive at both ends).
-public struct ValueRange: Sendable, Equatable {
+public struct ValueRange: Sendable, Equatable, Codable {
     public var low: Double
     public var high: Double
     public init(_ low: Double, _ high: Double) { self.low = low; self.high = high }
@@ -30,7 +30,7 @@ public struct PeakSequence: Sendable, Equatable {
 /// is kept when its point count is in `pointsRange` and `last − first` time is in
 /// `durationRange` (a sequence still open at the end needs more than one point). All ranges
 /// are inclusive.
-public struct AcceleratingSequenceFinder: Sendable, Equatable {
+public struct AcceleratingSequenceFinder: Sendable, Equatable, Codable {
     public var dtRange = ValueRange(0.05, 0.8)
     public var dyRange = ValueRange(-0.2, 0)
     public var d2yRange = ValueRange(-0.05, 0.15)

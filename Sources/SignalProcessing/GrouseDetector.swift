@@ -3,7 +3,7 @@ import Foundation
 
 /// Parameters of the accelerating-pulse (Ruffed Grouse drumming) detector; defaults are the
 /// reference's (`detect_peak_sequence_cwt`).
-public struct GrouseParameters: Sendable, Equatable {
+public struct GrouseParameters: Sendable, Equatable, Codable {
     /// Audio is resampled to this rate (Hz) first.
     public var sampleRate = 400
     /// Analysis window length (s); each window is normalised on its own.

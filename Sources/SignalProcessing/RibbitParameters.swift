@@ -5,7 +5,7 @@ import Foundation
 /// Everything RIBBIT needs to score a recording. Defaults follow OpenSoundscape 0.13's `ribbit`
 /// (2 s clips, no overlap, final clip `remainder`, spectrogram Hann 512 / overlap 256, Welch
 /// segment min(256, n), FFT size 1024).
-public struct RibbitParameters: Sendable, Equatable {
+public struct RibbitParameters: Sendable, Equatable, Codable {
     /// Band (Hz) where the target's pulses are.
     public var signalBand: FrequencyBand
     /// Pulse rates (pulses per second) to look for; the score uses PSD bins strictly inside it.

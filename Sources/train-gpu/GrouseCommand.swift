@@ -1,3 +1,4 @@
+import Annotations
 import ArgumentParser
 import ChorusCore
 import Foundation
@@ -86,7 +87,11 @@ struct GrouseCommand: ParsableCommand {
         try OutputLock.acquire(for: out)
         let progress = ProgressReporter(label: "grouse", total: files.count, unit: "files")
         let report = try GrouseBatch.run(files: files, parameters: parameters, workers: workers) { progress.update(done: $0) }
-        try AtomicFile.write(GrouseBatch.csv(report), to: out)
+        let text = GrouseBatch.csv(report)
+        try CommandRecord(step: "grouse", inputs: files, parameters: parameters, table: out, text: text,
+                          rows: report.files.reduce(0) { $0 + $1.sequences.count },
+                          failures: Dictionary(report.failures.map { ($0.path, $0.reason) }, uniquingKeysWith: { a, _ in a }))
+            .write(text: text, to: out, sidecar: Provenance.sidecarPath(for: out))
         let count = report.files.reduce(0) { $0 + $1.sequences.count }
         print("grouse: \(count) drumming sequence(s) in \(report.files.filter { !$0.sequences.isEmpty }.count) of \(files.count) files -> \(out)")
         try reportFailures(report.failures, total: files.count)

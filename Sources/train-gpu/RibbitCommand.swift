@@ -1,3 +1,4 @@
+import Annotations
 import ArgumentParser
 import ChorusCore
 import Foundation
@@ -64,7 +65,11 @@ struct RibbitCommand: ParsableCommand {
         let progress = ProgressReporter(label: "ribbit", total: files.count, unit: "files")
         let start = Date()
         let report = try RibbitBatch.run(files: files, parameters: parameters, workers: workers, plotDirectory: plot) { progress.update(done: $0) }
-        try AtomicFile.write(RibbitBatch.csv(report), to: out)
+        let text = RibbitBatch.csv(report)
+        try CommandRecord(step: "ribbit", inputs: files, parameters: parameters, table: out, text: text,
+                          rows: report.files.reduce(0) { $0 + $1.clips.count },
+                          failures: Dictionary(report.failures.map { ($0.path, $0.reason) }, uniquingKeysWith: { a, _ in a }))
+            .write(text: text, to: out, sidecar: Provenance.sidecarPath(for: out))
         let elapsed = Date().timeIntervalSince(start)
         print("ribbit: \(report.files.count) of \(files.count) files, \(report.files.reduce(0) { $0 + $1.clips.count }) clips, " +
               "\(String(format: "%.2f", report.audioSeconds / 3600)) h of audio in \(String(format: "%.1f", elapsed)) s -> \(out)")

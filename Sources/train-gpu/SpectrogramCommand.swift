@@ -68,9 +68,13 @@ struct SpectrogramCommand: ParsableCommand {
         if bandpass.count == 2 { (image.minFrequency, image.maxFrequency) = (bandpass[0], bandpass[1]) }
         let tensorSize = try size.map(ImageParameters.parseSize)
 
+        try OutputPolicy.checkNotInput(out, parameter: "--out", inputs: [audio])
         let samples = try AudioFile.read(audio, offset: start, duration: duration, sampleRate: sampleRate)
         let parameters = SpectrogramParameters(windowSamples: windowSamples, overlapSamples: overlapSamples)
-        var spectrogram = try Spectrogram.compute(samples, parameters: parameters)
+        var spectrogram: Spectrogram
+        do { spectrogram = try Spectrogram.compute(samples, parameters: parameters) } catch let AudioError.tooShort(reason) {
+            throw AudioError.tooShort(reason: "\(audio) from \(start) s: \(reason)")  // say which file
+        }
         if let lo = image.minFrequency, let hi = image.maxFrequency {
             spectrogram = try spectrogram.bandpassed(minFrequency: lo, maxFrequency: hi)
             image.minFrequency = nil

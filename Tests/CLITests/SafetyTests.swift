@@ -181,6 +181,20 @@ final class SafetyTests: XCTestCase {
         XCTAssertTrue(r.output.contains("_fixture_2"), r.output)
     }
 
+    /// `ribbit` and `grouse` wrote no provenance record, though every table should have one.
+    func testRibbitAndGrouseWriteTheirRecord() throws {
+        let f = try Self.fixture()
+        for args in [["ribbit", f.recordings[0], "--signal-band", "1900", "2400", "--pulse-rate-range", "8", "20", "--out", f.dir + "/rb.csv"],
+                     ["grouse", f.recordings[0], "--out", f.dir + "/gr.csv"]] {
+            let r = try CLI.run(args)
+            XCTAssertEqual(r.status, 0, r.output)
+            let record = try JSONSerialization.jsonObject(with: XCTUnwrap(bytes(f.dir + "/\(args[0] == "ribbit" ? "rb" : "gr").json"))) as? [String: Any]
+            XCTAssertEqual(record?["step"] as? String, args[0])
+            XCTAssertNotNil(record?["parameters"] as? [String: Any])
+            XCTAssertEqual((record?["tableSHA256"] as? String)?.count, 64)
+        }
+    }
+
     /// `predict --raven-out` wrote one table per base name: a/x.wav and b/x.wav overwrote each other.
     func testRavenTablesOfRecordingsWithTheSameNameAreKeptApart() throws {
         let f = try Self.fixture()
@@ -296,6 +310,17 @@ final class SafetyTests: XCTestCase {
         let r = try CLI.run(["predict", "--model", f.model, path, "--overwrite", "--out", f.dir + "/nan-scores.csv"])
         XCTAssertNotEqual(r.status, 0, "every input failed: \(r.output)")
         XCTAssertTrue(r.output.contains("nan.wav: 16000 audio samples are NaN or infinite"), r.output)
+    }
+
+    /// A damaged MP3 was reported as "File does not exist or is not a regular file (possibly a pipe?)".
+    func testADamagedAudioFileIsCalledDamaged() throws {
+        let f = try Self.fixture()
+        let path = f.dir + "/broken.mp3"
+        try Data((0..<3000).map { UInt8(truncatingIfNeeded: $0 &* 37) }).write(to: URL(fileURLWithPath: path))
+        let r = try CLI.run(["predict", "--model", f.model, path, "--overwrite", "--out", f.dir + "/broken-scores.csv"])
+        XCTAssertNotEqual(r.status, 0, r.output)
+        XCTAssertTrue(r.output.contains("broken.mp3") && r.output.contains("not a valid MP3 file"), r.output)
+        XCTAssertFalse(r.output.contains("does not exist"), r.output)
     }
 
     // MARK: bad input accepted silently
