@@ -21,7 +21,7 @@ public enum ModelError: Error, CustomStringConvertible {
             if !wrongShape.isEmpty { parts.append("\(wrongShape.count) mismatched shapes: " + list(wrongShape, "; ")) }
             if !unexpected.isEmpty { parts.append("\(unexpected.count) unexpected tensors (ignored): " + list(unexpected, ", ")) }
             var text = "weights do not fit the model: " + parts.joined(separator: "; ")
-            if missing.count > 6 && unexpected.count > 6 { text += " (a model of another architecture? check --arch)" }
+            if missing.count > 6 { text += " (weights of another architecture? check --arch)" }
             return text
         case let .invalidModelFile(path, reason): return "\(path): not a valid Chorus model file: \(reason)"
         }

@@ -78,6 +78,15 @@ struct LabelsCommand: ParsableCommand {
             let length = try duration ?? recordingDuration(file)
             return AnnotatedRecording(file: file, duration: length, annotations: match.annotations)
         }
+        // Annotations that label nothing: say where they are rather than drop them without a word.
+        let empty = tables.flatMap { t in t.annotations.filter { $0.label.trimmingCharacters(in: .whitespaces).isEmpty || $0.end <= $0.start }.map { (t.path, $0) } }
+        if !empty.isEmpty {
+            printError("warning: \(empty.count) annotation\(empty.count == 1 ? " labels" : "s label") nothing and \(empty.count == 1 ? "is" : "are") ignored (blank name or zero length):")
+            for (path, a) in empty.prefix(10) {
+                printError("  \(a.sourcePath ?? path):\(a.sourceLine.map(String.init) ?? "?"): \(a.label.isEmpty ? "blank name" : "'\(a.label)'") at \(a.start)–\(a.end) s")
+            }
+            if empty.count > 10 { printError("  … and \(empty.count - 10) more") }
+        }
         let classList = classes.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
         if let classList {
             // A requested class no annotation has is most often a typo: it would be a column of zeros.

@@ -186,7 +186,8 @@ enum TrainingJob {
         try run.lock()
         if resume && !FileSystem.exists(run.checkpointPath) { print("--resume: no finished epoch of '\(name)' under \(out) yet; starting at epoch 1") }
         run.note = note
-        try run.recordTables(train: train, validation: validation, overlays: overlays, resume: resume)
+        // Without a finished epoch there is nothing to resume: record this command's tables afresh.
+        try run.recordTables(train: train, validation: validation, overlays: overlays, resume: resume && FileSystem.exists(run.checkpointPath))
         print("training \(configuration.architecture.rawValue) on \(device.description)")
         print("  \(trainTable.rows.count) training clips, \(validationTable.rows.count) validation clips, \(overlayTable?.rows.count ?? 0) overlay clips; classes \(trainTable.classes.joined(separator: ", "))")
         print("  clip duration \(DataDefaults.format(clip.value)) s (\(clip.reason)); sample rate \(rate.value) Hz (\(rate.reason))")

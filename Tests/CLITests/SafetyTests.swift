@@ -349,6 +349,54 @@ final class SafetyTests: XCTestCase {
         XCTAssertTrue(r.output.contains("--clip-overlap"), r.output)
     }
 
+    /// A `train` that failed after making its run folder left a folder `--resume` rejected.
+    func testResumeAfterAFailedStartStartsAtEpochOne() throws {
+        let f = try Self.fixture()
+        let rows = try String(contentsOfFile: f.dir + "/validation.csv", encoding: .utf8).split(separator: "\n").map(String.init)
+        try ([rows[0]] + rows.dropFirst().map { $0.replacingOccurrences(of: "rec", with: "gone") }).joined(separator: "\n")
+            .write(toFile: f.dir + "/validation-gone.csv", atomically: true, encoding: .utf8)
+        var r = try CLI.run(Self.trainArguments(name: "restart", epochs: 1).map { $0 == "validation.csv" ? "validation-gone.csv" : $0 }, in: f.dir)
+        XCTAssertNotEqual(r.status, 0, r.output)
+        let folder = "\(f.runs)/\(dateStamp())_restart"
+        XCTAssertTrue(FileManager.default.fileExists(atPath: folder + "/config.json"), "the failed start made its folder")
+        // A kill during a save leaves a hidden temporary file; the next run in the folder removes it.
+        try Data(count: 1000).write(to: URL(fileURLWithPath: folder + "/.best.model.tmp-1-2"))
+        r = try CLI.run(Self.trainArguments(name: "restart", epochs: 1, extra: ["--resume"]), in: f.dir)
+        XCTAssertEqual(r.status, 0, r.output)
+        XCTAssertTrue(r.output.contains("starting at epoch 1"), r.output)
+        XCTAssertEqual(try String(contentsOfFile: folder + "/validation.csv", encoding: .utf8),
+                       try String(contentsOfFile: f.dir + "/validation.csv", encoding: .utf8), "the run folder holds the tables it trained on")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder + "/.best.model.tmp-1-2"))
+    }
+
+    /// "No audio files found" exited 64 in ribbit and grouse and 1 in predict.
+    func testNoAudioFilesIsTheSameRuntimeErrorEverywhere() throws {
+        let f = try Self.fixture()
+        let empty = makeTemporaryDirectory("no-audio")
+        for args in [["predict", "--model", f.model, empty, "--out", empty + "/s.csv"],
+                     ["ribbit", empty, "--signal-band", "1900", "2400", "--pulse-rate-range", "8", "20", "--out", empty + "/r.csv"],
+                     ["grouse", empty, "--out", empty + "/g.csv"]] {
+            let r = try CLI.run(args)
+            XCTAssertEqual(r.status, 1, "\(args[0]): \(r.output)")
+            XCTAssertTrue(r.output.contains("no audio files found"), "\(args[0]): \(r.output)")
+        }
+    }
+
+    /// Weights of another architecture printed every one of ~120 missing tensor names; a file too
+    /// short for one spectrogram window was "audio too short: 0 samples" without a file name.
+    func testMessagesAreShortAndNameTheFile() throws {
+        let f = try Self.fixture()
+        let r = try CLI.run(Self.trainArguments(name: "arch", epochs: 1, extra: ["--arch", "resnet18", "--init-weights", f.model]), in: f.dir)
+        XCTAssertNotEqual(r.status, 0, r.output)
+        XCTAssertTrue(r.output.contains("more") && r.output.contains("--arch"), r.output)
+        XCTAssertLessThan(r.output.count, 3000, r.output)
+        let tiny = f.dir + "/tiny.wav"
+        try AudioFile.write(AudioSamples(samples: [Float](repeating: 0.1, count: 10), sampleRate: 16_000), to: tiny)
+        let s = try CLI.run(["spectrogram", tiny, "--out", f.dir + "/tiny.png"])
+        XCTAssertNotEqual(s.status, 0, s.output)
+        XCTAssertTrue(s.output.contains("tiny.wav"), s.output)
+    }
+
     /// 10 of 28 validation clips unreadable and training exited 0: the 10% rule pooled both sets.
     func testMostlyUnreadableValidationStopsTraining() throws {
         let f = try Self.fixture()
@@ -386,6 +434,14 @@ final class SafetyTests: XCTestCase {
         let r = try CLI.run(["labels", "--raven", table, "--duration", "4", "--clip-duration", "1", "--classes", "TONE,TOEN", "--out", f.dir + "/typo.csv"])
         XCTAssertEqual(r.status, 0, r.output)
         XCTAssertTrue(r.output.contains("warning: no annotation has the class TOEN"), r.output)
+        // Blank and zero-length annotations were dropped without a word.
+        let blank = f.dir + "/blank.Table.1.selections.txt"
+        try "Selection\tView\tChannel\tBegin Time (s)\tEnd Time (s)\tLow Freq (Hz)\tHigh Freq (Hz)\tAnnotation\n1\tSpectrogram 1\t1\t1.0\t2.0\t1000\t3000\t\n2\tSpectrogram 1\t1\t2.5\t2.5\t1000\t3000\tTONE\n3\tSpectrogram 1\t1\t3.0\t3.5\t1000\t3000\tTONE\n"
+            .write(toFile: blank, atomically: true, encoding: .utf8)
+        let b = try CLI.run(["labels", "--raven", blank, "--duration", "4", "--clip-duration", "1", "--out", f.dir + "/blank.csv"])
+        XCTAssertEqual(b.status, 0, b.output)
+        XCTAssertTrue(b.output.contains("2 annotations label nothing") && b.output.contains("blank.Table.1.selections.txt:2: blank name")
+                      && b.output.contains(":3: 'TONE' at 2.5–2.5 s"), b.output)
         // A clip longer than the recording wrote 0 clips and exited 0; so did a --min-overlap longer than the clip.
         var e = try CLI.run(["labels", "--raven", table, "--duration", "4", "--clip-duration", "5", "--out", f.dir + "/none.csv"])
         XCTAssertNotEqual(e.status, 0, e.output)
