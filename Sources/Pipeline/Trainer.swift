@@ -144,11 +144,13 @@ public final class Trainer {
             if improved { best = (epoch + 1, metrics.validationMAP) }
             try run.finishEpoch(metrics: metrics, history: history, classes: classes, network: network, optimizer: optimizer,
                                 improved: improved, bestEpoch: best.epoch, bestMAP: best.map, model: modelRecord(history: history))
+            try writeReport(history: history, bestEpoch: best.epoch)
             onEpoch?(metrics)
         }
         let summary = TrainingSummary(runDirectory: run.path, epochs: history, bestEpoch: best.epoch, bestValidationMAP: best.map,
                                       skippedClips: (trainFailures + validation.failures + overlayFailures).map(\.message),
                                       device: device.description)
+        try writeReport(history: history, bestEpoch: best.epoch)
         try run.finish(summary: summary, final: configuration.final)
         return summary
     }
@@ -353,6 +355,33 @@ public final class Trainer {
             x = try Ops.augmentSpectrogram(x, parameters: Tensor(params, shape: [n, augmentParameterCount], on: device), seed: seed)
         }
         return (x, y)
+    }
+
+    /// Rewrites the run folder's report.html (learning curves, data, throughput, provenance).
+    func writeReport(history: [EpochMetrics], bestEpoch: Int) throws {
+        func counts(_ name: String, _ labels: [[Float]]) -> TrainingReportData.TableCounts {
+            TrainingReportData.TableCounts(name: name, rows: labels.count,
+                                           positives: classes.indices.map { c in labels.reduce(0) { $0 + ($1[c] > 0.5 ? 1 : 0) } },
+                                           sha256: run.tableHashes[name])
+        }
+        var tables = [counts("train.csv", train.clips.map(\.labels)), counts("validation.csv", validation.clips.map(\.labels))]
+        if let overlays { tables.append(counts("overlays.csv", overlays.clips.map(\.labels))) }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let c = configuration
+        let data = TrainingReportData(
+            runName: (run.path as NSString).lastPathComponent, classes: classes, plannedEpochs: c.epochs,
+            epochs: history.map { TrainingReportData.Epoch(epoch: $0.epoch, trainLoss: $0.trainLoss, validationLoss: $0.validationLoss,
+                                                           validationMAP: $0.validationMAP, classAP: $0.classAP, learningRate: $0.learningRate,
+                                                           samplesPerSecond: $0.samplesPerSecond, seconds: $0.seconds, loaderWaitFraction: $0.loaderWaitFraction) },
+            bestEpoch: bestEpoch, tables: tables,
+            skippedClips: (trainFailures + validation.failures + overlayFailures).map(\.message),
+            facts: [("device", device.description), ("recipe", "\(c.recipe.rawValue): \(c.optimizer.rawValue), learning rate \(c.learningRate), weight decay \(c.weightDecay)"),
+                    ("augmentation", "\(c.augmentation.pipeline.rawValue): \(c.augmentation.activeSteps.joined(separator: "; "))"),
+                    ("network", "\(c.architecture.rawValue), \(c.preprocessing.image.height)x\(c.preprocessing.image.width), batch \(c.batchSize), seed \(c.seed)"),
+                    ("command", run.commandLine), ("Chorus", chorusVersion), ("run folder", run.path)] + (run.note.map { [("note", $0)] } ?? []),
+            configurationJSON: String(decoding: try encoder.encode(c), as: UTF8.self))
+        try AtomicFile.write(TrainingReport.render(data), to: run.path + "/" + TrainingReport.fileName)
     }
 
     /// What is NaN or infinite after an epoch (losses, metrics, then weights), or nil.
