@@ -26,7 +26,7 @@ public enum EvaluationOutputs {
     /// `reviewCount` clips of each kind per class go to the review lists.
     @discardableResult
     public static func write(data: EvaluationData, result: EvaluationResult, reviewCount: Int,
-                             extraSections: [HTMLSection] = [], to dir: String) throws -> [String] {
+                             extraSections: [HTMLSection] = [], reviewMedia: Set<String> = [], to dir: String) throws -> [String] {
         var files: [(data: Data, path: String)] = []
         func put(_ name: String, _ text: String) {
             files.append((Data(text.utf8), (dir as NSString).appendingPathComponent(name)))
@@ -48,7 +48,8 @@ public enum EvaluationOutputs {
             plots.append(p)
         }
         put("hard_negatives.csv", HardNegatives.csvText(data: data, reviewLists: reviewLists))
-        put(HTMLReport.fileName, HTMLReport.render(result: result, plots: plots, reviewLists: reviewLists, extraSections: extraSections))
+        put(HTMLReport.fileName, HTMLReport.render(result: result, plots: plots, reviewLists: reviewLists, extraSections: extraSections,
+                                                   reviewMedia: reviewMedia))
         try AtomicFile.writeTogether(files)
         return files.map(\.path)
     }

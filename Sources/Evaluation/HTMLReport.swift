@@ -56,8 +56,10 @@ public enum HTMLReport {
     }
 
     /// The page as text.
+    /// `reviewMedia`: the files under `review_clips/` that exist (`<class>/<name>.wav` and `.png`),
+    /// shown as a player and a picture beside each clip to review.
     public static func render(result: EvaluationResult, plots: [ClassPlots], reviewLists: [ReviewList] = [],
-                              extraSections: [HTMLSection] = [], title: String = "Evaluation report") -> String {
+                              extraSections: [HTMLSection] = [], title: String = "Evaluation report", reviewMedia: Set<String> = []) -> String {
         var h: [String] = []
         h.append("<!DOCTYPE html>")
         h.append("<html lang=\"en\"><head><meta charset=\"utf-8\">")
@@ -74,6 +76,7 @@ public enum HTMLReport {
             + "<em>undefined</em> marks a value that cannot be computed (for example AP of a class with no positive clips); "
             + "macro means average the defined values only.</p></section>")
         let reviews = Dictionary(reviewLists.map { ($0.className, $0) }, uniquingKeysWith: { a, _ in a })
+        let mediaNames = Dictionary(zip(reviewLists.map(\.className), ReviewClipExport.relativeNames(reviewLists)), uniquingKeysWith: { a, _ in a })
         for p in plots {
             h.append("<section class=\"class\"><h2>\(esc(p.className))</h2>")
             if let c = result.classes.first(where: { $0.name == p.className }) { h.append(classSummary(c)) }
@@ -82,7 +85,7 @@ public enum HTMLReport {
                 h.append("<figure>\(svg)</figure>")
             }
             h.append("</div>")
-            if let list = reviews[p.className] { h.append(reviewTables(list)) }
+            if let list = reviews[p.className] { h.append(reviewTables(list, names: mediaNames[p.className] ?? [], media: reviewMedia)) }
             h.append("</section>")
         }
         for section in extraSections {
@@ -142,20 +145,31 @@ public enum HTMLReport {
             + " recall \(Markup.metric(c.recall)), F1 \(Markup.metric(c.f1))</p>"
     }
 
-    private static func reviewTables(_ list: ReviewList) -> String {
+    private static func reviewTables(_ list: ReviewList, names: [String], media: Set<String>) -> String {
+        let nameOf = Dictionary(zip(list.entries.map { "\($0.kind.rawValue)#\($0.rank)" }, names), uniquingKeysWith: { a, _ in a })
+        let withMedia = !media.isEmpty
+        func mediaCell(_ e: ReviewEntry) -> String {
+            guard let name = nameOf["\(e.kind.rawValue)#\(e.rank)"] else { return "<td></td>" }
+            let wav = "review_clips/" + name, png = "review_clips/" + (name as NSString).deletingPathExtension + ".png"
+            var cell = "<td class=\"media\">"
+            if media.contains(png) { cell += "<img loading=\"lazy\" alt=\"spectrogram of the clip with its context\" src=\"\(esc(png))\">" }
+            if media.contains(wav) { cell += "<audio controls preload=\"none\" src=\"\(esc(wav))\"></audio>" }
+            return cell + "</td>"
+        }
         func table(_ caption: String, _ hint: String, _ entries: [ReviewEntry]) -> String {
             var t = ["<div class=\"review\"><h3>\(caption)</h3><p class=\"note\">\(hint)</p>"]
             guard !entries.isEmpty else { return t[0] + "<p class=\"note\">none</p></div>" }
-            t.append("<table><thead><tr><th>#</th><th>file</th><th>start (s)</th><th>end (s)</th><th>score</th></tr></thead><tbody>")
+            t.append("<table><thead><tr><th>#</th><th>file</th><th>start (s)</th><th>end (s)</th><th>score</th>"
+                     + (withMedia ? "<th>look and listen (1 s of context on each side)</th>" : "") + "</tr></thead><tbody>")
             for e in entries {
                 t.append("<tr><td class=\"num\">\(e.rank)</td><td class=\"file\">\(esc(e.clip.file))</td>"
                     + "<td class=\"num\">\(formatSeconds(e.clip.startTime))</td><td class=\"num\">\(formatSeconds(e.clip.endTime))</td>"
-                    + "<td class=\"num\">\(Markup.score(e.score))</td></tr>")
+                    + "<td class=\"num\">\(Markup.score(e.score))</td>" + (withMedia ? mediaCell(e) : "") + "</tr>")
             }
             t.append("</tbody></table></div>")
             return t.joined(separator: "\n")
         }
-        return "<details><summary>Clips to review (\(list.highScoringNegatives.count) high-scoring negatives, "
+        return "<details\(withMedia ? " open" : "")><summary>Clips to review (\(list.highScoringNegatives.count) high-scoring negatives, "
             + "\(list.lowScoringPositives.count) low-scoring positives)</summary><div class=\"reviews\">"
             + table("High-scoring negatives", "labelled absent, scored highest: false alarms or missed annotations", list.highScoringNegatives)
             + table("Low-scoring positives", "labelled present, scored lowest: missed detections or doubtful labels", list.lowScoringPositives)
@@ -163,6 +177,8 @@ public enum HTMLReport {
     }
 
     static let css = """
+    td.media img { display: block; height: 96px; max-width: 360px; image-rendering: pixelated; border: 1px solid var(--line); }
+    td.media audio { display: block; width: 260px; margin-top: 4px; }
     :root { --text: #111827; --muted: #6b7280; --line: #e5e7eb; --accent: #1f6fd1; --bg: #f7f8fa; }
     * { box-sizing: border-box; }
     body { margin: 0; background: var(--bg); color: var(--text); font: 14px/1.5 Helvetica, Arial, sans-serif; }

@@ -5,6 +5,13 @@ import Foundation
 public protocol ReviewClipWriter {
     /// Writes seconds `start..<end` of the audio file at `file` to a WAV file at `outputPath`.
     func writeClip(file: String, start: Double, end: Double, to outputPath: String) throws
+    /// Writes a spectrogram picture of seconds `start..<end` (the clip with its context) to a PNG
+    /// at `outputPath`. Optional: the default writes none.
+    func writePicture(file: String, start: Double, end: Double, to outputPath: String) throws
+}
+
+extension ReviewClipWriter {
+    public func writePicture(file: String, start: Double, end: Double, to outputPath: String) throws {}
 }
 
 /// Exports the clips of review lists as short WAV files:
@@ -20,32 +27,47 @@ public enum ReviewClipExport {
     /// Planned exports: the source audio, the clip times and the output path of every entry.
     public static func plan(reviewLists: [ReviewList], audioRoot: String?, to dir: String)
         -> [(file: String, start: Double, end: Double, output: String)] {
-        let stems = OutputNames.fileStems(for: reviewLists.map(\.className))
         var out: [(String, Double, Double, String)] = []
-        for (list, stem) in zip(reviewLists, stems) {
-            for e in list.entries {
-                let base = ((e.clip.file as NSString).lastPathComponent as NSString).deletingPathExtension
-                let safeBase = OutputNames.fileStems(for: [base])[0]
-                let name = "\(e.kind.rawValue)_\(String(format: "%02d", e.rank))_\(safeBase)_"
-                    + "\(formatTime(e.clip.startTime))-\(formatTime(e.clip.endTime))s.wav"
-                let output = ((dir as NSString).appendingPathComponent(stem) as NSString).appendingPathComponent(name)
-                out.append((audioPath(of: e.clip.file, audioRoot: audioRoot), e.clip.startTime, e.clip.endTime, output))
+        for (list, names) in zip(reviewLists, relativeNames(reviewLists)) {
+            for (e, name) in zip(list.entries, names) {
+                out.append((audioPath(of: e.clip.file, audioRoot: audioRoot), e.clip.startTime, e.clip.endTime, (dir as NSString).appendingPathComponent(name)))
             }
         }
         return out
     }
 
+    /// `<class stem>/<kind>_<rank>_<file name>_<start>-<end>s.wav` of every entry, list by list.
+    public static func relativeNames(_ reviewLists: [ReviewList]) -> [[String]] {
+        let stems = OutputNames.fileStems(for: reviewLists.map(\.className))
+        return zip(reviewLists, stems).map { list, stem in
+            list.entries.map { e in
+                let base = ((e.clip.file as NSString).lastPathComponent as NSString).deletingPathExtension
+                let safeBase = OutputNames.fileStems(for: [base])[0]
+                return stem + "/" + "\(e.kind.rawValue)_\(String(format: "%02d", e.rank))_\(safeBase)_"
+                    + "\(formatTime(e.clip.startTime))-\(formatTime(e.clip.endTime))s.wav"
+            }
+        }
+    }
+
     /// Writes every planned clip with `writer`, creating the class folders. Failures do not stop
     /// the export; they are returned as (output path, reason).
-    public static func export(reviewLists: [ReviewList], audioRoot: String?, to dir: String,
+    /// With `context` > 0 each WAV (and picture, `<name>.png`) spans the clip plus that many
+    /// seconds on each side, so a listener hears the call's surroundings.
+    public static func export(reviewLists: [ReviewList], audioRoot: String?, to dir: String, context: Double = 0, pictures: Bool = false,
                               writer: ReviewClipWriter) -> (written: [String], failed: [(output: String, reason: String)]) {
         var written: [String] = [], failed: [(String, String)] = []
         for item in plan(reviewLists: reviewLists, audioRoot: audioRoot, to: dir) {
             do {
                 try FileManager.default.createDirectory(atPath: (item.output as NSString).deletingLastPathComponent,
                                                         withIntermediateDirectories: true)
-                try writer.writeClip(file: item.file, start: item.start, end: item.end, to: item.output)
+                let start = max(0, item.start - context), end = item.end + context
+                try writer.writeClip(file: item.file, start: start, end: end, to: item.output)
                 written.append(item.output)
+                if pictures {
+                    let picture = (item.output as NSString).deletingPathExtension + ".png"
+                    try writer.writePicture(file: item.file, start: start, end: end, to: picture)
+                    if FileManager.default.fileExists(atPath: picture) { written.append(picture) }
+                }
             } catch {
                 failed.append((item.output, "\(item.file) \(formatTime(item.start))-\(formatTime(item.end)) s: \(error)"))
             }

@@ -66,19 +66,22 @@ struct EvaluateCommand: ParsableCommand {
         var result = try Evaluator.evaluate(join.data, thresholds: thresholdSetting)
         result.ignoredUnlabelledScores = join.ignoredUnlabelledScores
         result.metadata = ["scores": scores, "labels": labels, "chorus_version": chorusVersion]
-        let written = try EvaluationOutputs.write(data: join.data, result: result, reviewCount: review, to: out)
+        // The clips to review first, so the report can show and play them.
+        var media = Set<String>()
+        if exportClips {
+            let lists = ReviewList.all(data: join.data, count: review)
+            let clipsDir = (out as NSString).appendingPathComponent("review_clips")
+            let outcome = ReviewClipExport.export(reviewLists: lists, audioRoot: audioRoot, to: clipsDir, context: 1, pictures: true,
+                                                  writer: AudioReviewClipWriter())
+            media = Set(outcome.written.map { "review_clips/" + String($0.dropFirst(clipsDir.count + 1)) })
+            print("exported \(outcome.written.filter { $0.hasSuffix(".wav") }.count) review clip(s) with 1 s of context, with their spectrograms")
+            for failure in outcome.failed { printError("could not export \(failure.output): \(failure.reason)") }
+        }
+        let written = try EvaluationOutputs.write(data: join.data, result: result, reviewCount: review, reviewMedia: media, to: out)
 
         print(EvaluationSummaryTable.render(result))
         if join.ignoredUnlabelledScores > 0 {
             print("left out \(join.ignoredUnlabelledScores) scored clip(s) that have no labels")
-        }
-        if exportClips {
-            let lists = ReviewList.all(data: join.data, count: review)
-            let outcome = ReviewClipExport.export(reviewLists: lists, audioRoot: audioRoot,
-                                                  to: (out as NSString).appendingPathComponent("review_clips"),
-                                                  writer: AudioReviewClipWriter())
-            print("exported \(outcome.written.count) review clip(s)")
-            for failure in outcome.failed { printError("could not export \(failure.output): \(failure.reason)") }
         }
         print("wrote \(written.count) files to \(out) (open \((out as NSString).appendingPathComponent(HTMLReport.fileName)))")
     }
@@ -92,6 +95,13 @@ struct AudioReviewClipWriter: ReviewClipWriter {
     func writeClip(file: String, start: Double, end: Double, to outputPath: String) throws {
         let audio = try AudioFile.read(file, offset: start, duration: max(0, end - start))
         try AudioFile.write(audio, to: outputPath)
+    }
+
+    /// A person's view of the clip: the full band, 128 pixels high, 100 columns per second.
+    func writePicture(file: String, start: Double, end: Double, to outputPath: String) throws {
+        let audio = try AudioFile.read(file, offset: start, duration: max(0, end - start))
+        let spectrogram = try Spectrogram.compute(audio)
+        try SpectrogramImage.writePNG(spectrogram, to: outputPath, size: (height: 128, width: max(16, Int((audio.duration * 100).rounded()))))
     }
 }
 
