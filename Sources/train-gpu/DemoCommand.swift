@@ -60,7 +60,7 @@ struct DemoCommand: ParsableCommand {
         let variants: [(name: String, overlays: Bool)] = compareOverlays ? [("with-overlays", true), ("no-overlays", false)]
             : [(noOverlays ? "no-overlays" : "with-overlays", !noOverlays)]
         var results: [(String, EvaluationResult)] = []
-        var reportPath = ""
+        var reportPath = "", trainingReportPath = ""
         for (k, v) in variants.enumerated() {
             let n = 7 + 3 * k
             let architecture = arch ?? "resnet18"
@@ -83,10 +83,10 @@ struct DemoCommand: ParsableCommand {
                             "--device", device, "--out", scores])
             step(n + 2, "Evaluate against the field test labels and write the report")
             let evalDir = root + "/evaluation-\(v.name)"
-            try runCommand(["evaluate", "--scores", scores, "--labels", L + "/field_test.csv", "--review", "10", "--out", evalDir])
+            try runCommand(["evaluate", "--scores", scores, "--labels", L + "/field_test.csv", "--review", "10", "--export-clips", "--out", evalDir])
             let result = try JSONDecoder().decode(EvaluationResult.self, from: Data(contentsOf: URL(fileURLWithPath: evalDir + "/metrics.json")))
             results.append((v.name, result))
-            if k == 0 { reportPath = evalDir + "/report.html" }
+            if k == 0 { reportPath = evalDir + "/report.html"; trainingReportPath = runDir + "/report.html" }
             try reviewConfusion(evalDir: evalDir, data: data)
         }
 
@@ -99,7 +99,8 @@ struct DemoCommand: ParsableCommand {
         if results.count == 2, let a = results[0].1.macroAP, let b = results[1].1.macroAP {
             print(String(format: "  overlays %@ the field test mAP by %.3f (%.3f with vs %.3f without)", a >= b ? "raised" : "lowered", abs(a - b), a, b))
         }
-        print("report: \(reportPath)")
+        print("evaluation report (clips to review, with pictures and sound): \(reportPath)")
+        print("training report (learning curves): \(trainingReportPath)")
         print(String(format: "demo finished in %.0f s", Date().timeIntervalSince(started)))
     }
 
