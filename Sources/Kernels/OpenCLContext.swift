@@ -171,6 +171,7 @@ public final class OpenCLContext: @unchecked Sendable {
     /// Sets the arguments and enqueues `name` over `global` work-items (rounded up to a multiple
     /// of `local` when given). Launches are asynchronous on the in-order queue.
     public func launch(_ name: String, global: [Int], local: [Int]? = nil, options: String? = nil, _ args: [KernelArgument]) throws {
+        try KernelSignatures.check(name, args)
         let k = try kernel(name, options: options)
         launchLock.lock(); defer { launchLock.unlock() }
         for (i, arg) in args.enumerated() {

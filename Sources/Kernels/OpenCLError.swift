@@ -15,6 +15,8 @@ public enum OpenCLError: Error, CustomStringConvertible {
     case buildFailed(device: String, options: String, log: String)
     /// A kernel name is not in kernels.cl.
     case unknownKernel(String)
+    /// A launch whose arguments do not match the kernel's declaration in kernels.cl.
+    case badArguments(kernel: String, reason: String)
 
     public var description: String {
         switch self {
@@ -25,6 +27,8 @@ public enum OpenCLError: Error, CustomStringConvertible {
         case let .noSuchDevice(requested, available):
             let list = available.isEmpty ? "  (none)" : available.enumerated().map { "  opencl:\($0.offset)  \($0.element)" }.joined(separator: "\n")
             return "no OpenCL device '\(requested)'; available devices:\n\(list)\n  cpu  native CPU fallback (OpenBLAS + FFTW)\n(see `train-gpu devices`)"
+        case let .badArguments(kernel, reason):
+            return "kernel \(kernel): wrong arguments: \(reason)"
         case let .invalidDeviceString(s):
             return "invalid device '\(s)': use auto, cpu, opencl or opencl:N (see `train-gpu devices`)"
         case let .buildFailed(device, options, log):

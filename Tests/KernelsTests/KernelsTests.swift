@@ -119,4 +119,25 @@ final class KernelsTests: XCTestCase {
             XCTAssertEqual(Set(out), [Float(t * 1000 + rounds - 1)], "thread \(t)'s buffer holds its own last value")
         }
     }
+
+    /// Signatures come from kernels.cl itself; a launch with the wrong arguments names the kernel
+    /// and the argument instead of computing garbage.
+    func testKernelSignaturesAreReadFromTheSourceAndChecked() throws {
+        let all = KernelSignatures.all
+        XCTAssertEqual(all.count, KernelSource.text.components(separatedBy: "__kernel void").count - 1, "every kernel parsed")
+        XCTAssertEqual(all["fill"]?.parameters.map(\.kind), [.int, .float, .buffer])
+        XCTAssertEqual(all["fill"]?.parameters.map(\.name), ["n", "value", "X"])
+        XCTAssertEqual(all["gemm_tiled"]?.parameters.count, 17)
+        XCTAssertThrowsError(try KernelSignatures.check("fill", [.int(8), .int(2)])) {
+            XCTAssertTrue("\($0)".contains("fill") && "\($0)".contains("takes 3 arguments"), "\($0)")
+        }
+        XCTAssertThrowsError(try KernelSignatures.check("fill", [.int(8), .int(2), .float(1)])) {
+            XCTAssertTrue("\($0)".contains("argument 1 (value) is declared float; the launch passes int"), "\($0)")
+        }
+        guard let info = try OpenCLPlatforms.devices().first else { throw XCTSkip("no OpenCL platform") }
+        let ctx = try OpenCLContext(device: info)
+        let buf = try ctx.makeBuffer(count: 8)
+        XCTAssertThrowsError(try ctx.launch("fill", global: [8], [.int(8), .buffer(buf), .float(2)]))
+        XCTAssertEqual(ctx.launchCount, 0, "nothing was enqueued")
+    }
 }
