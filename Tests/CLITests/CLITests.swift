@@ -166,7 +166,9 @@ final class ModelInteroperabilityTests: XCTestCase {
         var r = try CLI.run(["labels", "--audacity", S + "/annotations/spinetail.audacity.txt", "--audio", S + "/audio/spinetail.wav",
                              "--clip-duration", "2", "--out", dir + "/l.csv"])
         XCTAssertEqual(r.status, 0, r.output)
-        r = try CLI.run(["train", "--train", dir + "/l.csv", "--validation", dir + "/l.csv", "--arch", "small", "--epochs", "1", "--batch-size", "4",
+        r = try CLI.run(["split", dir + "/l.csv", "--validation", "0.3", "--seed", "1", "--out-train", dir + "/t.csv", "--out-validation", dir + "/v.csv"])
+        XCTAssertEqual(r.status, 0, r.output)
+        r = try CLI.run(["train", "--train", dir + "/t.csv", "--validation", dir + "/v.csv", "--arch", "small", "--epochs", "1", "--batch-size", "4",
                          "--size", "32x32", "--sample-rate", "22050", "--clip-duration", "2", "--device", "cpu", "--name", "py", "--out", dir + "/runs"])
         XCTAssertEqual(r.status, 0, r.output)
         let run = try FileManager.default.contentsOfDirectory(atPath: dir + "/runs")[0]
