@@ -45,17 +45,6 @@ public struct HTMLSection: Sendable {
 public enum HTMLReport {
     public static let fileName = "report.html"
 
-    /// Writes `dir/report.html` atomically and returns its path.
-    @discardableResult
-    public static func write(result: EvaluationResult, plots: [ClassPlots], reviewLists: [ReviewList] = [],
-                             extraSections: [HTMLSection] = [], title: String = "Evaluation report", to dir: String) throws -> String {
-        let path = (dir as NSString).appendingPathComponent(fileName)
-        try AtomicFile.write(render(result: result, plots: plots, reviewLists: reviewLists,
-                                    extraSections: extraSections, title: title), to: path)
-        return path
-    }
-
-    /// The page as text.
     /// `reviewMedia`: the files under `review_clips/` that exist (`<class>/<name>.wav` and `.png`),
     /// shown as a player and a picture beside each clip to review.
     public static func render(result: EvaluationResult, plots: [ClassPlots], reviewLists: [ReviewList] = [],
