@@ -45,6 +45,8 @@ public struct TrainingReportData: Sendable {
     public var facts: [(String, String)]
     /// The configuration as pretty JSON.
     public var configurationJSON: String
+    /// The run's result: `last.model` (the final epoch) or `best.model` (the best epoch).
+    public var modelFile = "last.model"
 
     public init(runName: String, classes: [String], plannedEpochs: Int, epochs: [Epoch], bestEpoch: Int, tables: [TableCounts],
                 skippedClips: [String], facts: [(String, String)], configurationJSON: String) {
@@ -79,8 +81,11 @@ public enum TrainingReport {
         h.append("<figure>\(lossChart(d))</figure>")
         h.append("<figure>\(apChart(d))</figure>")
         h.append("<figure>\(learningRateChart(d))</figure>")
+        let result = d.modelFile == "best.model" ? "the best epoch's weights (best.model, <code>--select-model best</code>)"
+            : "the last epoch's weights (last.model, <code>--select-model last</code>)"
         h.append("</div><p class=\"note\">The dashed line marks the best epoch (highest validation mAP; ties go to the lower validation loss): "
-                 + "its weights are best.model. The validation set is scored without augmentation after each epoch.</p></section>")
+                 + "its weights are best.model. The validation set is scored without augmentation after each epoch. "
+                 + "The run's model, the one <code>predict --model &lt;run folder&gt;</code> uses, is \(result).</p></section>")
 
         h.append("<section><h2>Data</h2><table><thead><tr><th>table</th><th class=\"num\">clips</th>")
         for c in d.classes { h.append("<th class=\"num\">\(esc(c))</th>") }

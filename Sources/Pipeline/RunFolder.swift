@@ -12,6 +12,25 @@ public final class RunFolder {
     public var checkpointPath: String { path + "/checkpoint.safetensors" }
     public var bestModelPath: String { path + "/best.model" }
     public var lastModelPath: String { path + "/last.model" }
+    public func modelPath(_ selection: ModelSelection) -> String { path + "/" + selection.fileName }
+
+    /// The model a path names: a model file itself, or a run folder's result (the file its
+    /// summary.json names; an unfinished run has none yet, and the error says which files exist).
+    public static func modelFile(_ path: String) throws -> String {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else { return path }
+        let summaryPath = (path as NSString).appendingPathComponent("summary.json")
+        guard let data = FileManager.default.contents(atPath: summaryPath) else {
+            let models = ["best.model", "last.model"].filter { FileSystem.exists((path as NSString).appendingPathComponent($0)) }
+            throw PipelineError.invalidParameter("--model \(path) is a folder without summary.json (not a finished training run)"
+                + (models.isEmpty ? "" : "; give one of its models: \(models.joined(separator: ", "))"))
+        }
+        guard let summary = try? JSONDecoder().decode(TrainingSummary.self, from: data), !summary.model.isEmpty,
+              !summary.model.contains("/") else {
+            throw PipelineError.invalidParameter("--model \(path): \(summaryPath) does not name the run's model; give best.model or last.model")
+        }
+        return (path as NSString).appendingPathComponent(summary.model)
+    }
     public var metricsPath: String { path + "/metrics.csv" }
     public private(set) var trainTableSHA256 = ""
     var tableHashes: [String: String] = [:]
@@ -62,7 +81,7 @@ public final class RunFolder {
     }
 
     /// Compares the settings and tables recorded when the run started with this command's; any
-    /// difference (other than device, workers, note and --final) is an error listing them all.
+    /// difference (other than device, workers, note, --final and --select-model) is an error listing them all.
     func checkResume(configuration: TrainingConfiguration, classes: [String]) throws {
         let file = path + "/config.json"
         guard let data = FileManager.default.contents(atPath: file),
@@ -81,7 +100,7 @@ public final class RunFolder {
         if let c = recorded["classes"] as? [String], c != classes { differences.append("classes: \(c.joined(separator: ",")) recorded, \(classes.joined(separator: ",")) now") }
         let mine = (try? JSONSerialization.jsonObject(with: JSONEncoder().encode(configuration))) as? [String: Any] ?? [:]
         let theirs = recorded["configuration"] as? [String: Any] ?? [:]
-        let free: Set<String> = ["device", "workers", "note", "final"]
+        let free: Set<String> = ["device", "workers", "note", "final", "modelSelection"]
         for key in Set(mine.keys).union(theirs.keys).subtracting(free).sorted() where text(mine[key]) != text(theirs[key]) {
             differences.append("\(key): \(text(theirs[key])) recorded, \(text(mine[key])) now")
         }
@@ -188,7 +207,7 @@ public final class RunFolder {
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         try AtomicFile.write(try enc.encode(summary), to: path + "/summary.json")
         let map = summary.bestValidationMAP.map { String(format: "%.4f", $0) } ?? "undefined"
-        var line = "training finished: best epoch \(summary.bestEpoch), validation mAP \(map); \(summary.skippedClips.count) clips skipped"
+        var line = "training finished: best epoch \(summary.bestEpoch), validation mAP \(map); the run's model is \(summary.model); \(summary.skippedClips.count) clips skipped"
         if final { line += "; models marked final (read-only)" }
         try appendLog(line)
         if final {

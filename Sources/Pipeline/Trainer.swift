@@ -26,6 +26,8 @@ public struct TrainingSummary: Codable, Sendable {
     public var epochs: [EpochMetrics]
     public var bestEpoch: Int
     public var bestValidationMAP: Double?
+    /// The run's result, a file in the run folder (`last.model` or `best.model`, by `--select-model`).
+    public var model: String
     public var skippedClips: [String]
     public var device: String
 }
@@ -148,6 +150,7 @@ public final class Trainer {
             onEpoch?(metrics)
         }
         let summary = TrainingSummary(runDirectory: run.path, epochs: history, bestEpoch: best.epoch, bestValidationMAP: best.map,
+                                      model: configuration.modelSelection.fileName,
                                       skippedClips: (trainFailures + validation.failures + overlayFailures).map(\.message),
                                       device: device.description)
         try writeReport(history: history, bestEpoch: best.epoch)
@@ -381,7 +384,9 @@ public final class Trainer {
                     ("network", "\(c.architecture.rawValue), \(c.preprocessing.image.height)x\(c.preprocessing.image.width), batch \(c.batchSize), seed \(c.seed)"),
                     ("command", run.commandLine), ("Chorus", chorusVersion), ("run folder", run.path)] + (run.note.map { [("note", $0)] } ?? []),
             configurationJSON: String(decoding: try encoder.encode(c), as: UTF8.self))
-        try AtomicFile.write(TrainingReport.render(data), to: run.path + "/" + TrainingReport.fileName)
+        var report = data
+        report.modelFile = c.modelSelection.fileName
+        try AtomicFile.write(TrainingReport.render(report), to: run.path + "/" + TrainingReport.fileName)
     }
 
     /// What is NaN or infinite after an epoch (losses, metrics, then weights), or nil.

@@ -79,7 +79,7 @@ struct DemoCommand: ParsableCommand {
             step(n + 1, "Predict on the field test recordings")
             let scores = root + "/scores-\(v.name).csv"
             try? FileManager.default.removeItem(atPath: scores)
-            try runCommand(["predict", "--model", runDir + "/best.model", data.fieldTestDirectory, "--final-clip", "none",
+            try runCommand(["predict", "--model", runDir, data.fieldTestDirectory, "--final-clip", "none",
                             "--device", device, "--out", scores])
             step(n + 2, "Evaluate against the field test labels and write the report")
             let evalDir = root + "/evaluation-\(v.name)"

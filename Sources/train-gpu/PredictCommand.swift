@@ -15,7 +15,7 @@ struct PredictCommand: ParsableCommand {
         --threshold and --raven-out, one Raven selection table per recording lists the clips scoring at or above it.
         """)
 
-    @Option(help: "Model file (best.model or last.model of a run).") var model: String
+    @Option(help: "Model file (best.model or last.model of a run), or a finished run folder (its summary.json names the model).") var model: String
     @Argument(help: "Audio files or folders (searched recursively).") var inputs: [String]
     @Option(help: "Overlap of consecutive clips in seconds.") var clipOverlap: Double = 0
     @Option(help: "Partial last clip: extend (pad), remainder, full, none.") var finalClip: String = "extend"
@@ -38,14 +38,15 @@ struct PredictCommand: ParsableCommand {
             options.activation = a
         }
         let dev = try Device.select(device)
-        let classifier = try ClassifierModel.load(model, device: dev)
+        let modelFile = try RunFolder.modelFile(model)
+        let classifier = try ClassifierModel.load(modelFile, device: dev)
         if ravenOut != nil && threshold.isEmpty { throw ValidationError("--raven-out needs --threshold") }
         let scoreActivation = options.activation ?? (classifier.loss == .softmaxCrossEntropy ? .softmax : .sigmoid)
         let thresholds = try parseThresholds(threshold, classes: classifier.classes, bounded: scoreActivation != .none)
         try Predictor.validate(options, clipDuration: classifier.preprocessing.clipDuration)
         let files = try Predictor.audioFiles(inputs)
         let ravenNames = RavenNames(files: files)
-        print("scoring \(files.count) files with \(model) (\(classifier.network.architecture.rawValue), classes \(classifier.classes.joined(separator: ", "))) on \(dev.description)")
+        print("scoring \(files.count) files with \(modelFile) (\(classifier.network.architecture.rawValue), classes \(classifier.classes.joined(separator: ", "))) on \(dev.description)")
         var onFile: ((String, [(start: Double, end: Double, scores: [Float])]) throws -> Void)?
         if let ravenOut, let thresholds {
             let pp = classifier.preprocessing
@@ -63,7 +64,7 @@ struct PredictCommand: ParsableCommand {
                 try RavenTable.write(selections, to: table, extraColumns: ["Score"])
             }
         }
-        let s = try Predictor.predict(model: classifier, modelPath: model, files: files, options: options, output: out, resume: resume,
+        let s = try Predictor.predict(model: classifier, modelPath: modelFile, files: files, options: options, output: out, resume: resume,
                                       overwrite: overwrite, device: dev, onFile: onFile)
         print(String(format: "scored %d files (%d clips, %.1f h of audio) in %.1f s: %.1f hours of audio per minute", s.filesScored, s.clips,
                      s.audioSeconds / 3600, s.seconds, s.audioSeconds / 3600 / max(s.seconds, 1e-9) * 60))

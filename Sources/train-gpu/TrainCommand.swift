@@ -40,6 +40,7 @@ struct PreprocessingOptions: ParsableArguments {
 }
 
 extension TrainingRecipe: ExpressibleByArgument {}
+extension ModelSelection: ExpressibleByArgument {}
 extension OptimizerKind: ExpressibleByArgument {}
 extension Architecture: ExpressibleByArgument {}
 extension AugmentationSettings.OverlayChoice: ExpressibleByArgument {}
@@ -52,7 +53,8 @@ struct TrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Train a CNN classifier from labels tables, with field-noise overlays and augmentation.",
         discussion: """
-        Creates a run folder <out>/<YYYY-MM-DD>_<name>/ with best.model (best validation mAP), last.model, \
+        Creates a run folder <out>/<YYYY-MM-DD>_<name>/ with best.model (best validation mAP), last.model (the final \
+        epoch, the run's model by default: --select-model), summary.json, report.html, \
         checkpoint.safetensors (resume with --resume), metrics.csv, config.json, copies of the tables and a \
         README.txt log.
 
@@ -99,6 +101,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Why this run was made (appended to the run's README.txt).") var note: String?
     @Option(help: "Run name (folder <out>/<date>_<name>).") var name: String = "chorus"
     @Flag(help: "Mark the finished models read-only.") var final = false
+    @Option(help: "The run's model (summary.json, predict --model <run folder>): last (the final epoch; chosen by the recipe check) or best (best validation mAP). Both are written.")
+    var selectModel: ModelSelection = .last
     @OptionGroup var preprocessingOptions: PreprocessingOptions
     @Option(help: "Parent folder of run folders.") var out: String
 
@@ -106,7 +110,7 @@ struct TrainCommand: ParsableCommand {
         var c = TrainingConfiguration(recipe: recipe)
         c.architecture = arch; c.epochs = epochs; c.batchSize = batchSize
         c.seed = seed; c.workers = workers; c.singleTarget = singleTarget; c.device = device; c.note = note
-        c.initWeights = initWeights; c.final = final
+        c.initWeights = initWeights; c.final = final; c.modelSelection = selectModel
         if let optimizer, optimizer != c.optimizer {
             c.optimizer = optimizer
             c.learningRate = TrainingConfiguration.defaultLearningRate(optimizer)
@@ -210,6 +214,7 @@ enum TrainingJob {
         }
         print("best epoch \(summary.bestEpoch): validation mAP \(summary.bestValidationMAP.map { String(format: "%.4f", $0) } ?? "undefined")")
         print("models: \(run.bestModelPath), \(run.lastModelPath)")
+        print("the run's model (--select-model \(configuration.modelSelection.rawValue)): \(run.modelPath(configuration.modelSelection)); predict with --model \(run.path)")
         return summary
     }
 }

@@ -110,6 +110,21 @@ final class CLITests: XCTestCase {
                               "--threshold", "0.5", "--raven-out", "detections", "--out", "scores.csv"])
         XCTAssertTrue(predict.contains("scored 1 files"), predict)
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/detections/spinetail.Table.1.selections.txt"))
+        // The run's model: summary.json names last.model (the default --select-model), and a run folder
+        // given as --model loads it; a folder that is not a finished run is refused, naming its models.
+        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/summary.json"))) as? [String: Any]
+        XCTAssertEqual(summary?["model"] as? String, "last.model")
+        XCTAssertTrue(train.contains("the run's model (--select-model last): runs/\(runs[0])/last.model"), train)
+        let byFolder = try ok(["predict", "--model", run, S + "/audio/spinetail.wav", "--clip-overlap", "0.5", "--final-clip", "none", "--out", "scores-run.csv"])
+        XCTAssertTrue(byFolder.contains("with \(run)/last.model"), byFolder)
+        let last = try ok(["predict", "--model", run + "/last.model", S + "/audio/spinetail.wav", "--clip-overlap", "0.5", "--final-clip", "none", "--out", "scores-last.csv"])
+        XCTAssertFalse(last.isEmpty)
+        XCTAssertEqual(try String(contentsOfFile: dir + "/scores-run.csv", encoding: .utf8), try String(contentsOfFile: dir + "/scores-last.csv", encoding: .utf8))
+        try FileManager.default.createDirectory(atPath: dir + "/unfinished", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: run + "/best.model", toPath: dir + "/unfinished/best.model")
+        let refused = try CLI.run(["predict", "--model", "unfinished", S + "/audio/spinetail.wav", "--out", "never.csv"], in: dir)
+        XCTAssertEqual(refused.status, 64, refused.output)
+        XCTAssertTrue(refused.output.contains("unfinished is a folder without summary.json") && refused.output.contains("best.model"), refused.output)
         let eval = try ok(["evaluate", "--scores", "scores.csv", "--labels", "labels.csv", "--out", "eval"])
         XCTAssertTrue(eval.contains("SP") && eval.contains("CRER"), eval)
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/eval/report.html"))
