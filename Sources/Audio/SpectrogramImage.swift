@@ -81,6 +81,18 @@ public enum SpectrogramImage {
         PNG.encode(try render(spectrogram, parameters: parameters, size: size, colormap: colormap))
     }
 
+    /// A picture of a network input image exactly as the network gets it: `values` [height*width]
+    /// in [-1, 1] (row 0 = highest frequency, as `Spectrogram.image` makes it), one pixel per value;
+    /// values outside the range (gain, noise) are clipped for display.
+    public static func render(networkInput values: [Float], height: Int, width: Int, colormap: SpectrogramColormap = .viridis) -> RGBImage {
+        precondition(values.count >= height * width, "network input of \(values.count) values, picture \(height)x\(width)")
+        var image = RGBImage(width: width, height: height)
+        for r in 0..<height {
+            for c in 0..<width { image.set(c, r, colormap.color(Double(min(1, max(0, (values[r * width + c] + 1) / 2))))) }
+        }
+        return image
+    }
+
     /// Writes `png(...)` atomically to `path`.
     public static func writePNG(_ spectrogram: Spectrogram, to path: String, parameters: ImageParameters = .init(),
                                 size: (height: Int, width: Int)? = nil, colormap: SpectrogramColormap = .viridis) throws {

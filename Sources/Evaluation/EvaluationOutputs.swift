@@ -49,7 +49,8 @@ public enum EvaluationOutputs {
         }
         put("hard_negatives.csv", HardNegatives.csvText(data: data, reviewLists: reviewLists))
         put(HTMLReport.fileName, HTMLReport.render(result: result, plots: plots, reviewLists: reviewLists, extraSections: extraSections,
-                                                   reviewMedia: reviewMedia))
+                                                   reviewMedia: reviewMedia,
+                                                   hardNegativeCount: HardNegatives.clips(data: data, reviewLists: reviewLists).count))
         try AtomicFile.writeTogether(files)
         return files.map(\.path)
     }

@@ -48,7 +48,8 @@ public enum HTMLReport {
     /// `reviewMedia`: the files under `review_clips/` that exist (`<class>/<name>.wav` and `.png`),
     /// shown as a player and a picture beside each clip to review.
     public static func render(result: EvaluationResult, plots: [ClassPlots], reviewLists: [ReviewList] = [],
-                              extraSections: [HTMLSection] = [], title: String = "Evaluation report", reviewMedia: Set<String> = []) -> String {
+                              extraSections: [HTMLSection] = [], title: String = "Evaluation report", reviewMedia: Set<String> = [],
+                              hardNegativeCount: Int? = nil) -> String {
         var h: [String] = []
         h.append("<!DOCTYPE html>")
         h.append("<html lang=\"en\"><head><meta charset=\"utf-8\">")
@@ -77,6 +78,7 @@ public enum HTMLReport {
             if let list = reviews[p.className] { h.append(reviewTables(list, names: mediaNames[p.className] ?? [], media: reviewMedia)) }
             h.append("</section>")
         }
+        if let n = hardNegativeCount, !reviewLists.isEmpty { h.append(feedbackSection(hardNegatives: n)) }
         for section in extraSections {
             h.append("<section><h2>\(esc(section.title))</h2>\(section.html)</section>")
         }
@@ -86,6 +88,17 @@ public enum HTMLReport {
     }
 
     private static func esc(_ s: String) -> String { Markup.escape(s) }
+
+    /// How the review goes back into training.
+    private static func feedbackSection(hardNegatives n: Int) -> String {
+        "<section><h2>After the review</h2><p><code>hard_negatives.csv</code> (beside this report) lists the \(n) high-scoring "
+            + "negative clip\(n == 1 ? "" : "s") that carry no label at all, as a labels table of zeros. Listen to them first: a clip that "
+            + "does hold a call is a missed annotation, to be fixed in the labels (and removed from the table). Then train again with the "
+            + "rest as negatives:</p><pre>train-gpu train --train train.csv --validation validation.csv --hard-negatives hard_negatives.csv "
+            + "--overlays overlays.csv --out runs</pre><p class=\"note\">The low-scoring positives are missed detections or doubtful "
+            + "labels: correct the labels, or add more examples like them to the training table. These clips come from the set this "
+            + "report evaluates, so once a model trains on them, evaluate it on other recordings.</p></section>"
+    }
 
     private static func cell(_ v: Double?) -> String {
         guard let v else { return "<td class=\"num undef\" title=\"not defined for this class\">undefined</td>" }
@@ -139,9 +152,15 @@ public enum HTMLReport {
         let withMedia = !media.isEmpty
         func mediaCell(_ e: ReviewEntry) -> String {
             guard let name = nameOf["\(e.kind.rawValue)#\(e.rank)"] else { return "<td></td>" }
-            let wav = "review_clips/" + name, png = "review_clips/" + (name as NSString).deletingPathExtension + ".png"
-            var cell = "<td class=\"media\">"
-            if media.contains(png) { cell += "<img loading=\"lazy\" alt=\"spectrogram of the clip with its context\" src=\"\(esc(png))\">" }
+            let stem = "review_clips/" + (name as NSString).deletingPathExtension
+            let wav = "review_clips/" + name, png = stem + ".png", modelView = stem + ".model.png"
+            var cell = "<td class=\"media\"><div class=\"views\">"
+            if media.contains(modelView) {
+                cell += "<img class=\"model-view\" loading=\"lazy\" title=\"the model's view: the clip as the network gets it\" "
+                    + "alt=\"the model's view of the clip\" src=\"\(esc(modelView))\">"
+            }
+            if media.contains(png) { cell += "<img loading=\"lazy\" title=\"the clip with 1 s of context on each side, full band\" alt=\"spectrogram of the clip with its context\" src=\"\(esc(png))\">" }
+            cell += "</div>"
             if media.contains(wav) { cell += "<audio controls preload=\"none\" src=\"\(esc(wav))\"></audio>" }
             return cell + "</td>"
         }
@@ -149,7 +168,7 @@ public enum HTMLReport {
             var t = ["<div class=\"review\"><h3>\(caption)</h3><p class=\"note\">\(hint)</p>"]
             guard !entries.isEmpty else { return t[0] + "<p class=\"note\">none</p></div>" }
             t.append("<table><thead><tr><th>#</th><th>file</th><th>start (s)</th><th>end (s)</th><th>score</th>"
-                     + (withMedia ? "<th>look and listen (1 s of context on each side)</th>" : "") + "</tr></thead><tbody>")
+                     + (withMedia ? "<th>look and listen: the model's view (when known), then the clip with 1 s of context on each side</th>" : "") + "</tr></thead><tbody>")
             for e in entries {
                 t.append("<tr><td class=\"num\">\(e.rank)</td><td class=\"file\">\(esc(e.clip.file))</td>"
                     + "<td class=\"num\">\(formatSeconds(e.clip.startTime))</td><td class=\"num\">\(formatSeconds(e.clip.endTime))</td>"
@@ -166,7 +185,9 @@ public enum HTMLReport {
     }
 
     static let css = """
+    td.media .views { display: flex; gap: 6px; align-items: flex-end; }
     td.media img { display: block; height: 96px; max-width: 360px; image-rendering: pixelated; border: 1px solid var(--line); }
+    td.media img.model-view { width: 96px; }
     td.media audio { display: block; width: 260px; margin-top: 4px; }
     :root { --text: #111827; --muted: #6b7280; --line: #e5e7eb; --accent: #1f6fd1; --bg: #f7f8fa; }
     * { box-sizing: border-box; }

@@ -8,10 +8,14 @@ public protocol ReviewClipWriter {
     /// Writes a spectrogram picture of seconds `start..<end` (the clip with its context) to a PNG
     /// at `outputPath`. Optional: the default writes none.
     func writePicture(file: String, start: Double, end: Double, to outputPath: String) throws
+    /// Writes the model's view of the clip `start..<end` (no context: the network input image, same
+    /// band, dB range and size) to a PNG at `outputPath`; returns false when the writer has no model.
+    func writeModelView(file: String, start: Double, end: Double, to outputPath: String) throws -> Bool
 }
 
 extension ReviewClipWriter {
     public func writePicture(file: String, start: Double, end: Double, to outputPath: String) throws {}
+    public func writeModelView(file: String, start: Double, end: Double, to outputPath: String) throws -> Bool { false }
 }
 
 /// Exports the clips of review lists as short WAV files:
@@ -52,7 +56,8 @@ public enum ReviewClipExport {
     /// Writes every planned clip with `writer`, creating the class folders. Failures do not stop
     /// the export; they are returned as (output path, reason).
     /// With `context` > 0 each WAV (and picture, `<name>.png`) spans the clip plus that many
-    /// seconds on each side, so a listener hears the call's surroundings.
+    /// seconds on each side, so a listener hears the call's surroundings. With `pictures`, the
+    /// model's view of the clip itself goes to `<name>.model.png` when the writer knows the model.
     public static func export(reviewLists: [ReviewList], audioRoot: String?, to dir: String, context: Double = 0, pictures: Bool = false,
                               writer: ReviewClipWriter) -> (written: [String], failed: [(output: String, reason: String)]) {
         var written: [String] = [], failed: [(String, String)] = []
@@ -67,6 +72,8 @@ public enum ReviewClipExport {
                     let picture = (item.output as NSString).deletingPathExtension + ".png"
                     try writer.writePicture(file: item.file, start: start, end: end, to: picture)
                     if FileManager.default.fileExists(atPath: picture) { written.append(picture) }
+                    let modelView = (item.output as NSString).deletingPathExtension + ".model.png"
+                    if try writer.writeModelView(file: item.file, start: item.start, end: item.end, to: modelView) { written.append(modelView) }
                 }
             } catch {
                 failed.append((item.output, "\(item.file) \(formatTime(item.start))-\(formatTime(item.end)) s: \(error)"))

@@ -43,6 +43,20 @@ public struct ClassifierModel {
         try file.write(to: path)
     }
 
+    /// The preprocessing a model file records (how its network input images are made), without
+    /// building the network.
+    public static func preprocessing(ofModelAt path: String) throws -> Preprocessing {
+        let file: SafeTensorsFile
+        do { file = try SafeTensorsFile.read(path) } catch let e as ModelError { throw e } catch {
+            throw ModelError.invalidModelFile(path: path, reason: "\(error)")
+        }
+        guard file.metadata["format"] == formatName, let text = file.metadata["preprocessing"],
+              let pp = try? JSONDecoder().decode(Preprocessing.self, from: Data(text.utf8)) else {
+            throw ModelError.invalidModelFile(path: path, reason: "no preprocessing recorded (not a Chorus model file?)")
+        }
+        return pp
+    }
+
     /// Loads a model file onto `device`, checking its format and version.
     public static func load(_ path: String, device: Device) throws -> ClassifierModel {
         let file: SafeTensorsFile

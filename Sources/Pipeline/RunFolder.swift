@@ -110,11 +110,14 @@ public final class RunFolder {
         }
     }
 
-    /// Copies the tables used into the run folder (train.csv, validation.csv, overlays.csv) and records their hashes.
+    /// Copies the tables used into the run folder (train.csv, validation.csv, overlays.csv,
+    /// hard_negatives.csv) and records their hashes.
     /// On a resume the copies made when the run started are kept (and `checkResume` compares hashes).
-    public func recordTables(train: String, validation: String, overlays: String?, resume: Bool = false) throws {
+    public func recordTables(train: String, validation: String, overlays: String?, hardNegatives: String? = nil, resume: Bool = false) throws {
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        for (name, src) in [("train.csv", train), ("validation.csv", validation)] + (overlays.map { [("overlays.csv", $0)] } ?? []) {
+        let tables = [("train.csv", train), ("validation.csv", validation)] + (overlays.map { [("overlays.csv", $0)] } ?? [])
+            + (hardNegatives.map { [("hard_negatives.csv", $0)] } ?? [])
+        for (name, src) in tables {
             guard let data = FileManager.default.contents(atPath: src) else { throw ChorusFileError.cannotRead(path: src, reason: "file not found") }
             let dst = path + "/" + name
             if !resume || !FileSystem.exists(dst) { try AtomicFile.write(data, to: dst) }

@@ -1,8 +1,10 @@
 import ArgumentParser
+import Annotations
 import Audio
 import ChorusCore
 import Evaluation
 import Foundation
+import Pipeline
 
 struct EvaluateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -45,9 +47,13 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Folder that relative file names in the scores are relative to (for --export-clips).")
     var audioRoot: String?
 
+    @Option(help: "Model (file or run folder) whose view of each review clip --export-clips draws. Default: the model recorded in <scores>.json, when it exists.")
+    var model: String?
+
     func validate() throws {
         guard review >= 0 else { throw ValidationError("--review must be 0 or more, got \(review)") }
         if audioRoot != nil && !exportClips { throw ValidationError("--audio-root is only used with --export-clips") }
+        if model != nil && !exportClips { throw ValidationError("--model is only used with --export-clips (to draw the model's view of each review clip)") }
         if exportClips && !AudioReviewClipWriter.isAvailable {
             throw ValidationError("--export-clips is not available in this build yet (cutting WAV clips needs the Audio module, not wired in)")
         }
@@ -71,10 +77,12 @@ struct EvaluateCommand: ParsableCommand {
         if exportClips {
             let lists = ReviewList.all(data: join.data, count: review)
             let clipsDir = (out as NSString).appendingPathComponent("review_clips")
+            let view = try modelView()
             let outcome = ReviewClipExport.export(reviewLists: lists, audioRoot: audioRoot, to: clipsDir, context: 1, pictures: true,
-                                                  writer: AudioReviewClipWriter())
+                                                  writer: AudioReviewClipWriter(modelView: view?.preprocessing))
             media = Set(outcome.written.map { "review_clips/" + String($0.dropFirst(clipsDir.count + 1)) })
-            print("exported \(outcome.written.filter { $0.hasSuffix(".wav") }.count) review clip(s) with 1 s of context, with their spectrograms")
+            print("exported \(outcome.written.filter { $0.hasSuffix(".wav") }.count) review clip(s) with 1 s of context, with their spectrograms"
+                  + (view.map { " and the model's view (\($0.path))" } ?? " (no model known, so no model's view: give --model)"))
             for failure in outcome.failed { printError("could not export \(failure.output): \(failure.reason)") }
         }
         let written = try EvaluationOutputs.write(data: join.data, result: result, reviewCount: review, reviewMedia: media, to: out)
@@ -87,10 +95,34 @@ struct EvaluateCommand: ParsableCommand {
     }
 }
 
+extension EvaluateCommand {
+    /// The model whose input images the review shows: `--model`, else the one `<scores>.json` records.
+    func modelView() throws -> (path: String, preprocessing: Preprocessing)? {
+        if let model {
+            let file = try RunFolder.modelFile(model)
+            return (file, try ClassifierModel.preprocessing(ofModelAt: file))
+        }
+        guard let data = FileManager.default.contents(atPath: Provenance.sidecarPath(for: scores)),
+              let record = try? JSONDecoder().decode(Predictor.ScoresRecord.self, from: data),
+              !record.model.isEmpty, FileManager.default.fileExists(atPath: record.model),
+              let pp = try? ClassifierModel.preprocessing(ofModelAt: record.model) else { return nil }
+        return (record.model, pp)
+    }
+}
+
 /// Cuts a clip out of a recording for `--export-clips`: seconds `start..<end` of `file` at its
 /// native rate, written as a 16-bit WAV (atomically).
 struct AudioReviewClipWriter: ReviewClipWriter {
     static let isAvailable = true
+    /// The model's preprocessing, to draw the clip as the network gets it.
+    var modelView: Preprocessing? = nil
+
+    func writeModelView(file: String, start: Double, end: Double, to outputPath: String) throws -> Bool {
+        guard let pp = modelView else { return false }
+        let image = try pp.image(samples: pp.readClip(file, start: start, duration: end - start))
+        try AtomicFile.write(PNG.encode(SpectrogramImage.render(networkInput: image, height: pp.image.height, width: pp.image.width)), to: outputPath)
+        return true
+    }
 
     func writeClip(file: String, start: Double, end: Double, to outputPath: String) throws {
         let audio = try AudioFile.read(file, offset: start, duration: max(0, end - start))
