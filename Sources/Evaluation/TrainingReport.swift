@@ -47,6 +47,24 @@ public struct TrainingReportData: Sendable {
     public var configurationJSON: String
     /// The run's result: `last.model` (the final epoch) or `best.model` (the best epoch).
     public var modelFile = "last.model"
+    /// Training samples as the network sees them (PNG paths relative to the report).
+    public var preview: [PreviewSample] = []
+
+    /// A training sample as the network gets it in epoch 1 and without augmentation.
+    public struct PreviewSample: Sendable, Equatable {
+        public var file: String
+        public var start: Double
+        public var end: Double
+        /// The classes the table labels, and those the network trains on (overlays may add some).
+        public var labels: String
+        public var trainingLabels: String
+        public var clean: String?
+        public var augmented: String
+        public init(file: String, start: Double, end: Double, labels: String, trainingLabels: String, clean: String?, augmented: String) {
+            self.file = file; self.start = start; self.end = end; self.labels = labels; self.trainingLabels = trainingLabels
+            self.clean = clean; self.augmented = augmented
+        }
+    }
 
     public init(runName: String, classes: [String], plannedEpochs: Int, epochs: [Epoch], bestEpoch: Int, tables: [TableCounts],
                 skippedClips: [String], facts: [(String, String)], configurationJSON: String) {
@@ -62,6 +80,42 @@ public enum TrainingReport {
 
     static let classColors = [ChartColors.green, ChartColors.red, "#7c3aed", "#0891b2", "#ca8a04", "#db2777", "#4b5563", "#65a30d"]
 
+    /// "What the network sees": each preview sample without augmentation and as it enters the network.
+    public static func previewSection(_ samples: [TrainingReportData.PreviewSample], augmentation: String?) -> String {
+        func esc(_ s: String) -> String { Markup.escape(s) }
+        var h = ["<section><h2>What the network sees</h2><p class=\"note\">A few training clips of each class, left without "
+                 + "augmentation, right exactly as they enter the network in epoch 1 (after overlays and every augmentation step, "
+                 + "with the labels it trains on)" + (augmentation.map { ": \(esc($0))" } ?? "") + ". Check here that a call is still "
+                 + "visible after augmentation before a long run (<code>train --preview N</code> writes only this).</p><div class=\"preview\">"]
+        for s in samples {
+            let name = (s.file as NSString).lastPathComponent
+            let changed = s.trainingLabels != s.labels ? " → trained as <b>\(esc(s.trainingLabels))</b>" : ""
+            h.append("<figure class=\"sample\"><div class=\"pair\">"
+                     + (s.clean.map { "<img alt=\"without augmentation\" title=\"without augmentation\" src=\"\(esc($0))\">" } ?? "<span class=\"undef\">unreadable</span>")
+                     + "<img alt=\"as the network gets it\" title=\"as the network gets it in epoch 1\" src=\"\(esc(s.augmented))\"></div>"
+                     + "<figcaption><b>\(esc(s.labels))</b>\(changed)<br><span class=\"file\">\(esc(name)) \(String(format: "%.2f–%.2f s", s.start, s.end))</span></figcaption></figure>")
+        }
+        h.append("</div></section>")
+        return h.joined(separator: "\n")
+    }
+
+    /// A page with only the preview (`train --preview N`).
+    public static func renderPreview(runName: String, samples: [TrainingReportData.PreviewSample], augmentation: String) -> String {
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            + "<title>Preview: \(Markup.escape(runName))</title><style>\(HTMLReport.css)\(css)</style></head><body><main>"
+            + "<header><h1>Preview: \(Markup.escape(runName))</h1></header>"
+            + previewSection(samples, augmentation: augmentation) + "</main></body></html>\n"
+    }
+
+    static let css = """
+    .preview { display: flex; flex-wrap: wrap; gap: 12px; }
+    figure.sample { margin: 0; background: #fff; border: 1px solid var(--line); padding: 6px; }
+    figure.sample .pair { display: flex; gap: 4px; }
+    figure.sample img { width: 128px; height: 128px; image-rendering: pixelated; display: block; }
+    figure.sample figcaption { font-size: 12px; max-width: 264px; }
+    figure.sample .file { color: var(--muted); word-break: break-all; }
+    """
+
     public static func render(_ d: TrainingReportData) -> String {
         func esc(_ s: String) -> String { Markup.escape(s) }
         var h: [String] = []
@@ -69,7 +123,7 @@ public enum TrainingReport {
         h.append("<html lang=\"en\"><head><meta charset=\"utf-8\">")
         h.append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">")
         h.append("<title>Training report: \(esc(d.runName))</title>")
-        h.append("<style>\(HTMLReport.css)</style></head><body><main>")
+        h.append("<style>\(HTMLReport.css)\(css)</style></head><body><main>")
         h.append("<header><h1>Training report: \(esc(d.runName))</h1>")
         let done = d.epochs.count
         let best = d.epochs.first { $0.epoch == d.bestEpoch }
@@ -86,6 +140,8 @@ public enum TrainingReport {
         h.append("</div><p class=\"note\">The dashed line marks the best epoch (highest validation mAP; ties go to the lower validation loss): "
                  + "its weights are best.model. The validation set is scored without augmentation after each epoch. "
                  + "The run's model, the one <code>predict --model &lt;run folder&gt;</code> uses, is \(result).</p></section>")
+
+        if !d.preview.isEmpty { h.append(previewSection(d.preview, augmentation: d.facts.first { $0.0 == "augmentation" }?.1)) }
 
         h.append("<section><h2>Data</h2><table><thead><tr><th>table</th><th class=\"num\">clips</th>")
         for c in d.classes { h.append("<th class=\"num\">\(esc(c))</th>") }

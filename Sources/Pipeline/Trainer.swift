@@ -1,4 +1,5 @@
 import Annotations
+import Audio
 import ChorusCore
 import Evaluation
 import Foundation
@@ -98,6 +99,60 @@ public final class Trainer {
         }
     }
 
+    /// Training samples per class that the report shows as the network sees them.
+    public static let reportPreviewPerClass = 3
+    var previewEntries: [TrainingReportData.PreviewSample] = []
+
+    func makePlanner() -> AugmentationPlanner {
+        AugmentationPlanner(settings: configuration.augmentation, overlayLabels: overlays?.clips.map(\.labels) ?? [],
+                            height: configuration.preprocessing.image.height, width: configuration.preprocessing.image.width)
+    }
+
+    /// Draws up to `perClass` training samples of each class (and of clips with no class) as the
+    /// network gets them in epoch 1 — after overlays and every augmentation, with the labels it
+    /// trains on — and as they are without augmentation, into `<run>/preview/` as PNGs (the
+    /// model's input size, one pixel per value). The draws are each sample's own epoch-1 draws;
+    /// the device's noise is seeded for this preview batch. Returns the report's entries.
+    public func writePreview(perClass: Int) throws -> [TrainingReportData.PreviewSample] {
+        guard perClass > 0 else { return [] }
+        let clips = train.clips
+        var chosen: [Int] = [], taken = Set<Int>()
+        for c in classes.indices {
+            for i in clips.indices.lazy.filter({ clips[$0].labels[c] > 0.5 && !taken.contains($0) }).prefix(perClass) { chosen.append(i); taken.insert(i) }
+        }
+        for i in clips.indices.lazy.filter({ clips[$0].labels.allSatisfy { $0 <= 0.5 } }).prefix(perClass) { chosen.append(i) }
+        guard !chosen.isEmpty, let batch = try hostBatch(chosen, epoch: 0, planner: makePlanner()) else { return [] }
+        let (x, y) = try deviceBatch(batch, epoch: 0, batchIndex: 0)
+        let augmented = try x.toArray(), trainingLabels = try y.toArray()
+        let clean = train.images(batch.indices)
+        let pp = configuration.preprocessing
+        let h = pp.image.height, w = pp.image.width, hw = pp.imageCount * pp.channels, c = classes.count
+        let folder = run.path + "/preview"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        func names(_ labels: ArraySlice<Float>) -> String {
+            let on = zip(classes, labels).filter { $0.1 > 0.5 }.map(\.0)
+            return on.isEmpty ? "none" : on.joined(separator: ", ")
+        }
+        var entries: [TrainingReportData.PreviewSample] = []
+        for (k, i) in batch.indices.enumerated() {
+            let clip = clips[i]
+            let original = names(clip.labels[...])
+            let stem = String(format: "%02d_", k + 1) + OutputNames.fileStems(for: [original.replacingOccurrences(of: ", ", with: "+")])[0]
+            let augmentedImage = Array(augmented[(k * hw)..<(k * hw + h * w)])
+            try AtomicFile.write(PNG.encode(SpectrogramImage.render(networkInput: augmentedImage, height: h, width: w)), to: "\(folder)/\(stem)_augmented.png")
+            var cleanPath: String? = nil
+            if let image = clean[k] {
+                try AtomicFile.write(PNG.encode(SpectrogramImage.render(networkInput: Array(image.prefix(h * w)), height: h, width: w)), to: "\(folder)/\(stem)_clean.png")
+                cleanPath = "preview/\(stem)_clean.png"
+            }
+            entries.append(TrainingReportData.PreviewSample(
+                file: clip.file, start: clip.start, end: clip.end, labels: original,
+                trainingLabels: names(trainingLabels[(k * c)..<((k + 1) * c)]),
+                clean: cleanPath, augmented: "preview/\(stem)_augmented.png"))
+        }
+        return entries
+    }
+
     var batchesPerEpoch: Int { (train.clips.count + configuration.batchSize - 1) / configuration.batchSize }
 
     var schedule: CosineSchedule {
@@ -122,8 +177,9 @@ public final class Trainer {
         } else {
             try run.start(configuration: configuration, classes: classes, device: device)
         }
-        let planner = AugmentationPlanner(settings: configuration.augmentation, overlayLabels: overlays?.clips.map(\.labels) ?? [],
-                                          height: configuration.preprocessing.image.height, width: configuration.preprocessing.image.width)
+        let planner = makePlanner()
+        // What the network sees, for the report (the draws are pure functions of seed, epoch and sample: training is unchanged).
+        previewEntries = try writePreview(perClass: Trainer.reportPreviewPerClass)
         validation.prepareAll(label: "preparing validation clips", progress: showProgress)
         try checkFailures()
         for epoch in startEpoch..<configuration.epochs {
@@ -193,61 +249,8 @@ public final class Trainer {
         var rng = SeededRandom(seed: configuration.seed ^ (UInt64(epoch + 1) &* 0xD1B5_4A32_D192_ED03))
         rng.shuffle(&order)
         let nb = batchesPerEpoch
-        let pp = configuration.preprocessing
-        let hw = pp.imageCount
-        let seed = configuration.seed
-        let trainStore = train
-        let overlayStore = overlays
-        let trainAudio = trainAudio, overlayAudio = overlayAudio
-        let settings = configuration.augmentation
-        let updateLabels = settings.updateLabels
         let prefetch = BatchPrefetcher(batchCount: nb) { b in
-            let idx = Array(order[(b * bs)..<min((b + 1) * bs, order.count)])
-            let plans = idx.map { planner.plan(seed: seed, epoch: epoch, sample: $0, labels: trainStore.clips[$0].labels, slack: trainStore.slack($0)) }
-            var batch = HostBatch(indices: [], images: [], labels: [], augmentations: [])
-            if let trainAudio {
-                // Audio pipeline: clip windows, overlay windows and the level-dependent parameters.
-                let windows = trainAudio.windows(idx, offsets: plans.map(\.startOffset))
-                // Overlay windows, each starting at its round's draw within a longer overlay row.
-                struct Window: Hashable { var index: Int; var offset: Double }
-                let rounds = plans.map { $0.overlays.map { o in Window(index: o.index, offset: o.startUnit * (overlayAudio?.slack(o.index) ?? 0)) } }
-                let wanted = Array(Set(rounds.joined()))
-                let overlayWindows = overlayAudio.map { store in
-                    Dictionary(uniqueKeysWithValues: zip(wanted, store.windows(wanted.map(\.index), offsets: wanted.map(\.offset))))
-                } ?? [:]
-                let n = pp.clipSamples
-                for (k, i) in idx.enumerated() {
-                    guard let clip = windows[k] else { continue }
-                    var labels = trainStore.clips[i].labels
-                    var mixed: [(samples: [Float], weight: Double)] = []
-                    for (o, window) in zip(plans[k].overlays, rounds[k]) {
-                        guard let samples = overlayWindows[window] ?? nil, let store = overlayAudio else { continue }
-                        mixed.append((samples, o.weight))
-                        if updateLabels { labels = zip(labels, store.clips[o.index].labels).map { max($0, $1) } }
-                    }
-                    let audio = AudioAugmentation(clip: clip, overlays: mixed, draws: plans[k].audio ?? AudioDraws(), settings: settings,
-                                                  sampleRate: pp.sampleRate)
-                    batch.indices.append(i)
-                    batch.labels += labels
-                    batch.augmentations.append(plans[k])
-                    batch.waveforms += clip
-                    batch.overlayWaveforms += audio.overlay ?? [Float](repeating: 0, count: n)
-                    batch.waveformParameters += audio.parameters
-                }
-                return batch.indices.isEmpty ? nil : batch
-            }
-            let imgs = trainStore.images(idx, offsets: plans.map(\.startOffset))
-            batch.images.reserveCapacity(idx.count * hw)
-            for (k, i) in idx.enumerated() {
-                guard let img = imgs[k] else { continue }
-                batch.indices.append(i)
-                batch.images += img
-                batch.labels += trainStore.clips[i].labels
-                batch.augmentations.append(plans[k])
-            }
-            // Build (and cache) the overlay images here, off the training thread.
-            if let overlayStore { _ = overlayStore.images(Array(Set(batch.augmentations.flatMap { $0.overlays.map(\.index) }))) }
-            return batch.indices.isEmpty ? nil : batch
+            try self.hostBatch(Array(order[(b * bs)..<min((b + 1) * bs, order.count)]), epoch: epoch, planner: planner)
         }
         defer { prefetch.cancel() }
         let progress = ProgressReporter(label: "epoch \(epoch + 1)/\(configuration.epochs)", total: nb, unit: "samples")
@@ -279,6 +282,64 @@ public final class Trainer {
         return EpochMetrics(epoch: epoch + 1, trainLoss: samples > 0 ? lossSum / Double(samples) : .nan, validationLoss: nil, validationMAP: nil,
                             validationMacroAUC: nil, classAP: [], learningRate: Double(lr), samplesPerSecond: Double(samples) / seconds,
                             seconds: seconds, loaderWaitFraction: prefetch.waitSeconds / max(seconds, 1e-9))
+    }
+
+    /// The host side of one batch of training samples `idx` in `epoch`: their draws (from seed,
+    /// epoch and sample), images or clip windows, labels and overlay material. Runs on the
+    /// prefetch thread (the stores' caches are locked) and for `preview`.
+    func hostBatch(_ idx: [Int], epoch: Int, planner: AugmentationPlanner) throws -> HostBatch? {
+        let pp = configuration.preprocessing
+        let hw = pp.imageCount
+        let seed = configuration.seed
+        let trainStore = train
+        let overlayStore = overlays
+        let settings = configuration.augmentation
+        let updateLabels = settings.updateLabels
+        let plans = idx.map { planner.plan(seed: seed, epoch: epoch, sample: $0, labels: trainStore.clips[$0].labels, slack: trainStore.slack($0)) }
+        var batch = HostBatch(indices: [], images: [], labels: [], augmentations: [])
+        if let trainAudio {
+            // Audio pipeline: clip windows, overlay windows and the level-dependent parameters.
+            let windows = trainAudio.windows(idx, offsets: plans.map(\.startOffset))
+            // Overlay windows, each starting at its round's draw within a longer overlay row.
+            struct Window: Hashable { var index: Int; var offset: Double }
+            let rounds = plans.map { $0.overlays.map { o in Window(index: o.index, offset: o.startUnit * (overlayAudio?.slack(o.index) ?? 0)) } }
+            let wanted = Array(Set(rounds.joined()))
+            let overlayWindows = overlayAudio.map { store in
+                Dictionary(uniqueKeysWithValues: zip(wanted, store.windows(wanted.map(\.index), offsets: wanted.map(\.offset))))
+            } ?? [:]
+            let n = pp.clipSamples
+            for (k, i) in idx.enumerated() {
+                guard let clip = windows[k] else { continue }
+                var labels = trainStore.clips[i].labels
+                var mixed: [(samples: [Float], weight: Double)] = []
+                for (o, window) in zip(plans[k].overlays, rounds[k]) {
+                    guard let samples = overlayWindows[window] ?? nil, let store = overlayAudio else { continue }
+                    mixed.append((samples, o.weight))
+                    if updateLabels { labels = zip(labels, store.clips[o.index].labels).map { max($0, $1) } }
+                }
+                let audio = AudioAugmentation(clip: clip, overlays: mixed, draws: plans[k].audio ?? AudioDraws(), settings: settings,
+                                              sampleRate: pp.sampleRate)
+                batch.indices.append(i)
+                batch.labels += labels
+                batch.augmentations.append(plans[k])
+                batch.waveforms += clip
+                batch.overlayWaveforms += audio.overlay ?? [Float](repeating: 0, count: n)
+                batch.waveformParameters += audio.parameters
+            }
+            return batch.indices.isEmpty ? nil : batch
+        }
+        let imgs = trainStore.images(idx, offsets: plans.map(\.startOffset))
+        batch.images.reserveCapacity(idx.count * hw)
+        for (k, i) in idx.enumerated() {
+            guard let img = imgs[k] else { continue }
+            batch.indices.append(i)
+            batch.images += img
+            batch.labels += trainStore.clips[i].labels
+            batch.augmentations.append(plans[k])
+        }
+        // Build (and cache) the overlay images here, off the training thread.
+        if let overlayStore { _ = overlayStore.images(Array(Set(batch.augmentations.flatMap { $0.overlays.map(\.index) }))) }
+        return batch.indices.isEmpty ? nil : batch
     }
 
     /// Uploads a host batch and applies the device-side augmentation (overlays, masks, noise, shifts).
@@ -386,6 +447,7 @@ public final class Trainer {
             configurationJSON: String(decoding: try encoder.encode(c), as: UTF8.self))
         var report = data
         report.modelFile = c.modelSelection.fileName
+        report.preview = previewEntries
         try AtomicFile.write(TrainingReport.render(report), to: run.path + "/" + TrainingReport.fileName)
     }
 

@@ -2,6 +2,7 @@ import Annotations
 import ArgumentParser
 import Audio
 import ChorusCore
+import Evaluation
 import Foundation
 import Model
 import Pipeline
@@ -72,6 +73,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Training labels CSV (file,start_time,end_time,<class>...).") var train: String
     @Option(help: "Validation labels CSV, same classes.") var validation: String
     @Option(help: "Labels CSV of overlay (field noise) clips.") var overlays: String?
+    @Option(help: "Clips known to hold none of the classes, added to the training clips as negatives: evaluate's hard_negatives.csv after review (rows of zeros).")
+    var hardNegatives: String?
     @Option(help: "Recipe: default (AdamW, augmentation in the audio) or classic (SGD, image augmentation).") var recipe: TrainingRecipe = .default
     @Option(help: "Augmentation pipeline: audio, classic, or none (overlays and random trims only). Default: the recipe's.") var augment: AugmentChoice?
     @Option(name: .customLong("without"), parsing: .singleValue,
@@ -105,6 +108,8 @@ struct TrainCommand: ParsableCommand {
     var selectModel: ModelSelection = .last
     @OptionGroup var preprocessingOptions: PreprocessingOptions
     @Option(help: "Parent folder of run folders.") var out: String
+    @Option(help: "Only draw N training clips per class as the network sees them (preview.html in the run folder), then stop without training.")
+    var preview: Int?
 
     func configuration() throws -> TrainingConfiguration {
         var c = TrainingConfiguration(recipe: recipe)
@@ -154,10 +159,10 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         let config = try configuration()
-        let summary = try TrainingJob.run(configuration: config, train: train, validation: validation, overlays: overlays,
+        let summary = try TrainingJob.run(configuration: config, train: train, validation: validation, overlays: overlays, hardNegatives: hardNegatives,
                                           out: out, name: name, resume: resume, note: note,
                                           clipDuration: preprocessingOptions.clipDuration, sampleRate: preprocessingOptions.sampleRate,
-                                          cropLongerRows: cropLongerRows)
+                                          cropLongerRows: cropLongerRows, preview: preview)
         _ = summary
     }
 }
@@ -166,21 +171,36 @@ struct TrainCommand: ParsableCommand {
 enum TrainingJob {
     /// - Parameters:
     ///   - clipDuration, sampleRate: as requested; nil takes them from the tables and recordings.
-    static func run(configuration: TrainingConfiguration, train: String, validation: String, overlays: String?, out: String,
+    static func run(configuration: TrainingConfiguration, train: String, validation: String, overlays: String?, hardNegatives: String? = nil, out: String,
                     name: String, resume: Bool, note: String?, quietProgress: Bool = false,
-                    clipDuration: Double? = nil, sampleRate: Int? = nil, cropLongerRows: Bool = false) throws -> TrainingSummary {
+                    clipDuration: Double? = nil, sampleRate: Int? = nil, cropLongerRows: Bool = false, preview: Int? = nil) throws -> TrainingSummary? {
+        if let preview, !(1...1000).contains(preview) { throw ValidationError("--preview must be between 1 and 1000 clips per class, got \(preview)") }
         var configuration = configuration
         if OutputPolicy.sameFile(train, validation) || ((try? SHA256.hex(fileAt: train)) ?? "t") == ((try? SHA256.hex(fileAt: validation)) ?? "v") {
             throw ValidationError("--train and --validation are the same table (\(train)); validation must be clips the network does not train on (train-gpu split makes both)")
         }
         let device = try Device.select(configuration.device)
         // Rows whose audio is missing or unreadable are skipped and reported by the trainer, not fatal here.
-        let trainTable = try ClipLabelTable.read(train, checkFilesExist: false)
+        var trainTable = try ClipLabelTable.read(train, checkFilesExist: false)
+        let hardNegativeTable = try hardNegatives.map { try ClipLabelTable.read($0, checkFilesExist: false) }
+        if let hardNegatives, let table = hardNegativeTable {
+            if let bad = table.rows.firstIndex(where: { $0.labels.contains { $0 != 0 } }) {
+                let named = zip(table.classes, table.rows[bad].labels).filter { $0.1 != 0 }.map(\.0)
+                throw ValidationError("--hard-negatives \(hardNegatives) line \(bad + 2) labels \(named.joined(separator: ", ")) present; "
+                                      + "hard negatives are clips holding none of the classes (rows of zeros, as evaluate writes them)")
+            }
+            // Paths relative to the hard-negatives table are resolved now, as the training table's are later.
+            trainTable.rows += table.rows.map {
+                ClipLabelRow(file: table.resolvedPath($0.file) ?? $0.file, start: $0.start, end: $0.end,
+                             labels: [Float](repeating: 0, count: trainTable.classes.count))
+            }
+        }
         let validationTable = try ClipLabelTable.read(validation, checkFilesExist: false)
         let overlayTable = try overlays.map { try ClipLabelTable.read($0, checkFilesExist: false) }
         // Settings the data decides unless given, said out loud and recorded in config.json.
         let clip = try DataDefaults.clipDuration(requested: clipDuration, cropLongerRows: cropLongerRows,
-                                                 tables: [("training table \(train)", trainTable), ("validation table \(validation)", validationTable)])
+                                                 tables: [("training table \(train)", trainTable), ("validation table \(validation)", validationTable)]
+                                                     + (hardNegativeTable.map { [("hard negatives \(hardNegatives ?? "")", $0)] } ?? []))
         let rate = try DataDefaults.sampleRate(requested: sampleRate, files: trainTable.labeledClips().map(\.file))
         configuration.preprocessing.clipDuration = clip.value
         configuration.preprocessing.sampleRate = rate.value
@@ -191,9 +211,9 @@ enum TrainingJob {
         if resume && !FileSystem.exists(run.checkpointPath) { print("--resume: no finished epoch of '\(name)' under \(out) yet; starting at epoch 1") }
         run.note = note
         // Without a finished epoch there is nothing to resume: record this command's tables afresh.
-        try run.recordTables(train: train, validation: validation, overlays: overlays, resume: resume && FileSystem.exists(run.checkpointPath))
+        try run.recordTables(train: train, validation: validation, overlays: overlays, hardNegatives: hardNegatives, resume: resume && FileSystem.exists(run.checkpointPath))
         print("training \(configuration.architecture.rawValue) on \(device.description)")
-        print("  \(trainTable.rows.count) training clips, \(validationTable.rows.count) validation clips, \(overlayTable?.rows.count ?? 0) overlay clips; classes \(trainTable.classes.joined(separator: ", "))")
+        print("  \(trainTable.rows.count) training clips\(hardNegativeTable.map { " (\($0.rows.count) of them hard negatives)" } ?? ""), \(validationTable.rows.count) validation clips, \(overlayTable?.rows.count ?? 0) overlay clips; classes \(trainTable.classes.joined(separator: ", "))")
         print("  clip duration \(DataDefaults.format(clip.value)) s (\(clip.reason)); sample rate \(rate.value) Hz (\(rate.reason))")
         print("  recipe \(configuration.recipe.rawValue): \(configuration.optimizer.rawValue) learning rate \(configuration.learningRate), weight decay \(configuration.weightDecay); \(configuration.augmentation.pipeline.rawValue) augmentation: \(configuration.augmentation.activeSteps.joined(separator: "; "))")
         if let warning = DataDefaults.shortScheduleWarning(clips: trainTable.rows.count, batchSize: configuration.batchSize, epochs: configuration.epochs) {
@@ -202,6 +222,15 @@ enum TrainingJob {
         print("  run folder \(run.path)")
         let trainer = try Trainer(configuration: configuration, trainTable: trainTable, validationTable: validationTable, overlayTable: overlayTable, device: device, run: run)
         trainer.showProgress = !quietProgress
+        if let preview {
+            let samples = try trainer.writePreview(perClass: preview)
+            let page = run.path + "/preview.html"
+            try AtomicFile.write(TrainingReport.renderPreview(runName: (run.path as NSString).lastPathComponent, samples: samples,
+                                                              augmentation: "\(configuration.augmentation.pipeline.rawValue): " + configuration.augmentation.activeSteps.joined(separator: "; ")),
+                                 to: page)
+            print("preview: \(samples.count) training clips as the network sees them in epoch 1 → \(page) (no training done)")
+            return nil
+        }
         trainer.onEpoch = { m in
             let ap = m.validationMAP.map { String(format: "%.4f", $0) } ?? "undefined"
             print(String(format: "epoch %d: train loss %.4f, validation loss %.4f, mAP %@, %.1f samples/s, %.0f s (loader wait %.0f%%)",
