@@ -818,16 +818,14 @@ inline float chorus_frame_mean(__global const float* x, const int windowLen, con
     return chorus_group_sum(acc, scratch) / (float)windowLen;
 }
 
-// `v` with its lowest `bits` bits reversed (bits in 0...31).
+// `v` with its lowest `bits` bits reversed (bits in 0...31). A plain loop: the swap-halves form
+// compiles to llvm.bitreverse, which simulators such as Oclgrind cannot run; `bits` is at most
+// log2 of the FFT length, and this runs once per sample when the input is packed.
 inline uint chorus_reverse_bits(uint v, const int bits)
 {
-    if (bits == 0) return 0;
-    v = ((v >> 1) & 0x55555555u) | ((v & 0x55555555u) << 1);
-    v = ((v >> 2) & 0x33333333u) | ((v & 0x33333333u) << 2);
-    v = ((v >> 4) & 0x0F0F0F0Fu) | ((v & 0x0F0F0F0Fu) << 4);
-    v = ((v >> 8) & 0x00FF00FFu) | ((v & 0x00FF00FFu) << 8);
-    v = (v >> 16) | (v << 16);
-    return v >> (32 - bits);
+    uint r = 0;
+    for (int i = 0; i < bits; ++i) { r = (r << 1) | (v & 1u); v >>= 1; }
+    return r;
 }
 
 // 10 log10(max(p, 1e-30)) as Audio's FastDecibels computes it: the exponent from the bit pattern and

@@ -87,7 +87,11 @@ final class SpectrogramKernelTests: XCTestCase {
             for (c, clip) in clips.enumerated() {
                 let reference = referenceDecibels(clip, settings)
                 let got = Array(values[(c * settings.rowCount * frames)..<((c + 1) * settings.rowCount * frames)])
-                let kept = reference.indices.filter { reference[$0] > -290 }
+                // float32 arithmetic resolves bins to about 120 dB below the clip's loudest (its error is
+                // relative to the largest values, not to each bin); deeper bins differ by summation
+                // order (fused multiply-add or not) from device to device.
+                let peak = reference.max() ?? 0
+                let kept = reference.indices.filter { reference[$0] > max(-290, peak - 120) }
                 XCTAssertGreaterThan(kept.count, reference.count / 2, name)
                 let error = maxRelativeError(kept.map { got[$0] }, kept.map { reference[$0] })
                 XCTAssertLessThan(error, 1e-4, "\(name), clip \(c): dB vs float64 DFT, max relative error")
