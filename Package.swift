@@ -2,12 +2,13 @@
 import PackageDescription
 
 // Module graph (arrows point one way):
-//   C libraries  <- ChorusCore (no deps: hashing, files, CSV, NPY/PNG, progress)
+//   C libraries  <- ChorusCore (hashing on OpenSSL's libcrypto, files, CSV, NPY/PNG, progress)
 //   Kernels (OpenCL runtime)  <- Tensor (shapes, storage, forward/backward ops)  <- Model (layers, losses, optimizers, trainer)
 //   Audio (decode, resample, filter, spectrogram; no OpenCL)   Annotations (Raven, clips, labels; no OpenCL)
 //   Evaluation (metrics, plots, report)   SignalProcessing (RIBBIT, grouse; uses Audio)
 //   Pipeline (preprocessing, augmentation, loader, prediction: Audio + Annotations + Model)
 //   Synthesis (demo soundscapes: Audio + Annotations)
+//   Collectives (MPI ranks and collectives; used by the CLI to share work between processes)
 //   train-gpu (CLI only)
 let package = Package(
     name: "Chorus",
@@ -31,13 +32,17 @@ let package = Package(
                        providers: [.apt(["libsndfile1-dev"])]),
         .systemLibrary(name: "CSoxr", path: "Sources/CSoxr", pkgConfig: "soxr",
                        providers: [.apt(["libsoxr-dev"])]),
+        .systemLibrary(name: "CCrypto", path: "Sources/CCrypto", pkgConfig: "libcrypto",
+                       providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c",
+                       providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
 
         // Build tool that embeds kernels.cl into the Kernels module as a Swift string.
         .executableTarget(name: "embed-kernels", path: "Sources/embed-kernels"),
         .plugin(name: "EmbedKernels", capability: .buildTool(), dependencies: ["embed-kernels"],
                 path: "Plugins/EmbedKernels"),
 
-        .target(name: "ChorusCore"),
+        .target(name: "ChorusCore", dependencies: ["CCrypto"]),
         .target(name: "Kernels", dependencies: ["COpenCL", "ChorusCore"], plugins: ["EmbedKernels"]),
         .target(name: "Tensor", dependencies: ["Kernels", "CBLAS", "ChorusCore"]),
         .target(name: "Model", dependencies: ["Tensor", "ChorusCore"]),
@@ -47,13 +52,15 @@ let package = Package(
         .target(name: "SignalProcessing", dependencies: ["Audio", "Annotations", "CFFTW", "ChorusCore"]),
         .target(name: "Pipeline", dependencies: ["Audio", "Annotations", "Model", "Tensor", "Evaluation", "ChorusCore"]),
         .target(name: "Synthesis", dependencies: ["Audio", "Annotations", "ChorusCore"]),
+        // The processes of an mpirun/srun job and their collectives (Open MPI; size 1 without a launcher).
+        .target(name: "Collectives", dependencies: ["CMPI"]),
         .target(name: "BenchmarkSuite", dependencies: ["Tensor", "Kernels", "Audio", "Model", "Pipeline", "SignalProcessing", "CBLAS", "ChorusCore"],
                 path: "Benchmarks/Suite"),
 
         .executableTarget(name: "train-gpu", dependencies: [
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             "ChorusCore", "Kernels", "Tensor", "Model", "Audio", "Annotations", "Evaluation",
-            "SignalProcessing", "Pipeline", "Synthesis", "BenchmarkSuite",
+            "SignalProcessing", "Pipeline", "Synthesis", "BenchmarkSuite", "Collectives",
         ]),
         .executableTarget(name: "chorus-bench", dependencies: ["BenchmarkSuite", "Synthesis"], path: "Benchmarks/Runner"),
 

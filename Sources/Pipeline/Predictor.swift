@@ -88,6 +88,10 @@ public enum Predictor {
         public var inputs: Int
         public var filesScored: Int?
         public var failures: [String: String]?
+        /// A part of a sharded run: "K/N", and every input file of the whole run in its order
+        /// (the merge puts the parts' rows back in that order).
+        public var shard: String?
+        public var allFiles: [String]?
 
         /// The settings that decide the rows; a resume must match every one.
         func differences(from other: ScoresRecord) -> [String] {
@@ -100,6 +104,7 @@ public enum Predictor {
             check("clip overlap", clipOverlap, other.clipOverlap)
             check("final clip", finalClip, other.finalClip)
             check("activation", activation, other.activation)
+            check("shard", shard ?? "none", other.shard ?? "none")
             return out
         }
     }
@@ -123,7 +128,7 @@ public enum Predictor {
     /// (for Raven detection tables).
     @discardableResult
     public static func predict(model: ClassifierModel, modelPath: String? = nil, files: [String], options: PredictionOptions, output: String, resume: Bool,
-                               overwrite: Bool = false, device: Device,
+                               overwrite: Bool = false, shard: PredictionShard? = nil, device: Device,
                                onFile: ((String, [(start: Double, end: Double, scores: [Float])]) throws -> Void)? = nil) throws -> PredictionSummary {
         let pp = model.preprocessing
         try validate(options, clipDuration: pp.clipDuration)
@@ -136,6 +141,7 @@ public enum Predictor {
         var record = ScoresRecord(model: modelPath ?? "", modelSHA256: try modelPath.map { try SHA256.hex(fileAt: $0) } ?? "",
                                   classes: model.classes, sampleRate: pp.sampleRate, clipDuration: pp.clipDuration, clipOverlap: options.clipOverlap,
                                   finalClip: options.finalClip.rawValue, activation: activation.rawValue, inputs: files.count)
+        if let shard { record.shard = shard.description; record.allFiles = shard.allFiles }
         let header = CSV.line(["file", "start_time", "end_time"] + model.classes)
         var done = Set<String>()
         if resume, FileSystem.exists(output) {

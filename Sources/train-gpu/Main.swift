@@ -2,6 +2,8 @@ import Annotations
 import ArgumentParser
 import Audio
 import ChorusCore
+import Collectives
+import Foundation
 import Pipeline
 
 @main
@@ -15,19 +17,31 @@ struct TrainGPU: ParsableCommand {
             DevicesCommand.self, BenchCommand.self,
             SpectrogramCommand.self,
             LabelsCommand.self, BalanceCommand.self, SplitCommand.self,
-            TrainCommand.self, PredictCommand.self, EvaluateCommand.self,
+            TrainCommand.self, PredictCommand.self, MergeCommand.self, EvaluateCommand.self,
             RibbitCommand.self, GrouseCommand.self,
         ]
     )
 
     /// Runs the command; an invalid parameter found while running exits 64 like one found while
     /// parsing (swift-argument-parser's convention), other failures exit 1.
+    /// Under mpirun or srun, a rank that fails stops the whole job (no rank waits forever for it),
+    /// its message naming the rank.
     static func main() {
+        let world = Communicator.world
         do {
             var command = try parseAsRoot()
             try command.run()
+            world.finalize()
         } catch {
-            exit(withError: asValidationError(error) ?? error)
+            let error = asValidationError(error) ?? error
+            guard world.isDistributed else { exit(withError: error) }
+            let code = exitCode(for: error)
+            if code != .success {
+                FileHandle.standardError.write(Data("train-gpu \(world.label): \(fullMessage(for: error))\n".utf8))
+                world.abort(code: code.rawValue)
+            }
+            print(fullMessage(for: error))  // --help, --version
+            world.finalize()
         }
     }
 

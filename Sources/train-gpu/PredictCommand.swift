@@ -1,6 +1,7 @@
 import Annotations
 import ArgumentParser
 import ChorusCore
+import Collectives
 import Foundation
 import Pipeline
 import Tensor
@@ -28,6 +29,8 @@ struct PredictCommand: ParsableCommand {
     @Option(parsing: .upToNextOption, help: ArgumentHelp("Detection threshold: one value, or CLASS=T per class.", valueName: "t")) var threshold: [String] = []
     @Option(help: "Folder for one Raven selection table per recording with the detections (needs --threshold).") var ravenOut: String?
     @Option(help: "Output scores CSV.") var out: String
+    @Option(help: ArgumentHelp("Score only part K of N of the files (split by duration), into <out stem>.part-K-of-N.<ext>; join the parts with train-gpu merge. Default in a Slurm job array: the task's part.", valueName: "K/N"))
+    var shard: String?
 
     func run() throws {
         guard let fc = FinalClip(rawValue: finalClip) else { throw ValidationError("--final-clip must be extend, remainder, full or none") }
@@ -44,9 +47,26 @@ struct PredictCommand: ParsableCommand {
         let scoreActivation = options.activation ?? (classifier.loss == .softmaxCrossEntropy ? .softmax : .sigmoid)
         let thresholds = try parseThresholds(threshold, classes: classifier.classes, bounded: scoreActivation != .none)
         try Predictor.validate(options, clipDuration: classifier.preprocessing.clipDuration)
-        let files = try Predictor.audioFiles(inputs)
-        let ravenNames = RavenNames(files: files)
-        print("scoring \(files.count) files with \(modelFile) (\(classifier.network.architecture.rawValue), classes \(classifier.classes.joined(separator: ", "))) on \(dev.description)")
+        let allFiles = try Predictor.audioFiles(inputs)
+        let ravenNames = RavenNames(files: allFiles)
+        // Which files this process scores: all, its rank's share under mpirun/srun, or a job-array part.
+        let world = Communicator.world
+        var part: PredictionShard? = nil
+        if world.isDistributed {
+            if shard != nil { throw ValidationError("--shard is for separate jobs (job arrays); under mpirun or srun the ranks share the files among themselves") }
+            part = PredictionShard(index: world.rank + 1, count: world.size, allFiles: allFiles)
+        } else if let (k, n) = try shard.map(PredictionShard.parse) ?? PredictionShard.fromJobArray() {
+            part = PredictionShard(index: k, count: n, allFiles: allFiles)
+        }
+        if world.isDistributed && !resume {
+            try OutputPolicy.checkNotExisting(out, parameter: "--out", overwrite: overwrite, hint: "pass --overwrite to replace it, or choose another --out")
+        }
+        let files = part.map { PredictionShard.files(allFiles, index: $0.index, count: $0.count) } ?? allFiles
+        let output = part.map { PredictionShard.partPath(output: out, index: $0.index, count: $0.count) } ?? out
+        if world.isDistributed { options.showProgress = world.rank == 0 }
+        let say: (String) -> Void = { line in if world.rank == 0 || !world.isDistributed { print(line) } }
+        say("scoring \(allFiles.count) files with \(modelFile) (\(classifier.network.architecture.rawValue), classes \(classifier.classes.joined(separator: ", "))) on \(dev.description)"
+            + (world.isDistributed ? " in \(world.size) ranks, each its share by duration" : part.map { "; part \($0) (\(files.count) files)" } ?? ""))
         var onFile: ((String, [(start: Double, end: Double, scores: [Float])]) throws -> Void)?
         if let ravenOut, let thresholds {
             let pp = classifier.preprocessing
@@ -64,8 +84,21 @@ struct PredictCommand: ParsableCommand {
                 try RavenTable.write(selections, to: table, extraColumns: ["Score"])
             }
         }
-        let s = try Predictor.predict(model: classifier, modelPath: modelFile, files: files, options: options, output: out, resume: resume,
-                                      overwrite: overwrite, device: dev, onFile: onFile)
+        var s = try Predictor.predict(model: classifier, modelPath: modelFile, files: files, options: options, output: output, resume: resume,
+                                      overwrite: overwrite, shard: part, device: dev, onFile: onFile)
+        if world.isDistributed {
+            // Every rank's totals, then rank 0 joins the parts into --out (the bytes one process writes).
+            s = try gatherSummaries(s, world: world)
+            world.barrier()
+            if world.rank == 0 {
+                let merged = try ScoresMerge.merge(parts: (1...world.size).map { PredictionShard.partPath(output: out, index: $0, count: world.size) },
+                                                   output: out, overwrite: true)
+                for k in 1...world.size { ScoresMerge.removePart(PredictionShard.partPath(output: out, index: k, count: world.size)) }
+                print("joined the \(merged.parts) ranks' parts: \(merged.files) files, \(merged.rows) rows")
+            }
+            world.barrier()
+            guard world.rank == 0 else { return }
+        }
         print(String(format: "scored %d files (%d clips, %.1f h of audio) in %.1f s: %.1f hours of audio per minute", s.filesScored, s.clips,
                      s.audioSeconds / 3600, s.seconds, s.audioSeconds / 3600 / max(s.seconds, 1e-9) * 60))
         if s.filesSkippedAsDone > 0 { print("\(s.filesSkippedAsDone) files were already scored (--resume)") }
@@ -73,10 +106,30 @@ struct PredictCommand: ParsableCommand {
             print("\(s.failures.count) files could not be scored:")
             for f in s.failures { print("  \(f.file): \(f.reason)") }
         }
-        print("scores → \(out)")
+        print("scores → \(world.isDistributed ? out : output)")
+        if let part, !world.isDistributed {
+            print("part \(part) of the files; when all \(part.count) parts are done: train-gpu merge --out \(out) "
+                  + PredictionShard.partPath(output: out, index: 1, count: part.count).replacingOccurrences(of: "part-1-of", with: "part-*-of"))
+        }
         if s.filesScored == 0 && !s.failures.isEmpty {
             throw PipelineError.noData("none of the \(s.failures.count) input files could be scored (see above)")
         }
+    }
+
+    /// The sums of every rank's prediction summary (failures of all ranks), on every rank.
+    func gatherSummaries(_ s: PredictionSummary, world: Communicator) throws -> PredictionSummary {
+        struct Wire: Codable { var scored: Int; var skipped: Int; var clips: Int; var audio: Double; var seconds: Double; var failures: [[String]] }
+        let mine = Wire(scored: s.filesScored, skipped: s.filesSkippedAsDone, clips: s.clips, audio: s.audioSeconds, seconds: s.seconds,
+                        failures: s.failures.map { [$0.file, $0.reason] })
+        let all = try world.allgather(Array(JSONEncoder().encode(mine))).map { try JSONDecoder().decode(Wire.self, from: Data($0)) }
+        var total = s
+        total.filesScored = all.map(\.scored).reduce(0, +)
+        total.filesSkippedAsDone = all.map(\.skipped).reduce(0, +)
+        total.clips = all.map(\.clips).reduce(0, +)
+        total.audioSeconds = all.map(\.audio).reduce(0, +)
+        total.seconds = all.map(\.seconds).max() ?? s.seconds
+        total.failures = all.flatMap { $0.failures.map { (file: $0[0], reason: $0[1]) } }
+        return total
     }
 
     /// `bounded`: scores are probabilities, so a threshold must lie in [0, 1].

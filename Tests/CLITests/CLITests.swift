@@ -14,21 +14,33 @@ enum CLI {
 
     struct Result { var status: Int32; var output: String }
 
+    /// Runs train-gpu (under `launcher`, e.g. mpirun and its options, when given) with extra
+    /// environment variables; a run longer than `timeout` seconds is killed (status 137).
     @discardableResult
-    static func run(_ args: [String], in directory: String? = nil) throws -> Result {
+    static func run(_ args: [String], in directory: String? = nil, launcher: [String] = [], environment: [String: String] = [:],
+                    timeout: Double = 600) throws -> Result {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: binary)
-        p.arguments = args
+        if let first = launcher.first {
+            p.executableURL = URL(fileURLWithPath: first)
+            p.arguments = Array(launcher.dropFirst()) + [binary] + args
+        } else {
+            p.executableURL = URL(fileURLWithPath: binary)
+            p.arguments = args
+        }
         if let directory { p.currentDirectoryURL = URL(fileURLWithPath: directory) }
         let pipe = Pipe()
         p.standardOutput = pipe
         p.standardError = pipe
         var env = ProcessInfo.processInfo.environment
         env["CHORUS_PLAIN_PROGRESS"] = "1"
+        env.merge(environment) { _, new in new }
         p.environment = env
         try p.run()
+        let watchdog = DispatchWorkItem { if p.isRunning { kill(-p.processIdentifier, SIGKILL); p.terminate(); kill(p.processIdentifier, SIGKILL) } }
+        DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: watchdog)
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
+        watchdog.cancel()
         return Result(status: p.terminationStatus, output: String(decoding: data, as: UTF8.self))
     }
 }

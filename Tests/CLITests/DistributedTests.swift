@@ -1,0 +1,98 @@
+import ChorusCore
+import Foundation
+import XCTest
+
+/// Prediction shared between processes: MPI ranks (mpirun) and job-array parts (`--shard` +
+/// `merge`) write byte for byte what one process writes; a failing rank stops the job.
+final class DistributedTests: XCTestCase {
+    static let mpirun = ["/usr/bin/mpirun", "/usr/local/bin/mpirun"].first { FileManager.default.isExecutableFile(atPath: $0) }
+
+    override func setUpWithError() throws {
+        guard FileManager.default.isExecutableFile(atPath: CLI.binary) else { throw XCTSkip("train-gpu binary not built at \(CLI.binary)") }
+    }
+
+    func launcher(_ ranks: Int) throws -> [String] {
+        guard let mpirun = Self.mpirun else {
+            XCTAssertNil(ProcessInfo.processInfo.environment["CI"], "CI installs Open MPI (scripts/setup)")
+            throw XCTSkip("no mpirun (Debian: apt install openmpi-bin libopenmpi-dev)")
+        }
+        return [mpirun, "--allow-run-as-root", "--oversubscribe", "-np", "\(ranks)"]
+    }
+
+    func text(_ path: String) throws -> String { try String(contentsOfFile: path, encoding: .utf8) }
+
+    func predictArguments(_ f: SafetyTests.Fixture, out: String) -> [String] {
+        ["predict", "--model", f.model] + f.recordings + ["--clip-overlap", "0.5", "--final-clip", "extend", "--workers", "1", "--out", out]
+    }
+
+    func testPredictInTwoAndThreeRanksWritesTheBytesOfOneProcess() throws {
+        let f = try SafetyTests.fixture()
+        let one = try CLI.run(predictArguments(f, out: "mpi-one.csv"), in: f.dir)
+        XCTAssertEqual(one.status, 0, one.output)
+        for ranks in [2, 3] {
+            let out = "mpi-\(ranks).csv"
+            let r = try CLI.run(predictArguments(f, out: out), in: f.dir, launcher: try launcher(ranks), timeout: 300)
+            XCTAssertEqual(r.status, 0, r.output)
+            XCTAssertTrue(r.output.contains("in \(ranks) ranks") && r.output.contains("joined the \(ranks) ranks' parts: 6 files"), r.output)
+            XCTAssertEqual(try text(f.dir + "/" + out), try text(f.dir + "/mpi-one.csv"), "\(ranks) ranks")
+            XCTAssertEqual(try text(f.dir + "/" + out + ".done"), try text(f.dir + "/mpi-one.csv.done"))
+            let left = try FileManager.default.contentsOfDirectory(atPath: f.dir).filter { $0.contains("mpi-\(ranks).part-") }
+            XCTAssertEqual(left, [], "the ranks' parts are removed once joined")
+        }
+    }
+
+    func testAFailingRankStopsTheJobWithItsMessage() throws {
+        let f = try SafetyTests.fixture()
+        // Rank 1's part cannot be written: a folder stands where the file would go.
+        try FileManager.default.createDirectory(atPath: f.dir + "/fail.part-2-of-2.csv", withIntermediateDirectories: true)
+        let start = Date()
+        let r = try CLI.run(predictArguments(f, out: "fail.csv"), in: f.dir, launcher: try launcher(2), timeout: 120)
+        XCTAssertNotEqual(r.status, 0, r.output)
+        XCTAssertNotEqual(r.status, 137, "the job hung until the watchdog killed it: \(r.output)")
+        XCTAssertLessThan(Date().timeIntervalSince(start), 100)
+        XCTAssertTrue(r.output.contains("train-gpu rank 1 of 2 on") && r.output.contains("fail.part-2-of-2.csv"), r.output)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: f.dir + "/fail.csv"), "no joined table from a failed job")
+    }
+
+    func testShardsOfAJobArrayMergeIntoTheBytesOfOneProcess() throws {
+        let f = try SafetyTests.fixture()
+        let one = try CLI.run(predictArguments(f, out: "array-one.csv"), in: f.dir)
+        XCTAssertEqual(one.status, 0, one.output)
+        // Parts 1 and 3 by --shard, part 2 as Slurm's array task 5 of tasks 4-6.
+        for k in [1, 3] {
+            let r = try CLI.run(predictArguments(f, out: "array.csv") + ["--shard", "\(k)/3"], in: f.dir)
+            XCTAssertEqual(r.status, 0, r.output)
+            XCTAssertTrue(r.output.contains("train-gpu merge --out array.csv array.part-*-of-3.csv"), r.output)
+        }
+        let task = try CLI.run(predictArguments(f, out: "array.csv"), in: f.dir,
+                               environment: ["SLURM_ARRAY_TASK_ID": "5", "SLURM_ARRAY_TASK_MIN": "4", "SLURM_ARRAY_TASK_COUNT": "3"])
+        XCTAssertEqual(task.status, 0, task.output)
+        XCTAssertTrue(task.output.contains("part 2/3"), task.output)
+        let parts = (1...3).map { "array.part-\($0)-of-3.csv" }
+        let sizes = try parts.map { try text(f.dir + "/" + $0).components(separatedBy: "\n").count }
+        XCTAssertTrue(sizes.allSatisfy { $0 > 2 }, "every part scored some files: \(sizes)")
+
+        // Missing, duplicated or foreign parts are refused and nothing is written.
+        var r = try CLI.run(["merge", parts[0], parts[2], "--out", "array.csv"], in: f.dir)
+        XCTAssertEqual(r.status, 1, r.output)
+        XCTAssertTrue(r.output.contains("missing part 2/3"), r.output)
+        r = try CLI.run(["merge", parts[0], parts[1], parts[1], parts[2], "--out", "array.csv"], in: f.dir)
+        XCTAssertTrue(r.output.contains("part 2/3 given twice"), r.output)
+        let other = try CLI.run(["predict", "--model", f.model] + f.recordings + ["--final-clip", "extend", "--workers", "1", "--shard", "2/3", "--out", "other.csv"], in: f.dir)
+        XCTAssertEqual(other.status, 0, other.output)
+        r = try CLI.run(["merge", parts[0], "other.part-2-of-3.csv", parts[2], "--out", "array.csv"], in: f.dir)
+        XCTAssertTrue(r.output.contains("clip overlap"), r.output)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: f.dir + "/array.csv"))
+
+        r = try CLI.run(["merge"] + parts.reversed() + ["--out", "array.csv"], in: f.dir)
+        XCTAssertEqual(r.status, 0, r.output)
+        XCTAssertTrue(r.output.contains("joined 3 parts: 6 files"), r.output)
+        XCTAssertEqual(try text(f.dir + "/array.csv"), try text(f.dir + "/array-one.csv"))
+        XCTAssertEqual(try text(f.dir + "/array.csv.done"), try text(f.dir + "/array-one.csv.done"))
+        r = try CLI.run(["merge"] + parts + ["--out", "array.csv"], in: f.dir)
+        XCTAssertEqual(r.status, 1, "finished work is not replaced without --overwrite: \(r.output)")
+        let bad = try CLI.run(predictArguments(f, out: "x.csv") + ["--shard", "4/3"], in: f.dir)
+        XCTAssertEqual(bad.status, 64, bad.output)
+        XCTAssertTrue(bad.output.contains("--shard must be K/N"), bad.output)
+    }
+}
