@@ -75,7 +75,7 @@ let package = Package(
         .testTarget(name: "SignalProcessingTests", dependencies: ["SignalProcessing", "Audio", "TestSupport"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Model", "Tensor", "Audio", "Annotations", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "SynthesisTests", dependencies: ["Synthesis", "Audio", "Annotations", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["TestSupport", "Audio", "ChorusCore"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "Audio", "ChorusCore", "Model"]),
         // Fuzz targets (also compiled by scripts/fuzz into a libFuzzer binary) and their regression corpus.
         .testTarget(name: "FuzzTests", dependencies: ["Annotations", "Audio", "ChorusCore", "Model", "TestSupport"],
                     exclude: ["Corpus", "Crashes"]),

@@ -32,7 +32,7 @@ struct SpectrogramEngine {
     func compute(_ samples: [Float], frameCount: Int, threads: Int?) throws -> [Float] {
         let bins = parameters.frequencyCount
         let batches = (frameCount + batch - 1) / batch
-        let workers = max(1, min(batches, threads ?? (frameCount > 4096 ? ProcessInfo.processInfo.activeProcessorCount : 1)))
+        let workers = max(1, min(batches, threads ?? (frameCount > 4096 ? Machine.usableCores : 1)))
         // One set of FFT buffers per worker, made (and allocation failures reported) up front.
         let workerBuffers = try (0..<workers).map { _ in try FFTBuffers(size: parameters.transformSize, batch: batch) }
         return LargeBuffer.floats(bins * frameCount) { out in

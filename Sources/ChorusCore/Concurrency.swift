@@ -17,3 +17,19 @@ public func concurrentPerform(_ count: Int, _ body: (Int) -> Void) {
         DispatchQueue.concurrentPerform(iterations: count) { shared.value($0) }
     }
 }
+
+/// What this process may use of the machine.
+public enum Machine {
+    /// Cores this process may run on: its CPU affinity (taskset, a cgroup's cpuset, the core an
+    /// MPI launcher binds a rank to), so several processes on one host do not oversubscribe it.
+    public static let usableCores: Int = {
+        // Linux lists the cores a process may use as a hex mask in /proc/self/status.
+        if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+           let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Cpus_allowed:") }) {
+            let mask = line.dropFirst("Cpus_allowed:".count).filter { $0.isHexDigit }
+            let count = mask.reduce(0) { $0 + (Int(String($1), radix: 16) ?? 0).nonzeroBitCount }
+            if count > 0 { return min(count, max(1, ProcessInfo.processInfo.activeProcessorCount)) }
+        }
+        return max(1, ProcessInfo.processInfo.activeProcessorCount)
+    }()
+}

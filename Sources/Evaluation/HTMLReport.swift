@@ -168,7 +168,7 @@ public enum HTMLReport {
             var t = ["<div class=\"review\"><h3>\(caption)</h3><p class=\"note\">\(hint)</p>"]
             guard !entries.isEmpty else { return t[0] + "<p class=\"note\">none</p></div>" }
             t.append("<table><thead><tr><th>#</th><th>file</th><th>start (s)</th><th>end (s)</th><th>score</th>"
-                     + (withMedia ? "<th>look and listen: the model's view (when known), then the clip with 1 s of context on each side</th>" : "") + "</tr></thead><tbody>")
+                     + (withMedia ? "<th title=\"the model's view (when the model is known), then the clip with 1 s of context on each side\">look and listen</th>" : "") + "</tr></thead><tbody>")
             for e in entries {
                 t.append("<tr><td class=\"num\">\(e.rank)</td><td class=\"file\">\(esc(e.clip.file))</td>"
                     + "<td class=\"num\">\(formatSeconds(e.clip.startTime))</td><td class=\"num\">\(formatSeconds(e.clip.endTime))</td>"
@@ -178,13 +178,18 @@ public enum HTMLReport {
             return t.joined(separator: "\n")
         }
         return "<details\(withMedia ? " open" : "")><summary>Clips to review (\(list.highScoringNegatives.count) high-scoring negatives, "
-            + "\(list.lowScoringPositives.count) low-scoring positives)</summary><div class=\"reviews\">"
+            + "\(list.lowScoringPositives.count) low-scoring positives)</summary>"
+            + (withMedia ? "<p class=\"note\">Each clip: the model's view (the network's input image, when the model is known), the clip with "
+                + "1 s of context on each side, and a player for the clip with its context.</p>" : "")
+            + "<div class=\"reviews\(withMedia ? " with-media" : "")\">"
             + table("High-scoring negatives", "labelled absent, scored highest: false alarms or missed annotations", list.highScoringNegatives)
             + table("Low-scoring positives", "labelled present, scored lowest: missed detections or doubtful labels", list.lowScoringPositives)
             + "</div></details>"
     }
 
     static let css = """
+    .reviews.with-media { grid-template-columns: 1fr; }
+    .reviews.with-media .review { overflow-x: auto; }
     td.media .views { display: flex; gap: 6px; align-items: flex-end; }
     td.media img { display: block; height: 96px; max-width: 360px; image-rendering: pixelated; border: 1px solid var(--line); }
     td.media img.model-view { width: 96px; }

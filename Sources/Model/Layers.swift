@@ -53,7 +53,13 @@ public final class BatchNorm2d: Layer {
         runningVar = Parameter(name: name + ".running_var", value: try Tensor.full([channels], value: 1, on: device))
     }
 
+    /// Sums per-channel statistics over every process of a data-parallel run (in place, the same
+    /// result on each), making batch norm synchronised: the statistics are those of the whole
+    /// global batch. Nil: each process normalises its own rows (the default, as PyTorch's DDP).
+    nonisolated(unsafe) public static var crossProcessSum: ((inout [Double]) -> Void)?
+
     public func forward(_ x: Tensor, training: Bool) throws -> Tensor {
+        if training, let sum = Self.crossProcessSum { return try synchronisedForward(x, sum: sum) }
         if training {
             let r = try Ops.batchNorm2dForwardTrain(x, gamma: weight.value, beta: bias.value, runningMean: runningMean.value,
                                                     runningVar: runningVar.value, eps: eps, momentum: momentum)
@@ -65,10 +71,58 @@ public final class BatchNorm2d: Layer {
 
     public func backward(_ dy: Tensor) throws -> Tensor {
         guard let x = input, let saved else { throw ModelError.backwardBeforeForward(weight.name) }
+        defer { input = nil; self.saved = nil }
+        if let sum = Self.crossProcessSum {
+            // This process's sums are its parameter gradients (the trainer sums those over
+            // processes); dx needs the sums over all rows, scaled to this process's share.
+            let local = try Ops.batchNorm2dBackwardReduce(dy, x: x, saved: saved)
+            let dg = try local.dGamma.toArray(), db = try local.dBeta.toArray()
+            let rows = Double(x.shape[0] * x.shape[2] * x.shape[3])
+            var sums = dg.map(Double.init) + db.map(Double.init) + [rows]
+            sum(&sums)
+            let c = dg.count, share = rows / sums[2 * c]
+            let dx = try Ops.batchNorm2dBackwardInput(dy, x: x, gamma: weight.value, saved: saved,
+                                                      dGamma: Tensor(sums[0..<c].map { Float($0 * share) }, shape: [c], on: x.device),
+                                                      dBeta: Tensor(sums[c..<(2 * c)].map { Float($0 * share) }, shape: [c], on: x.device))
+            weight.gradient = local.dGamma; bias.gradient = local.dBeta
+            return dx
+        }
         let g = try Ops.batchNorm2dBackward(dy, x: x, gamma: weight.value, saved: saved)
         weight.gradient = g.dGamma; bias.gradient = g.dBeta
-        input = nil; self.saved = nil
         return g.dx
+    }
+
+    /// Training-mode forward with the statistics of every process's rows: per-channel sums and
+    /// sums of squares (float64) summed across processes, then normalised with them; the running
+    /// statistics move as in the unsynchronised layer (unbiased variance of all rows).
+    func synchronisedForward(_ x: Tensor, sum: (inout [Double]) -> Void) throws -> Tensor {
+        guard x.rank == 4 else { throw TensorError.invalidShape(op: "BatchNorm2d", shape: x.shape, expected: "[N, C, H, W]") }
+        let n = x.shape[0], c = x.shape[1], plane = x.shape[2] * x.shape[3]
+        let values = try x.toArray()
+        var sums = [Double](repeating: 0, count: 2 * c + 1)
+        for i in 0..<n {
+            for ch in 0..<c {
+                var s = 0.0, q = 0.0
+                let base = (i * c + ch) * plane
+                for k in 0..<plane { let v = Double(values[base + k]); s += v; q += v * v }
+                sums[ch] += s; sums[c + ch] += q
+            }
+        }
+        sums[2 * c] = Double(n * plane)
+        sum(&sums)
+        let count = sums[2 * c]
+        let mean = (0..<c).map { sums[$0] / count }
+        let variance = (0..<c).map { max(0, sums[c + $0] / count - mean[$0] * mean[$0]) }
+        let meanT = try Tensor(mean.map(Float.init), shape: [c], on: x.device)
+        let varT = try Tensor(variance.map(Float.init), shape: [c], on: x.device)
+        let y = try Ops.batchNorm2dForwardEval(x, gamma: weight.value, beta: bias.value, runningMean: meanT, runningVar: varT, eps: eps)
+        saved = Ops.BatchNormSaved(mean: meanT, invStd: try Tensor(variance.map { Float(1 / ($0 + Double(eps)).squareRoot()) }, shape: [c], on: x.device))
+        input = x
+        let m = Double(momentum), unbiased = count > 1 ? count / (count - 1) : 1
+        let rm = try runningMean.value.toArray(), rv = try runningVar.value.toArray()
+        runningMean.value = try Tensor((0..<c).map { Float((1 - m) * Double(rm[$0]) + m * mean[$0]) }, shape: [c], on: x.device)
+        runningVar.value = try Tensor((0..<c).map { Float((1 - m) * Double(rv[$0]) + m * variance[$0] * unbiased) }, shape: [c], on: x.device)
+        return y
     }
 
     public var parameters: [Parameter] { [weight, bias] }

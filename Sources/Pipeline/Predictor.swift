@@ -13,7 +13,7 @@ public struct PredictionOptions: Sendable {
     public var finalClip: FinalClip = .extend
     public var batchSize = 64
     public var activation: Activation? = nil  // nil: sigmoid for multi-target models, softmax for single-target
-    public var workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    public var workers = Machine.usableCores
     public var showProgress = true
     public init() {}
 }
@@ -32,12 +32,15 @@ public struct PredictionSummary: Sendable {
 /// Scores clips of audio with a trained model, using the model's own preprocessing without augmentation.
 public enum Predictor {
     /// Activated scores for every successfully prepared clip of a store (validation), and the mean loss.
-    static func scoreStore(_ store: ClipImageStore, network: Network, device: Device, batchSize: Int, loss: LossKind) throws -> (indices: [Int], scores: [[Float]], loss: Double?) {
+    /// `range`: only these clips (a process's share in data-parallel training).
+    static func scoreStore(_ store: ClipImageStore, network: Network, device: Device, batchSize: Int, loss: LossKind,
+                           range: Range<Int>? = nil) throws -> (indices: [Int], scores: [[Float]], loss: Double?) {
         let pp = store.preprocessing
         var indices: [Int] = [], scores: [[Float]] = [], lossSum = 0.0
-        var i = 0
-        while i < store.clips.count {
-            let idx = Array(i..<min(i + batchSize, store.clips.count))
+        let range = range ?? 0..<store.clips.count
+        var i = range.lowerBound
+        while i < range.upperBound {
+            let idx = Array(i..<min(i + batchSize, range.upperBound))
             i += batchSize
             let imgs = store.images(idx)
             var flat: [Float] = [], labels: [Float] = [], kept: [Int] = []

@@ -126,18 +126,21 @@ public final class RunFolder {
         trainTableSHA256 = tableHashes["train.csv"] ?? ""
     }
 
-    func start(configuration: TrainingConfiguration, classes: [String], device: Device) throws {
+    /// `ranks`: the number of processes of a data-parallel run and their hosts (rank order).
+    func start(configuration: TrainingConfiguration, classes: [String], device: Device, ranks: (count: Int, hosts: [String])? = nil) throws {
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         struct Config: Codable {
             var chorusVersion: String; var created: String; var commandLine: String; var device: String; var classes: [String]
             var tables: [String: String]; var configuration: TrainingConfiguration; var note: String?
+            var ranks: Int; var hosts: [String]
         }
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         let config = Config(chorusVersion: chorusVersion, created: isoTimestamp(), commandLine: commandLine, device: device.description,
-                            classes: classes, tables: tableHashes, configuration: configuration, note: note)
+                            classes: classes, tables: tableHashes, configuration: configuration, note: note,
+                            ranks: ranks?.count ?? 1, hosts: ranks?.hosts ?? [ProcessInfo.processInfo.hostName])
         try AtomicFile.write(try enc.encode(config), to: path + "/config.json")
-        try appendLog("training started on \(device.description): \(configuration.architecture.rawValue), \(configuration.epochs) epochs, batch \(configuration.batchSize), classes \(classes.joined(separator: ","))")
+        try appendLog("training started on \(device.description)\(ranks.map { " in \($0.count) ranks (\(Set($0.hosts).sorted().joined(separator: ", ")))" } ?? ""): \(configuration.architecture.rawValue), \(configuration.epochs) epochs, batch \(configuration.batchSize), classes \(classes.joined(separator: ","))")
     }
 
     /// Appends a dated line (and the note, if any) to README.txt.

@@ -19,6 +19,23 @@ public struct EpochMetrics: Codable, Sendable {
     public var seconds: Double
     /// Share of the epoch the device waited for the data loader.
     public var loaderWaitFraction: Double
+    /// Data-parallel runs: seconds spent summing gradients over the processes, and the steps.
+    public var gradientSumSeconds: Double? = nil
+    public var steps: Int? = nil
+}
+
+/// The processes of a data-parallel training run (MPI ranks): each trains on its share of every
+/// global batch, and these collectives make them one run. Nil in a trainer: a single process.
+public protocol ProcessGroup: AnyObject {
+    var rank: Int { get }
+    var size: Int { get }
+    /// Element-wise sums over all processes, in place, the same on each.
+    func sum(_ values: inout [Float])
+    func sum(_ values: inout [Double])
+    /// `data` of `root` on every process.
+    func broadcast(_ data: [UInt8], root: Int) -> [UInt8]
+    /// Every process's `data`, in rank order, on every process.
+    func allgather(_ data: [UInt8]) -> [[UInt8]]
 }
 
 /// What a finished run reports.
@@ -54,6 +71,12 @@ public final class Trainer {
     public var log: (String) -> Void = { print($0) }
     /// Stop after this many batches of the current epoch (tests simulate a killed run).
     public var stopAfterBatches: Int?
+    /// The processes training together (nil: this one alone). Every process runs `fit` with the
+    /// same configuration and tables; only rank 0 writes the run folder.
+    public var group: ProcessGroup? {
+        didSet { BatchNorm2d.crossProcessSum = configuration.syncBatchNorm ? { [group] v in group?.sum(&v) } : nil }
+    }
+    var writes: Bool { (group?.rank ?? 0) == 0 }
     public var showProgress = true
 
     public init(configuration: TrainingConfiguration, trainTable: ClipLabelTable, validationTable: ClipLabelTable,
@@ -172,19 +195,21 @@ public final class Trainer {
             startEpoch = state.completedEpochs
             best = (state.bestEpoch, state.bestMAP)
             history = state.history
-            try run.writeMetrics(history, classes: classes)  // exactly the checkpoint's epochs
+            if writes { try run.writeMetrics(history, classes: classes) }  // exactly the checkpoint's epochs
             log("resuming \(run.path) after epoch \(startEpoch) of \(configuration.epochs)")
         } else {
-            try run.start(configuration: configuration, classes: classes, device: device)
+            let ranks = group.map { ($0.size, hosts()) }  // a collective: every process asks
+            if writes { try run.start(configuration: configuration, classes: classes, device: device, ranks: ranks) }
         }
         let planner = makePlanner()
         // What the network sees, for the report (the draws are pure functions of seed, epoch and sample: training is unchanged).
-        previewEntries = try writePreview(perClass: Trainer.reportPreviewPerClass)
+        if writes { previewEntries = try writePreview(perClass: Trainer.reportPreviewPerClass) }
         validation.prepareAll(label: "preparing validation clips", progress: showProgress)
         try checkFailures()
         for epoch in startEpoch..<configuration.epochs {
-            let m = try trainEpoch(epoch, planner: planner)
-            var metrics = m
+            var metrics = try trainEpoch(epoch, planner: planner)
+            // One model everywhere: rank 0's batch-norm running statistics (as PyTorch's DDP does).
+            try broadcastBuffers()
             let v = try validate()
             metrics.validationLoss = v.loss
             metrics.validationMAP = Metrics.macroMean(v.ap)
@@ -200,17 +225,21 @@ public final class Trainer {
             let map = metrics.validationMAP ?? -1, bestMap = best.map ?? -1
             let improved = best.epoch == 0 || map > bestMap + 1e-9 || (abs(map - bestMap) <= 1e-9 && (metrics.validationLoss ?? .infinity) < bestLoss)
             if improved { best = (epoch + 1, metrics.validationMAP) }
-            try run.finishEpoch(metrics: metrics, history: history, classes: classes, network: network, optimizer: optimizer,
-                                improved: improved, bestEpoch: best.epoch, bestMAP: best.map, model: modelRecord(history: history))
-            try writeReport(history: history, bestEpoch: best.epoch)
+            if writes {
+                try run.finishEpoch(metrics: metrics, history: history, classes: classes, network: network, optimizer: optimizer,
+                                    improved: improved, bestEpoch: best.epoch, bestMAP: best.map, model: modelRecord(history: history))
+                try writeReport(history: history, bestEpoch: best.epoch)
+            }
             onEpoch?(metrics)
         }
         let summary = TrainingSummary(runDirectory: run.path, epochs: history, bestEpoch: best.epoch, bestValidationMAP: best.map,
                                       model: configuration.modelSelection.fileName,
                                       skippedClips: (trainFailures + validation.failures + overlayFailures).map(\.message),
                                       device: device.description)
-        try writeReport(history: history, bestEpoch: best.epoch)
-        try run.finish(summary: summary, final: configuration.final)
+        if writes {
+            try writeReport(history: history, bestEpoch: best.epoch)
+            try run.finish(summary: summary, final: configuration.final)
+        }
         return summary
     }
 
@@ -249,31 +278,55 @@ public final class Trainer {
         var rng = SeededRandom(seed: configuration.seed ^ (UInt64(epoch + 1) &* 0xD1B5_4A32_D192_ED03))
         rng.shuffle(&order)
         let nb = batchesPerEpoch
+        let share = self.share
         let prefetch = BatchPrefetcher(batchCount: nb) { b in
-            try self.hostBatch(Array(order[(b * bs)..<min((b + 1) * bs, order.count)]), epoch: epoch, planner: planner)
+            // This process's share of the global batch (all of it when training alone).
+            try self.hostBatch(share(Array(order[(b * bs)..<min((b + 1) * bs, order.count)])), epoch: epoch, planner: planner)
         }
         defer { prefetch.cancel() }
         let progress = ProgressReporter(label: "epoch \(epoch + 1)/\(configuration.epochs)", total: nb, unit: "samples")
         progress.quiet = !showProgress
         let t0 = Date()
-        var lossSum = 0.0, samples = 0
+        var lossSum = 0.0, samples = 0, steps = 0
+        var sumSeconds = 0.0
         var lr: Float = 0
         for b in 0..<nb {
             if let stop = stopAfterBatches, b >= stop { throw PipelineError.noData("stopped after \(stop) batches (simulated kill)") }
-            guard let batch = try prefetch.take() else { continue }
+            let taken = try prefetch.take()
             try checkFailures()
             let step = epoch * nb + b
             lr = schedule.learningRate(step: step)
+            var rows = taken?.indices.count ?? 0
+            if let group {
+                // Every process takes part in every step, or none does (a share whose clips all failed).
+                var counts = [Double(rows), rows > 0 ? 0 : 1]
+                group.sum(&counts)
+                if counts[1] > 0 { continue }
+                rows = Int(counts[0])
+            }
+            guard let batch = taken else { continue }
             let (x, y) = try deviceBatch(batch, epoch: epoch, batchIndex: b)
             let logits = try network.forward(x, training: true)
-            let (loss, grad) = try configuration.loss.compute(logits: logits, targets: y)
+            var (loss, grad) = try configuration.loss.compute(logits: logits, targets: y)
+            if let group {
+                // The gradient of the mean over the global batch: each share's mean loss weighted by
+                // its rows, summed over the processes (with the loss itself, in one reduction).
+                let weight = Float(batch.indices.count) / Float(rows)
+                try Ops.scale(grad, by: weight)
+                _ = try network.backward(grad)
+                let t = Date()
+                loss = try sumGradients(group, loss: loss * weight)
+                sumSeconds += Date().timeIntervalSince(t)
+            } else {
+                _ = try network.backward(grad)
+            }
             guard loss.isFinite else {
                 throw PipelineError.nonFiniteLoss(epoch: epoch + 1, batch: b + 1, checkpoint: FileSystem.exists(run.checkpointPath) ? run.checkpointPath : nil)
             }
-            _ = try network.backward(grad)
             try optimizer.step(network.parameters, learningRate: lr)
-            lossSum += Double(loss) * Double(batch.indices.count)
-            samples += batch.indices.count
+            lossSum += Double(loss) * Double(rows)
+            samples += rows
+            steps += 1
             let elapsed = Date().timeIntervalSince(t0)
             progress.update(done: b + 1, rateUnits: Double(samples) / max(elapsed, 1e-9), extra: String(format: "loss %.4f lr %.2g", loss, lr))
         }
@@ -281,7 +334,60 @@ public final class Trainer {
         let seconds = Date().timeIntervalSince(t0)
         return EpochMetrics(epoch: epoch + 1, trainLoss: samples > 0 ? lossSum / Double(samples) : .nan, validationLoss: nil, validationMAP: nil,
                             validationMacroAUC: nil, classAP: [], learningRate: Double(lr), samplesPerSecond: Double(samples) / seconds,
-                            seconds: seconds, loaderWaitFraction: prefetch.waitSeconds / max(seconds, 1e-9))
+                            seconds: seconds, loaderWaitFraction: prefetch.waitSeconds / max(seconds, 1e-9),
+                            gradientSumSeconds: group == nil ? nil : sumSeconds, steps: steps)
+    }
+
+    /// This process's contiguous share of a global batch: the rows split as evenly as they go
+    /// (shares differ by at most one row; none when the batch has fewer rows than processes).
+    var share: @Sendable ([Int]) -> [Int] {
+        guard let group, group.size > 1 else { return { $0 } }
+        let rank = group.rank, size = group.size
+        return { idx in
+            let q = idx.count / size, extra = idx.count % size
+            let lo = rank * q + min(rank, extra), hi = lo + q + (rank < extra ? 1 : 0)
+            return Array(idx[lo..<hi])
+        }
+    }
+
+    /// Sums every parameter's gradient (and `loss`) over the processes, in one buffer; returns the summed loss.
+    func sumGradients(_ group: ProcessGroup, loss: Float) throws -> Float {
+        let parameters = network.parameters
+        var flat: [Float] = []
+        for p in parameters {
+            guard let g = p.gradient else { throw PipelineError.incompatible("parameter \(p.name) has no gradient after the backward pass") }
+            flat += try g.toArray()
+        }
+        flat.append(loss)
+        group.sum(&flat)
+        var offset = 0
+        for p in parameters {
+            let count = p.value.count
+            p.gradient = try Tensor(Array(flat[offset..<(offset + count)]), shape: p.value.shape, on: device)
+            offset += count
+        }
+        return flat[offset]
+    }
+
+    /// Rank 0's batch-norm running statistics on every process.
+    func broadcastBuffers() throws {
+        guard let group, group.size > 1 else { return }
+        var flat: [Float] = []
+        for b in network.buffers { flat += try b.value.toArray() }
+        let bytes = flat.withUnsafeBytes { Array($0) }
+        let received = group.broadcast(bytes, root: 0)
+        let values = received.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+        var offset = 0
+        for b in network.buffers {
+            b.value = try Tensor(Array(values[offset..<(offset + b.value.count)]), shape: b.value.shape, on: device)
+            offset += b.value.count
+        }
+    }
+
+    /// The host names of the processes, in rank order.
+    func hosts() -> [String] {
+        guard let group else { return [ProcessInfo.processInfo.hostName] }
+        return group.allgather(Array(ProcessInfo.processInfo.hostName.utf8)).map { String(decoding: $0, as: UTF8.self) }
     }
 
     /// The host side of one batch of training samples `idx` in `epoch`: their draws (from seed,
@@ -462,7 +568,18 @@ public final class Trainer {
 
     /// Scores the validation set without augmentation: loss, per-class AP and ROC AUC.
     func validate() throws -> (loss: Double?, ap: [Double?], auc: [Double?]) {
-        let p = try Predictor.scoreStore(validation, network: network, device: device, batchSize: configuration.batchSize, loss: configuration.loss)
+        let n = validation.clips.count, mine = share(Array(0..<n))
+        let first = mine.first ?? n
+        var p = try Predictor.scoreStore(validation, network: network, device: device, batchSize: configuration.batchSize, loss: configuration.loss,
+                                         range: first..<(first + mine.count))
+        if let group, group.size > 1 {
+            // Each process scored its share; all of them, gathered in clip order, give the exact metrics.
+            struct Part: Codable { var indices: [Int]; var scores: [[Float]]; var lossSum: Double }
+            let mine = Part(indices: p.indices, scores: p.scores, lossSum: (p.loss ?? 0) * Double(p.indices.count))
+            let parts = try group.allgather(Array(JSONEncoder().encode(mine))).map { try JSONDecoder().decode(Part.self, from: Data($0)) }
+            let count = parts.map(\.indices.count).reduce(0, +)
+            p = (parts.flatMap(\.indices), parts.flatMap(\.scores), count > 0 ? parts.map(\.lossSum).reduce(0, +) / Double(count) : nil)
+        }
         var ap: [Double?] = [], auc: [Double?] = []
         for c in 0..<classes.count {
             let scores = p.scores.map { Double($0[c]) }

@@ -1,3 +1,4 @@
+import ChorusCore
 import Foundation
 import Model
 
@@ -41,7 +42,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     /// Linear warm-up steps as a fraction of the run (at least one step), then cosine decay to 0.
     public var warmupFraction: Double = 0.05
     public var seed: UInt64 = 0
-    public var workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    public var workers = Machine.usableCores
     /// Single-target (softmax cross-entropy) or multi-target (BCE with logits).
     public var singleTarget = false
     public var preprocessing = Preprocessing()
@@ -54,6 +55,9 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     public var final = false
     /// Which model is the run's result (both are written).
     public var modelSelection: ModelSelection = .last
+    /// Data-parallel runs: batch-norm statistics over the whole global batch instead of each
+    /// process's share (the results then match one process's within float tolerance).
+    public var syncBatchNorm = false
     /// Settings taken from the data, with the reason (e.g. "clip_duration": "from the tables' rows (all 2 s)").
     public var derivedSettings: [String: String] = [:]
 

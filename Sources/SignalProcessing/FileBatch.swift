@@ -24,7 +24,7 @@ public enum FileBatch {
 
     /// Worker count to use: the requested one (at least 1), or all cores, never more than the files.
     public static func workerCount(requested: Int?, files: Int) -> Int {
-        max(1, min(requested ?? ProcessInfo.processInfo.activeProcessorCount, max(files, 1)))
+        max(1, min(requested ?? Machine.usableCores, max(files, 1)))
     }
 
     /// Applies `body` to every file on `workers` threads; results are in input order.

@@ -32,7 +32,7 @@ public enum RibbitBatch {
                            plotDirectory: String? = nil, progress: ((Int) -> Void)? = nil) throws -> Report {
         try parameters.validate()
         let workerCount = FileBatch.workerCount(requested: workers, files: files.count)
-        let threads = max(1, ProcessInfo.processInfo.activeProcessorCount / workerCount)
+        let threads = max(1, Machine.usableCores / workerCount)
         let plotNames = plotFileNames(files)
         if let plotDirectory {
             do {

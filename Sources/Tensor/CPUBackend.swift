@@ -10,7 +10,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     /// training step with fixed shapes allocates (and page-faults) nothing after the first.
     let pool = HostPool(limitFloats: Int(min(ProcessInfo.processInfo.physicalMemory / 3, 8 << 30) / 4))
     /// Threads for the Swift loops (OpenBLAS manages its own).
-    let threads = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    let threads = Machine.usableCores
 
     public init() { openblas_set_num_threads(1) }
 

@@ -46,7 +46,10 @@ extension Ops {
 
     // MARK: batch norm
 
-    public struct BatchNormSaved { public let mean: Tensor; public let invStd: Tensor }
+    public struct BatchNormSaved {
+        public let mean: Tensor; public let invStd: Tensor
+        public init(mean: Tensor, invStd: Tensor) { self.mean = mean; self.invStd = invStd }
+    }
 
     /// Training-mode batch norm over NCHW: batch statistics per channel; updates running mean
     /// and (unbiased) variance in place with `momentum`.
@@ -83,6 +86,28 @@ extension Ops {
         try be.batchnormBackwardInput(n: x.shape[0], c: c, plane: plane, x: x.storage, dy: dy.storage, gamma: gamma.storage,
                                       savedMean: saved.mean.storage, savedInvStd: saved.invStd.storage, dgamma: dg.storage, dbeta: db.storage, dx: dx.storage)
         return (dx, dg, db)
+    }
+
+    /// The two halves of `batchNorm2dBackward`, for batch norm synchronised across processes:
+    /// the per-channel sums dGamma = Σ dy·x̂ and dBeta = Σ dy of this process's rows …
+    public static func batchNorm2dBackwardReduce(_ dy: Tensor, x: Tensor, saved: BatchNormSaved) throws -> (dGamma: Tensor, dBeta: Tensor) {
+        try dy.requireSameShape("batchNorm2dBackwardReduce", x)
+        let c = x.shape[1]
+        let dg = try Tensor.empty([c], on: x.device), db = try Tensor.empty([c], on: x.device)
+        try x.device.backend.batchnormBackwardReduce(n: x.shape[0], c: c, plane: x.shape[2] * x.shape[3], x: x.storage, dy: dy.storage,
+                                                     savedMean: saved.mean.storage, savedInvStd: saved.invStd.storage, dgamma: dg.storage, dbeta: db.storage)
+        return (dg, db)
+    }
+
+    /// … and dx from sums over the rows normalised together: `dGamma`, `dBeta` are those sums
+    /// scaled by (this process's rows / all rows), so the per-row means come out right.
+    public static func batchNorm2dBackwardInput(_ dy: Tensor, x: Tensor, gamma: Tensor, saved: BatchNormSaved, dGamma: Tensor, dBeta: Tensor) throws -> Tensor {
+        try dy.requireSameShape("batchNorm2dBackwardInput", x)
+        let dx = try Tensor.empty(x.shape, on: x.device)
+        try x.device.backend.batchnormBackwardInput(n: x.shape[0], c: x.shape[1], plane: x.shape[2] * x.shape[3], x: x.storage, dy: dy.storage,
+                                                    gamma: gamma.storage, savedMean: saved.mean.storage, savedInvStd: saved.invStd.storage,
+                                                    dgamma: dGamma.storage, dbeta: dBeta.storage, dx: dx.storage)
+        return dx
     }
 
     static func batchNormChannels(_ op: String, _ x: Tensor, _ params: Tensor...) throws -> Int {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ChorusCore
 import Foundation
 import Kernels
 import Tensor
@@ -29,7 +30,7 @@ struct DevicesCommand: ParsableCommand {
             print("      platform \(d.platformName); type \(d.kind.rawValue); \(d.computeUnits) compute units; global memory \(gib(d.globalMemoryBytes)); local memory \(d.localMemoryBytes / 1024) KiB; max work-group \(d.maxWorkGroupSize)")
             print("      driver \(d.driverVersion); \(d.openCLVersion); kernels: \(KernelTuning.defaults(for: d).description)")
         }
-        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let cores = Machine.usableCores
         print("CPU fallback:")
         print("  cpu  native (OpenBLAS + FFTW), \(cores) cores\(auto == nil ? "  [default]" : "")")
     }

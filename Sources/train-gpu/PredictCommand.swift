@@ -23,7 +23,7 @@ struct PredictCommand: ParsableCommand {
     @Option(help: "Clips per batch.") var batchSize: Int = 64
     @Option(help: "Score activation: sigmoid, softmax or none (default from the model's loss).") var activation: String?
     @Option(help: "Device: auto, cpu, gpu, opencl, opencl:N.") var device: String = "auto"
-    @Option(help: "Threads for decoding and spectrograms.") var workers: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    @Option(help: "Threads for decoding and spectrograms.") var workers: Int = Machine.usableCores
     @Flag(help: "Skip files already finished in <out> (same model and settings only).") var resume = false
     @Flag(help: "Replace an existing <out> instead of refusing.") var overwrite = false
     @Option(parsing: .upToNextOption, help: ArgumentHelp("Detection threshold: one value, or CLASS=T per class.", valueName: "t")) var threshold: [String] = []

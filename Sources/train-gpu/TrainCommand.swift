@@ -2,6 +2,7 @@ import Annotations
 import ArgumentParser
 import Audio
 import ChorusCore
+import Collectives
 import Evaluation
 import Foundation
 import Model
@@ -97,13 +98,15 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Weight decay (decoupled for adamw, L2 for sgd).") var weightDecay: Float = 5e-4
     @Option(help: "Device: auto, cpu, gpu, opencl, opencl:N (see `train-gpu devices`).") var device: String = "auto"
     @Option(help: "Random seed (shuffling, augmentation, initialisation).") var seed: UInt64 = 0
-    @Option(help: "Threads that decode audio and build spectrograms.") var workers: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    @Option(help: "Threads that decode audio and build spectrograms.") var workers: Int = Machine.usableCores
     @Flag(help: "Single-target (softmax cross-entropy); default multi-target (BCE).") var singleTarget = false
     @Option(help: "Start from these weights (safetensors with PyTorch names; a 3-channel conv1 is averaged).") var initWeights: String?
     @Flag(help: "Continue the run in <out> from its last checkpoint.") var resume = false
     @Option(help: "Why this run was made (appended to the run's README.txt).") var note: String?
     @Option(help: "Run name (folder <out>/<date>_<name>).") var name: String = "chorus"
     @Flag(help: "Mark the finished models read-only.") var final = false
+    @Flag(help: "Under mpirun/srun: batch-norm statistics over the whole global batch, not each rank's share (then N ranks train as one process would).")
+    var syncBatchnorm = false
     @Option(help: "The run's model (summary.json, predict --model <run folder>): last (the final epoch; chosen by the recipe check) or best (best validation mAP). Both are written.")
     var selectModel: ModelSelection = .last
     @OptionGroup var preprocessingOptions: PreprocessingOptions
@@ -115,7 +118,7 @@ struct TrainCommand: ParsableCommand {
         var c = TrainingConfiguration(recipe: recipe)
         c.architecture = arch; c.epochs = epochs; c.batchSize = batchSize
         c.seed = seed; c.workers = workers; c.singleTarget = singleTarget; c.device = device; c.note = note
-        c.initWeights = initWeights; c.final = final; c.modelSelection = selectModel
+        c.initWeights = initWeights; c.final = final; c.modelSelection = selectModel; c.syncBatchNorm = syncBatchnorm
         if let optimizer, optimizer != c.optimizer {
             c.optimizer = optimizer
             c.learningRate = TrainingConfiguration.defaultLearningRate(optimizer)
@@ -176,6 +179,15 @@ enum TrainingJob {
                     clipDuration: Double? = nil, sampleRate: Int? = nil, cropLongerRows: Bool = false, preview: Int? = nil) throws -> TrainingSummary? {
         if let preview, !(1...1000).contains(preview) { throw ValidationError("--preview must be between 1 and 1000 clips per class, got \(preview)") }
         var configuration = configuration
+        // Under mpirun or srun every rank runs this with the same arguments; rank 0 speaks and writes.
+        let world = Communicator.world
+        let say: (String) -> Void = { if world.rank == 0 { print($0) } }
+        if world.isDistributed {
+            let devices = configuration.device.split(separator: ",").map(String.init)
+            if devices.count > 1 { configuration.device = devices[world.localRank % devices.count] }
+        } else if configuration.syncBatchNorm {
+            say("--sync-batchnorm: a single process normalises over its whole batch anyway")
+        }
         if OutputPolicy.sameFile(train, validation) || ((try? SHA256.hex(fileAt: train)) ?? "t") == ((try? SHA256.hex(fileAt: validation)) ?? "v") {
             throw ValidationError("--train and --validation are the same table (\(train)); validation must be clips the network does not train on (train-gpu split makes both)")
         }
@@ -206,44 +218,70 @@ enum TrainingJob {
         configuration.preprocessing.sampleRate = rate.value
         configuration.derivedSettings = ["clip_duration": clip.reason, "sample_rate": rate.reason]
         try configuration.validate()
-        let run = try RunFolder.locate(parent: out, name: name, resume: resume)
-        try run.lock()
-        if resume && !FileSystem.exists(run.checkpointPath) { print("--resume: no finished epoch of '\(name)' under \(out) yet; starting at epoch 1") }
-        run.note = note
-        // Without a finished epoch there is nothing to resume: record this command's tables afresh.
-        try run.recordTables(train: train, validation: validation, overlays: overlays, hardNegatives: hardNegatives, resume: resume && FileSystem.exists(run.checkpointPath))
-        print("training \(configuration.architecture.rawValue) on \(device.description)")
-        print("  \(trainTable.rows.count) training clips\(hardNegativeTable.map { " (\($0.rows.count) of them hard negatives)" } ?? ""), \(validationTable.rows.count) validation clips, \(overlayTable?.rows.count ?? 0) overlay clips; classes \(trainTable.classes.joined(separator: ", "))")
-        print("  clip duration \(DataDefaults.format(clip.value)) s (\(clip.reason)); sample rate \(rate.value) Hz (\(rate.reason))")
-        print("  recipe \(configuration.recipe.rawValue): \(configuration.optimizer.rawValue) learning rate \(configuration.learningRate), weight decay \(configuration.weightDecay); \(configuration.augmentation.pipeline.rawValue) augmentation: \(configuration.augmentation.activeSteps.joined(separator: "; "))")
-        if let warning = DataDefaults.shortScheduleWarning(clips: trainTable.rows.count, batchSize: configuration.batchSize, epochs: configuration.epochs) {
-            print("  " + warning)
+        // Rank 0 finds (or makes) the run folder and tells the others where it is.
+        var runPath = ""
+        if world.rank == 0 { runPath = try RunFolder.locate(parent: out, name: name, resume: resume).path }
+        runPath = String(decoding: world.broadcast(Array(runPath.utf8)), as: UTF8.self)
+        let run = RunFolder(path: runPath)
+        if world.rank == 0 {
+            try run.lock()
+            if resume && !FileSystem.exists(run.checkpointPath) { say("--resume: no finished epoch of '\(name)' under \(out) yet; starting at epoch 1") }
+            run.note = note
+            // Without a finished epoch there is nothing to resume: record this command's tables afresh.
+            try run.recordTables(train: train, validation: validation, overlays: overlays, hardNegatives: hardNegatives, resume: resume && FileSystem.exists(run.checkpointPath))
         }
-        print("  run folder \(run.path)")
+        world.barrier()
+        say("training \(configuration.architecture.rawValue) on \(device.description)"
+            + (world.isDistributed ? " in \(world.size) ranks (global batch \(configuration.batchSize), \(configuration.batchSize / world.size)–\((configuration.batchSize + world.size - 1) / world.size) per rank\(configuration.syncBatchNorm ? ", batch norm synchronised" : ""))" : ""))
+        say("  \(trainTable.rows.count) training clips\(hardNegativeTable.map { " (\($0.rows.count) of them hard negatives)" } ?? ""), \(validationTable.rows.count) validation clips, \(overlayTable?.rows.count ?? 0) overlay clips; classes \(trainTable.classes.joined(separator: ", "))")
+        say("  clip duration \(DataDefaults.format(clip.value)) s (\(clip.reason)); sample rate \(rate.value) Hz (\(rate.reason))")
+        say("  recipe \(configuration.recipe.rawValue): \(configuration.optimizer.rawValue) learning rate \(configuration.learningRate), weight decay \(configuration.weightDecay); \(configuration.augmentation.pipeline.rawValue) augmentation: \(configuration.augmentation.activeSteps.joined(separator: "; "))")
+        if let warning = DataDefaults.shortScheduleWarning(clips: trainTable.rows.count, batchSize: configuration.batchSize, epochs: configuration.epochs) {
+            say("  " + warning)
+        }
+        say("  run folder \(run.path)")
         let trainer = try Trainer(configuration: configuration, trainTable: trainTable, validationTable: validationTable, overlayTable: overlayTable, device: device, run: run)
-        trainer.showProgress = !quietProgress
+        trainer.showProgress = !quietProgress && world.rank == 0
+        if world.isDistributed { trainer.group = CommunicatorGroup(world) }
         if let preview {
+            guard world.rank == 0 else { return nil }
             let samples = try trainer.writePreview(perClass: preview)
             let page = run.path + "/preview.html"
             try AtomicFile.write(TrainingReport.renderPreview(runName: (run.path as NSString).lastPathComponent, samples: samples,
                                                               augmentation: "\(configuration.augmentation.pipeline.rawValue): " + configuration.augmentation.activeSteps.joined(separator: "; ")),
                                  to: page)
-            print("preview: \(samples.count) training clips as the network sees them in epoch 1 → \(page) (no training done)")
+            say("preview: \(samples.count) training clips as the network sees them in epoch 1 → \(page) (no training done)")
             return nil
         }
         trainer.onEpoch = { m in
             let ap = m.validationMAP.map { String(format: "%.4f", $0) } ?? "undefined"
-            print(String(format: "epoch %d: train loss %.4f, validation loss %.4f, mAP %@, %.1f samples/s, %.0f s (loader wait %.0f%%)",
-                         m.epoch, m.trainLoss, m.validationLoss ?? .nan, ap, m.samplesPerSecond, m.seconds, 100 * m.loaderWaitFraction))
+            var line = String(format: "epoch %d: train loss %.4f, validation loss %.4f, mAP %@, %.1f samples/s, %.0f s (loader wait %.0f%%)",
+                              m.epoch, m.trainLoss, m.validationLoss ?? .nan, ap, m.samplesPerSecond, m.seconds, 100 * m.loaderWaitFraction)
+            if let t = m.gradientSumSeconds, let steps = m.steps, steps > 0 {
+                line += String(format: "; summing gradients over the ranks %.1f ms per step (%.0f%% of the epoch)", 1000 * t / Double(steps), 100 * t / max(m.seconds, 1e-9))
+            }
+            say(line)
         }
         let summary = try trainer.fit(resume: resume)
         if !summary.skippedClips.isEmpty {
-            print("\(summary.skippedClips.count) clips were skipped (unreadable audio):")
-            for s in summary.skippedClips.prefix(20) { print("  " + s) }
+            say("\(summary.skippedClips.count) clips were skipped (unreadable audio):")
+            for s in summary.skippedClips.prefix(20) { say("  " + s) }
         }
-        print("best epoch \(summary.bestEpoch): validation mAP \(summary.bestValidationMAP.map { String(format: "%.4f", $0) } ?? "undefined")")
-        print("models: \(run.bestModelPath), \(run.lastModelPath)")
-        print("the run's model (--select-model \(configuration.modelSelection.rawValue)): \(run.modelPath(configuration.modelSelection)); predict with --model \(run.path)")
+        say("best epoch \(summary.bestEpoch): validation mAP \(summary.bestValidationMAP.map { String(format: "%.4f", $0) } ?? "undefined")")
+        say("models: \(run.bestModelPath), \(run.lastModelPath)")
+        say("the run's model (--select-model \(configuration.modelSelection.rawValue)): \(run.modelPath(configuration.modelSelection)); predict with --model \(run.path)")
         return summary
     }
+}
+
+/// The MPI ranks as the trainer's process group.
+final class CommunicatorGroup: ProcessGroup {
+    let world: Communicator
+    init(_ world: Communicator) { self.world = world }
+    var rank: Int { world.rank }
+    var size: Int { world.size }
+    func sum(_ values: inout [Float]) { world.allreduceSum(&values) }
+    func sum(_ values: inout [Double]) { world.allreduceSum(&values) }
+    func broadcast(_ data: [UInt8], root: Int) -> [UInt8] { world.broadcast(data, root: root) }
+    func allgather(_ data: [UInt8]) -> [[UInt8]] { world.allgather(data) }
 }

@@ -1,5 +1,6 @@
 import ChorusCore
 import Foundation
+import Model
 import XCTest
 
 /// Prediction shared between processes: MPI ranks (mpirun) and job-array parts (`--shard` +
@@ -11,7 +12,9 @@ final class DistributedTests: XCTestCase {
         guard FileManager.default.isExecutableFile(atPath: CLI.binary) else { throw XCTSkip("train-gpu binary not built at \(CLI.binary)") }
     }
 
-    func launcher(_ ranks: Int) throws -> [String] {
+    func launcher(_ ranks: Int) throws -> [String] { try Self.launcher(ranks) }
+
+    static func launcher(_ ranks: Int) throws -> [String] {
         guard let mpirun = Self.mpirun else {
             XCTAssertNil(ProcessInfo.processInfo.environment["CI"], "CI installs Open MPI (scripts/setup)")
             throw XCTSkip("no mpirun (Debian: apt install openmpi-bin libopenmpi-dev)")
@@ -94,5 +97,51 @@ final class DistributedTests: XCTestCase {
         let bad = try CLI.run(predictArguments(f, out: "x.csv") + ["--shard", "4/3"], in: f.dir)
         XCTAssertEqual(bad.status, 64, bad.output)
         XCTAssertTrue(bad.output.contains("--shard must be K/N"), bad.output)
+    }
+}
+
+/// Data-parallel training: N ranks, each with its share of every global batch, gradients summed
+/// over the ranks, train as one process does.
+final class DataParallelTrainingTests: XCTestCase {
+    override func setUpWithError() throws {
+        guard FileManager.default.isExecutableFile(atPath: CLI.binary) else { throw XCTSkip("train-gpu binary not built at \(CLI.binary)") }
+    }
+
+    func metrics(_ folder: String) throws -> [[Double]] {
+        try String(contentsOfFile: folder + "/metrics.csv", encoding: .utf8).split(separator: "\n").dropFirst().map { line in
+            line.split(separator: ",").prefix(4).map { Double($0) ?? .nan }
+        }
+    }
+
+    func testTwoAndThreeRanksWithSynchronisedBatchNormTrainAsOneProcess() throws {
+        let f = try SafetyTests.fixture()
+        // No random augmentation: every draw then depends only on the sample, not on which rank
+        // holds it, so the runs must agree to float tolerance.
+        let common = ["--augment", "none", "--seed", "3"]
+        let one = try CLI.run(SafetyTests.trainArguments(name: "dp-1", epochs: 2, extra: common), in: f.dir)
+        XCTAssertEqual(one.status, 0, one.output)
+        let reference = try metrics("\(f.runs)/\(dateStamp())_dp-1")
+        let referenceWeights = try SafeTensorsFile.read("\(f.runs)/\(dateStamp())_dp-1/last.model")
+        for ranks in [2, 3] {
+            let name = "dp-\(ranks)"
+            let r = try CLI.run(SafetyTests.trainArguments(name: name, epochs: 2, extra: common + ["--sync-batchnorm"]), in: f.dir,
+                                launcher: try DistributedTests.launcher(ranks), timeout: 120)
+            XCTAssertEqual(r.status, 0, r.output)
+            XCTAssertTrue(r.output.contains("in \(ranks) ranks (global batch 4"), r.output)
+            let folder = "\(f.runs)/\(dateStamp())_\(name)"
+            let got = try metrics(folder)
+            XCTAssertEqual(got.count, reference.count)
+            for (a, b) in zip(got, reference) {
+                for k in 1..<4 { XCTAssertEqual(a[k], b[k], accuracy: 1e-4 * max(1, abs(b[k])), "\(ranks) ranks, epoch \(b[0]), column \(k)") }
+            }
+            let weights = try SafeTensorsFile.read(folder + "/last.model")
+            for (key, t) in referenceWeights.tensors {
+                let u = try XCTUnwrap(weights.tensors[key], key)
+                let worst = zip(t.values, u.values).map { abs($0 - $1) / max(1, abs($0)) }.max() ?? 0
+                XCTAssertLessThan(worst, 1e-3, "\(ranks) ranks: \(key)")
+            }
+            let config = try String(contentsOfFile: folder + "/config.json", encoding: .utf8)
+            XCTAssertTrue(config.contains("\"ranks\" : \(ranks)"), config)
+        }
     }
 }
