@@ -190,7 +190,8 @@ public final class Trainer {
         var history: [EpochMetrics] = []
         var startEpoch = 0
         var best: (epoch: Int, map: Double?) = (0, nil)
-        if resume && FileSystem.exists(run.checkpointPath) { try run.checkResume(configuration: configuration, classes: classes) }
+        // Rank 0 recorded the tables, so it checks them (its error stops every rank).
+        if resume && writes && FileSystem.exists(run.checkpointPath) { try run.checkResume(configuration: configuration, classes: classes) }
         if resume, let state = try run.loadCheckpoint(network: network, optimizer: optimizer) {
             startEpoch = state.completedEpochs
             best = (state.bestEpoch, state.bestMAP)

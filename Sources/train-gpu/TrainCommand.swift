@@ -242,7 +242,10 @@ enum TrainingJob {
         say("  run folder \(run.path)")
         let trainer = try Trainer(configuration: configuration, trainTable: trainTable, validationTable: validationTable, overlayTable: overlayTable, device: device, run: run)
         trainer.showProgress = !quietProgress && world.rank == 0
-        if world.isDistributed { trainer.group = CommunicatorGroup(world) }
+        if world.isDistributed {
+            trainer.group = CommunicatorGroup(world)
+            if world.rank != 0 { trainer.log = { _ in } }
+        }
         if let preview {
             guard world.rank == 0 else { return nil }
             let samples = try trainer.writePreview(perClass: preview)

@@ -144,4 +144,41 @@ final class DataParallelTrainingTests: XCTestCase {
             XCTAssertTrue(config.contains("\"ranks\" : \(ranks)"), config)
         }
     }
+
+    /// A run killed after some epochs in 2 ranks and resumed in 3 ends where one process does.
+    func testResumeWithAnotherRankCountEndsAsOneProcess() throws {
+        let f = try SafetyTests.fixture()
+        let common = ["--augment", "none", "--seed", "5", "--sync-batchnorm"]
+        let epochs = 24
+        let one = try CLI.run(SafetyTests.trainArguments(name: "rs-1", epochs: epochs, extra: common), in: f.dir)
+        XCTAssertEqual(one.status, 0, one.output)
+        // Two ranks, killed as soon as the first epoch's checkpoint is written.
+        let folder = "\(f.runs)/\(dateStamp())_rs-n"
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: try DistributedTests.launcher(2)[0])
+        p.arguments = Array(try DistributedTests.launcher(2).dropFirst()) + [CLI.binary] + SafetyTests.trainArguments(name: "rs-n", epochs: epochs, extra: common)
+        p.currentDirectoryURL = URL(fileURLWithPath: f.dir)
+        p.standardOutput = FileHandle.nullDevice; p.standardError = FileHandle.nullDevice
+        try p.run()
+        let deadline = Date().addingTimeInterval(120)
+        while Date() < deadline, p.isRunning,
+              ((try? String(contentsOfFile: folder + "/metrics.csv", encoding: .utf8))?.split(separator: "\n").count ?? 0) < 2 {
+            usleep(2000)
+        }
+        kill(p.processIdentifier, SIGTERM)
+        p.waitUntilExit()
+        let done = ((try? String(contentsOfFile: folder + "/metrics.csv", encoding: .utf8))?.split(separator: "\n").count ?? 1) - 1
+        XCTAssertGreaterThanOrEqual(done, 1)
+        XCTAssertLessThan(done, epochs, "the run was stopped before it finished")
+        let r = try CLI.run(SafetyTests.trainArguments(name: "rs-n", epochs: epochs, extra: common + ["--resume"]), in: f.dir,
+                            launcher: try DistributedTests.launcher(3), timeout: 120)
+        XCTAssertEqual(r.status, 0, r.output)
+        XCTAssertTrue(r.output.contains("resuming") && r.output.contains("in 3 ranks"), r.output)
+        let a = try SafeTensorsFile.read("\(f.runs)/\(dateStamp())_rs-1/last.model"), b = try SafeTensorsFile.read(folder + "/last.model")
+        for (key, t) in a.tensors {
+            let u = try XCTUnwrap(b.tensors[key], key)
+            let worst = zip(t.values, u.values).map { abs($0 - $1) / max(1, abs($0)) }.max() ?? 0
+            XCTAssertLessThan(worst, 1e-3, "\(key) after a resume in 3 ranks of a run started in 2 (stopped after epoch \(done))")
+        }
+    }
 }
