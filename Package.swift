@@ -62,7 +62,7 @@ let package = Package(
             "ChorusCore", "Kernels", "Tensor", "Model", "Audio", "Annotations", "Evaluation",
             "SignalProcessing", "Pipeline", "Synthesis", "BenchmarkSuite", "Collectives",
         ]),
-        .executableTarget(name: "chorus-bench", dependencies: ["BenchmarkSuite", "Synthesis"], path: "Benchmarks/Runner"),
+        .executableTarget(name: "chorus-bench", dependencies: ["BenchmarkSuite", "Synthesis", "ChorusCore"], path: "Benchmarks/Runner"),
 
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "ChorusCoreTests", dependencies: ["ChorusCore", "TestSupport"]),

@@ -1,4 +1,5 @@
 import BenchmarkSuite
+import ChorusCore
 import Foundation
 import Kernels
 import Model
@@ -9,8 +10,33 @@ import Tensor
 // `chorus-bench resnet [DEVICE] [BATCH] [ARCH]` measures network training and inference throughput;
 // `chorus-bench spectrogram [--quick]` runs only the spectrogram benchmarks;
 // `chorus-bench recipe-dataset --dataset R1|R2|R3 [--seed N] [--backgrounds DIR] --out DIR` writes a
-// recipe-check dataset (Benchmarks/recipe/README.md).
+// recipe-check dataset (Benchmarks/recipe/README.md);
+// `chorus-bench hash FILE...` times provenance hashing against sha256sum in the same run.
 let args = Array(CommandLine.arguments.dropFirst())
+if args.first == "hash" {
+    let files = Array(args.dropFirst())
+    guard !files.isEmpty else { print("usage: chorus-bench hash FILE..."); exit(64) }
+    let bytes = files.compactMap { try? FileManager.default.attributesOfItem(atPath: $0)[.size] as? Int }.reduce(0, +)
+    // Once each beforehand, so both read from the page cache.
+    for f in files { _ = try SHA256.hex(fileAt: f) }
+    var t = Date()
+    var ours: [String] = []
+    for f in files { ours.append(try SHA256.hex(fileAt: f)) }
+    let chorus = Date().timeIntervalSince(t)
+    let p = Process(), pipe = Pipe()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
+    p.arguments = files
+    p.standardOutput = pipe
+    t = Date()
+    try p.run()
+    let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    p.waitUntilExit()
+    let reference = Date().timeIntervalSince(t)
+    let same = out.split(separator: "\n").map { String($0.prefix(64)) } == ours
+    print(String(format: "SHA-256 of %d files, %.0f MB: Chorus %.0f MB/s, sha256sum %.0f MB/s (%.2fx), digests %@", files.count,
+                 Double(bytes) / 1e6, Double(bytes) / 1e6 / chorus, Double(bytes) / 1e6 / reference, reference / chorus, same ? "equal" : "DIFFERENT"))
+    exit(same ? 0 : 1)
+}
 if args.first == "recipe-dataset" {
     exit(RecipeDatasetCommand.run(Array(args.dropFirst())))
 }
