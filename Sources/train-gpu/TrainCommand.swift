@@ -265,6 +265,14 @@ enum TrainingJob {
             }
             say(line)
         }
+        // Test hook: a simulated kill early in epoch N+1, after epoch N's checkpoint (the resume tests).
+        if let n = ProcessInfo.processInfo.environment["CHORUS_SIMULATE_KILL_AFTER_EPOCH"].flatMap(Int.init) {
+            let report = trainer.onEpoch
+            trainer.onEpoch = { [unowned trainer] m in
+                report?(m)
+                if m.epoch == n { trainer.stopAfterBatches = 1 }
+            }
+        }
         let summary = try trainer.fit(resume: resume)
         if !summary.skippedClips.isEmpty {
             say("\(summary.skippedClips.count) clips were skipped (unreadable audio):")
