@@ -70,14 +70,6 @@ public final class Communicator: @unchecked Sendable {
         }
     }
 
-    /// The largest of `value` over all ranks.
-    public func allreduceMax(_ value: Int) -> Int {
-        guard usesMPI else { return value }
-        var v = Int64(value), out: Int64 = 0
-        MPI_Allreduce(&v, &out, 1, chorus_mpi_int64(), chorus_mpi_max(), chorus_mpi_comm_world())
-        return Int(out)
-    }
-
     /// `data` of `root` on every rank.
     public func broadcast(_ data: [UInt8], root: Int = 0) -> [UInt8] {
         guard usesMPI else { return data }

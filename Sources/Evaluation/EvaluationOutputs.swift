@@ -47,10 +47,10 @@ public enum EvaluationOutputs {
             put("review_\(stems[c]).csv", reviewLists[c].csvText())
             plots.append(p)
         }
-        put("hard_negatives.csv", HardNegatives.csvText(data: data, reviewLists: reviewLists))
+        let hardNegatives = HardNegatives.clips(data: data, reviewLists: reviewLists)
+        put("hard_negatives.csv", HardNegatives.csvText(clips: hardNegatives, classes: data.classes))
         put(HTMLReport.fileName, HTMLReport.render(result: result, plots: plots, reviewLists: reviewLists, extraSections: extraSections,
-                                                   reviewMedia: reviewMedia,
-                                                   hardNegativeCount: HardNegatives.clips(data: data, reviewLists: reviewLists).count))
+                                                   reviewMedia: reviewMedia, hardNegativeCount: hardNegatives.count))
         try AtomicFile.writeTogether(files)
         return files.map(\.path)
     }

@@ -80,9 +80,14 @@ public enum HardNegatives {
     }
 
     public static func csvText(data: EvaluationData, reviewLists: [ReviewList]) -> String {
-        var out = CSV.line(["file", "start_time", "end_time"] + data.classes)
-        let zeros = [String](repeating: "0", count: data.classes.count)
-        for clip in clips(data: data, reviewLists: reviewLists) {
+        csvText(clips: clips(data: data, reviewLists: reviewLists), classes: data.classes)
+    }
+
+    /// The table of `clips` (found by `clips(data:reviewLists:)`).
+    public static func csvText(clips: [ClipKey], classes: [String]) -> String {
+        var out = CSV.line(["file", "start_time", "end_time"] + classes)
+        let zeros = [String](repeating: "0", count: classes.count)
+        for clip in clips {
             out += CSV.line([clip.file, formatSeconds(clip.startTime), formatSeconds(clip.endTime)] + zeros)
         }
         return out

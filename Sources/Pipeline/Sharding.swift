@@ -56,11 +56,15 @@ public struct PredictionShard: Sendable, Equatable, CustomStringConvertible {
         return parts.map { $0.sorted() }
     }
 
-    /// The files of part `index` of `count` (unreadable files count as 0 s and are reported by the part that gets them).
-    public static func files(_ files: [String], index: Int, count: Int) -> [String] {
+    /// The files of each of `count` parts, reading each file's duration once (unreadable files
+    /// count as 0 s and are reported by the part that gets them).
+    public static func parts(_ files: [String], count: Int) -> [[String]] {
         let durations = files.map { (try? AudioFile.info($0).duration) ?? 0 }
-        return assign(durations: durations, count: count)[index - 1].map { files[$0] }
+        return assign(durations: durations, count: count).map { $0.map { files[$0] } }
     }
+
+    /// The files of part `index` of `count`.
+    public static func files(_ files: [String], index: Int, count: Int) -> [String] { parts(files, count: count)[index - 1] }
 }
 
 /// Joins the parts of a sharded prediction into one scores table, byte for byte what one process
@@ -109,8 +113,9 @@ public enum ScoresMerge {
         let header = ["file", "start_time", "end_time"] + first.record.classes
         var rowsByFile: [String: [[String]]] = [:], finished = Set<String>(), failures: [String: String] = [:]
         var rowCount = 0
+        let assignment = PredictionShard.parts(allFiles, count: first.count)
         for r in records {
-            let assigned = PredictionShard.files(allFiles, index: r.index, count: r.count)
+            let assigned = assignment[r.index - 1]
             let done = Set(((try? String(contentsOfFile: r.path + ".done", encoding: .utf8)) ?? "").split(separator: "\n").map(String.init))
             let failed = r.record.failures ?? [:]
             let unfinished = assigned.filter { !done.contains($0) && failed[$0] == nil }

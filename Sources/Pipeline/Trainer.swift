@@ -361,11 +361,12 @@ public final class Trainer {
         }
         flat.append(loss)
         group.sum(&flat)
+        // Back into the gradients' own storage (no new tensors each step).
         var offset = 0
         for p in parameters {
-            let count = p.value.count
-            p.gradient = try Tensor(Array(flat[offset..<(offset + count)]), shape: p.value.shape, on: device)
-            offset += count
+            guard let g = p.gradient else { continue }
+            try g.upload(Array(flat[offset..<(offset + g.count)]))
+            offset += g.count
         }
         return flat[offset]
     }

@@ -82,14 +82,26 @@ final class ReviewMediaTests: XCTestCase {
         guard FileManager.default.isExecutableFile(atPath: CLI.binary) else { throw XCTSkip("train-gpu binary not built at \(CLI.binary)") }
     }
 
-    func testReviewClipsHaveAPlayerAndASpectrogramWithContext() throws {
+    nonisolated(unsafe) static var exported: (folder: String, output: String)?
+
+    /// The fixture model's scores of two recordings, evaluated with `--export-clips` (once per
+    /// test run; the review and browser tests both read it).
+    static func exportedEvaluation() throws -> (folder: String, output: String) {
+        if let exported { return exported }
         let f = try SafetyTests.fixture()
         let scores = f.dir + "/review-scores.csv"
-        var r = try CLI.run(["predict", "--model", f.model, f.recordings[4], f.recordings[5], "--final-clip", "none", "--overwrite", "--out", scores])
-        XCTAssertEqual(r.status, 0, r.output)
+        let p = try CLI.run(["predict", "--model", f.model, f.recordings[4], f.recordings[5], "--final-clip", "none", "--overwrite", "--out", scores])
+        guard p.status == 0 else { throw NSError(domain: "predict", code: Int(p.status), userInfo: [NSLocalizedDescriptionKey: p.output]) }
         let out = f.dir + "/review-eval"
-        r = try CLI.run(["evaluate", "--scores", scores, "--labels", f.dir + "/validation.csv", "--review", "2", "--export-clips", "--out", out])
-        XCTAssertEqual(r.status, 0, r.output)
+        let e = try CLI.run(["evaluate", "--scores", scores, "--labels", f.dir + "/validation.csv", "--review", "2", "--export-clips", "--out", out])
+        guard e.status == 0 else { throw NSError(domain: "evaluate", code: Int(e.status), userInfo: [NSLocalizedDescriptionKey: e.output]) }
+        exported = (out, e.output)
+        return (out, e.output)
+    }
+
+    func testReviewClipsHaveAPlayerAndASpectrogramWithContext() throws {
+        let f = try SafetyTests.fixture()
+        let (out, output) = try Self.exportedEvaluation()
         let html = try String(contentsOfFile: out + "/report.html", encoding: .utf8)
         let audios = html.components(separatedBy: "<audio controls").count - 1
         let images = html.components(separatedBy: "<img ").count - 1
@@ -97,7 +109,7 @@ final class ReviewMediaTests: XCTestCase {
         XCTAssertGreaterThan(audios, 0, html)
         XCTAssertEqual(images, 2 * audios, "each clip with its picture and the model's view")
         XCTAssertEqual(modelViews, audios, "the model's view of each clip, the model found through <scores>.json")
-        XCTAssertTrue(r.output.contains("and the model's view (\(f.model))"), r.output)
+        XCTAssertTrue(output.contains("and the model's view (\(f.model))"), output)
         // The model's view is the network's input: 32x32, as the fixture's model was trained.
         let views = html.components(separatedBy: "<img class=\"model-view\"").dropFirst().map { String($0.components(separatedBy: "src=\"")[1].prefix { $0 != "\"" }) }
         for v in views {
@@ -164,12 +176,7 @@ final class ReportInBrowserTests: XCTestCase {
 
     func testEvaluationAndTrainingReportsLoadEveryPictureAndPlayer() throws {
         let f = try SafetyTests.fixture()
-        let scores = f.dir + "/browser-scores.csv"
-        var r = try CLI.run(["predict", "--model", f.model, f.recordings[4], f.recordings[5], "--final-clip", "none", "--overwrite", "--out", scores])
-        XCTAssertEqual(r.status, 0, r.output)
-        let evaluation = f.dir + "/browser-eval"
-        r = try CLI.run(["evaluate", "--scores", scores, "--labels", f.dir + "/validation.csv", "--review", "2", "--export-clips", "--out", evaluation])
-        XCTAssertEqual(r.status, 0, r.output)
+        let evaluation = try ReviewMediaTests.exportedEvaluation().folder
         let run = (f.model as NSString).deletingLastPathComponent
         for report in [evaluation + "/report.html", run + "/report.html"] {
             let html = try String(contentsOfFile: report, encoding: .utf8)
