@@ -111,6 +111,11 @@ public struct CommandRecord<Parameters: Encodable>: Encodable {
     public var tableSHA256: String
     public var rows: Int
     public var failures: [String: String]
+    /// A part of a run split between processes (MPI ranks or job-array tasks): "K/N", and every
+    /// input file of the whole run in its order (`inputs` are then the part's files). Nil, and
+    /// absent from the JSON, for a whole table.
+    public var shard: String? = nil
+    public var allFiles: [String]? = nil
 
     public init(step: String, inputs: [String], parameters: Parameters, table: String, text: String, rows: Int, failures: [String: String]) {
         self.step = step; self.inputs = inputs; self.parameters = parameters
@@ -126,3 +131,6 @@ public struct CommandRecord<Parameters: Encodable>: Encodable {
         try AtomicFile.writeTogether([(Data(text.utf8), table), (try encoder.encode(self) + Data("\n".utf8), sidecar)])
     }
 }
+
+/// A record read back (a part's, by `train-gpu merge`); `CommandRecord<JSONValue>` reads any.
+extension CommandRecord: Decodable where Parameters: Decodable {}

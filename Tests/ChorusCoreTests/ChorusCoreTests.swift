@@ -90,4 +90,24 @@ final class OutputPolicyTests: XCTestCase {
         XCTAssertThrowsError(try AtomicFile.write("x", to: dir + "/d.csv")) { XCTAssertTrue("\($0)".contains("d.csv"), "\($0)") }
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir).sorted(), ["d.csv", "t.csv"])
     }
+
+    /// A record read back with unknown parameters (`CommandRecord<JSONValue>`, as merge reads a
+    /// part's) writes the same JSON; a whole table's record has no shard keys.
+    func testCommandRecordReadBackWithAnyParametersWritesTheSameJSON() throws {
+        struct P: Codable { var band: [Double] = [1900, 2400.5]; var clip = 2.0; var n = 512; var limits: [Int]? = nil; var name = "x/y"; var on = true }
+        let dir = makeTemporaryDirectory("record")
+        var record = CommandRecord(step: "ribbit", inputs: ["a.wav"], parameters: P(), table: dir + "/t.csv", text: "h\n", rows: 0, failures: [:])
+        try record.write(text: "h\n", to: dir + "/t.csv", sidecar: dir + "/t.json")
+        let written = try Data(contentsOf: URL(fileURLWithPath: dir + "/t.json"))
+        XCTAssertFalse(String(decoding: written, as: UTF8.self).contains("\"shard\""))
+        let back = try JSONDecoder().decode(CommandRecord<JSONValue>.self, from: written)
+        XCTAssertNil(back.shard)
+        try back.write(text: "h\n", to: dir + "/u.csv", sidecar: dir + "/u.json")
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: dir + "/u.json")), written)
+        record.shard = "1/2"; record.allFiles = ["a.wav", "b.wav"]
+        try record.write(text: "h\n", to: dir + "/t.csv", sidecar: dir + "/t.json")
+        let part = try JSONDecoder().decode(CommandRecord<JSONValue>.self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/t.json")))
+        XCTAssertEqual(part.shard, "1/2")
+        XCTAssertEqual(part.allFiles, ["a.wav", "b.wav"])
+    }
 }
