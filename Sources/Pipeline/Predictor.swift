@@ -131,7 +131,7 @@ public enum Predictor {
     /// (for Raven detection tables).
     @discardableResult
     public static func predict(model: ClassifierModel, modelPath: String? = nil, files: [String], options: PredictionOptions, output: String, resume: Bool,
-                               overwrite: Bool = false, shard: PredictionShard? = nil, device: Device,
+                               overwrite: Bool = false, shard: FileShard? = nil, device: Device,
                                onFile: ((String, [(start: Double, end: Double, scores: [Float])]) throws -> Void)? = nil) throws -> PredictionSummary {
         let pp = model.preprocessing
         try validate(options, clipDuration: pp.clipDuration)

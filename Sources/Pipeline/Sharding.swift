@@ -3,9 +3,10 @@ import Audio
 import ChorusCore
 import Foundation
 
-/// One part of a prediction split across processes (MPI ranks or job-array tasks): part `index`
-/// (1-based) of `count`. The files go to parts by duration, so the parts finish together.
-public struct PredictionShard: Sendable, Equatable, CustomStringConvertible {
+/// One part of a run over many files (predict, ribbit, grouse) split across processes (MPI ranks
+/// or job-array tasks): part `index` (1-based) of `count`. The files go to parts by duration, so
+/// the parts finish together.
+public struct FileShard: Sendable, Equatable, CustomStringConvertible {
     public var index: Int
     public var count: Int
     /// Every input file of the whole run, in its order.
@@ -67,27 +68,87 @@ public struct PredictionShard: Sendable, Equatable, CustomStringConvertible {
     public static func files(_ files: [String], index: Int, count: Int) -> [String] { parts(files, count: count)[index - 1] }
 }
 
-/// Joins the parts of a sharded prediction into one scores table, byte for byte what one process
-/// would have written: rows in the run's file order, with its `.json` record and `.done` list.
-public enum ScoresMerge {
-    public struct Outcome: Sendable { public var parts: Int; public var files: Int; public var rows: Int }
+/// Joins the parts of a table split between processes (`predict`, `ribbit` or `grouse` with
+/// `--shard K/N` or in a Slurm job array, or their ranks under mpirun) into the table one process
+/// would have written, byte for byte, with the whole run's `.json` record: a scores table's rows
+/// in the run's file order (and its `.done` list), a ribbit or grouse table's rows sorted by file
+/// as those commands write them.
+public enum TableMerge {
+    public struct Outcome: Sendable {
+        public var parts: Int
+        /// Files processed (scored, or analysed by a detector) in all parts.
+        public var files: Int
+        public var rows: Int
+        /// Files that could not be processed, with the reason, in the run's file order.
+        public var failures: [(file: String, reason: String)]
+    }
 
-    /// Refuses parts of different runs or settings, missing or duplicated parts, and parts that did
-    /// not finish; writes `output` (refusing to replace one unless `overwrite`).
+    /// The step (in the record) of a scores table, joined in the run's file order.
+    static let scoresStep = "predict"
+    /// The steps of tables whose rows are sorted by file, then time (`RibbitBatch.csv`, `GrouseBatch.csv`).
+    static let fileSortedSteps: Set<String> = ["ribbit", "grouse"]
+
+    /// Refuses parts of different tables, runs or settings, missing or duplicated parts, and
+    /// parts that did not finish; writes `output` (refusing to replace one unless `overwrite`).
     public static func merge(parts: [String], output: String, overwrite: Bool) throws -> Outcome {
         guard !parts.isEmpty else { throw PipelineError.invalidParameter("merge: no part files given") }
         try OutputPolicy.checkNotInput(output, parameter: "--out", inputs: parts)
+        let steps = try parts.map(step(ofPart:))
+        for (part, step) in zip(parts, steps) where step != steps[0] {
+            throw PipelineError.incompatible("merge: \(part) is a part of a \(step) table, \(parts[0]) of a \(steps[0]) table; join the parts of one run")
+        }
+        return steps[0] == scoresStep ? try mergeScores(parts: parts, output: output, overwrite: overwrite)
+                                      : try mergeSortedByFile(parts: parts, output: output, overwrite: overwrite)
+    }
+
+    /// The table a part belongs to: the `step` of its record (predict, ribbit or grouse).
+    static func step(ofPart part: String) throws -> String {
+        let recordPath = Provenance.sidecarPath(for: part)
+        guard let data = FileManager.default.contents(atPath: recordPath) else {
+            throw PipelineError.incompatible("merge: \(part) has no record \(recordPath) "
+                                             + "(not a part written by predict, ribbit or grouse with --shard or under mpirun)")
+        }
+        struct Head: Decodable { var step: String?; var shard: String? }
+        guard let head = try? JSONDecoder().decode(Head.self, from: data), let step = head.step, head.shard != nil else {
+            throw PipelineError.incompatible("merge: \(recordPath) is not the record of a shard part")
+        }
+        guard step == scoresStep || fileSortedSteps.contains(step) else {
+            throw PipelineError.incompatible("merge: \(recordPath) is the record of a \(step) table; merge joins the parts of predict, ribbit and grouse tables")
+        }
+        return step
+    }
+
+    /// Refuses parts of splits into different numbers of parts, and missing or duplicated parts.
+    static func checkComplete(_ parts: [(path: String, index: Int, count: Int)], output: String) throws {
+        let first = parts[0]
+        for r in parts.dropFirst() where r.count != first.count {
+            throw PipelineError.incompatible("merge: \(r.path) is a part of \(r.count), \(first.path) of \(first.count)")
+        }
+        var seen: [Int: String] = [:]
+        for r in parts {
+            if let other = seen[r.index] { throw PipelineError.incompatible("merge: part \(r.index)/\(r.count) given twice (\(other) and \(r.path))") }
+            seen[r.index] = r.path
+        }
+        let missing = (1...first.count).filter { seen[$0] == nil }
+        if !missing.isEmpty {
+            throw PipelineError.incompatible("merge: missing part\(missing.count == 1 ? "" : "s") \(missing.map { "\($0)/\(first.count)" }.joined(separator: ", ")) "
+                                             + "(\(missing.map { FileShard.partPath(output: output, index: $0, count: first.count) }.prefix(3).joined(separator: ", ")))")
+        }
+    }
+
+    /// The parts of a scores table (predict): rows in the run's file order, with the `.done` list.
+    static func mergeScores(parts: [String], output: String, overwrite: Bool) throws -> Outcome {
         let decoder = JSONDecoder()
         var records: [(path: String, record: Predictor.ScoresRecord, index: Int, count: Int)] = []
         for part in parts {
             let recordPath = Provenance.sidecarPath(for: part)
             guard let data = FileManager.default.contents(atPath: recordPath) else {
-                throw PipelineError.incompatible("merge: \(part) has no record \(recordPath) (not a part written by predict --shard or under mpirun)")
+                throw PipelineError.incompatible("merge: \(part) has no record \(recordPath)")
             }
             guard let r = try? decoder.decode(Predictor.ScoresRecord.self, from: data), let shard = r.shard, r.allFiles != nil else {
                 throw PipelineError.incompatible("merge: \(recordPath) is not the record of a shard part")
             }
-            let (k, n) = try PredictionShard.parse(shard)
+            let (k, n) = try FileShard.parse(shard)
             records.append((part, r, k, n))
         }
         let first = records[0]
@@ -99,21 +160,12 @@ public enum ScoresMerge {
             if r.count != first.count { throw PipelineError.incompatible("merge: \(r.path) is a part of \(r.count), \(first.path) of \(first.count)") }
             if r.record.allFiles != first.record.allFiles { throw PipelineError.incompatible("merge: \(r.path) and \(first.path) split different lists of input files") }
         }
-        var seen: [Int: String] = [:]
-        for r in records {
-            if let other = seen[r.index] { throw PipelineError.incompatible("merge: part \(r.index)/\(r.count) given twice (\(other) and \(r.path))") }
-            seen[r.index] = r.path
-        }
-        let missing = (1...first.count).filter { seen[$0] == nil }
-        if !missing.isEmpty {
-            throw PipelineError.incompatible("merge: missing part\(missing.count == 1 ? "" : "s") \(missing.map { "\($0)/\(first.count)" }.joined(separator: ", ")) "
-                                             + "(\(missing.map { PredictionShard.partPath(output: output, index: $0, count: first.count) }.prefix(3).joined(separator: ", ")))")
-        }
+        try checkComplete(records.map { ($0.path, $0.index, $0.count) }, output: output)
         let allFiles = first.record.allFiles ?? []
         let header = ["file", "start_time", "end_time"] + first.record.classes
         var rowsByFile: [String: [[String]]] = [:], finished = Set<String>(), failures: [String: String] = [:]
         var rowCount = 0
-        let assignment = PredictionShard.parts(allFiles, count: first.count)
+        let assignment = FileShard.parts(allFiles, count: first.count)
         for r in records {
             let assigned = assignment[r.index - 1]
             let done = Set(((try? String(contentsOfFile: r.path + ".done", encoding: .utf8)) ?? "").split(separator: "\n").map(String.init))
@@ -146,7 +198,91 @@ public enum ScoresMerge {
         try OutputPolicy.checkNotExisting(output, parameter: "--out", overwrite: overwrite, hint: "pass --overwrite to replace it, or choose another --out")
         try AtomicFile.writeTogether([(Data(text.utf8), output), (Data(doneText.utf8), output + ".done"),
                                       (try encoder.encode(record), Provenance.sidecarPath(for: output))])
-        return Outcome(parts: records.count, files: finished.count, rows: rowCount)
+        return Outcome(parts: records.count, files: finished.count, rows: rowCount,
+                       failures: allFiles.compactMap { f in failures[f].map { (file: f, reason: $0) } })
+    }
+
+    /// The parts of a ribbit or grouse table: each part's record lists its files (every input
+    /// file in exactly one part) and the SHA-256 of its table; rows sorted by file as one process
+    /// sorts them, each file's rows in their order (a file lies wholly in one part).
+    static func mergeSortedByFile(parts: [String], output: String, overwrite: Bool) throws -> Outcome {
+        let decoder = JSONDecoder()
+        var records: [(path: String, record: CommandRecord<JSONValue>, index: Int, count: Int)] = []
+        for part in parts {
+            let recordPath = Provenance.sidecarPath(for: part)
+            guard let data = FileManager.default.contents(atPath: recordPath),
+                  let r = try? decoder.decode(CommandRecord<JSONValue>.self, from: data), let shard = r.shard, r.allFiles != nil else {
+                throw PipelineError.incompatible("merge: \(recordPath) is not the record of a shard part")
+            }
+            let (k, n) = try FileShard.parse(shard)
+            records.append((part, r, k, n))
+        }
+        let first = records[0]
+        for r in records.dropFirst() {
+            let diffs = differences(r.record.parameters, first.record.parameters)
+            if !diffs.isEmpty {
+                throw PipelineError.incompatible("merge: \(r.path) and \(first.path) were made with other \(first.record.step) parameters:\n  "
+                                                 + diffs.joined(separator: "\n  "))
+            }
+            if r.count == first.count && r.record.allFiles != first.record.allFiles {
+                throw PipelineError.incompatible("merge: \(r.path) and \(first.path) split different lists of input files")
+            }
+        }
+        try checkComplete(records.map { ($0.path, $0.index, $0.count) }, output: output)
+        let allFiles = first.record.allFiles ?? []
+        var owner: [String: String] = [:]
+        for r in records {
+            for file in r.record.inputs {
+                if let other = owner[file] { throw PipelineError.incompatible("merge: \(file) is in two parts (\(other) and \(r.path))") }
+                owner[file] = r.path
+            }
+        }
+        if let file = allFiles.first(where: { owner[$0] == nil }) {
+            throw PipelineError.incompatible("merge: \(file) is an input of the run but in none of the parts")
+        }
+        if owner.count != Set(allFiles).count { throw PipelineError.incompatible("merge: the parts list files that are not inputs of the run") }
+        var header: [String]? = nil, rowsByFile: [String: [[String]]] = [:], rowCount = 0, failures: [String: String] = [:]
+        for r in records {
+            let text: String
+            do { text = try String(contentsOfFile: r.path, encoding: .utf8) } catch {
+                throw PipelineError.incompatible("merge: cannot read \(r.path): \(error.localizedDescription)")
+            }
+            guard SHA256.hex(string: text) == r.record.tableSHA256 else {
+                throw PipelineError.incompatible("merge: \(r.path) is not the table its record \(Provenance.sidecarPath(for: r.path)) describes (changed since?)")
+            }
+            let rows = try CSV.read(r.path)
+            guard let h = rows.first?.fields else { throw PipelineError.incompatible("merge: \(r.path) is empty") }
+            if let header, h != header { throw PipelineError.incompatible("merge: \(r.path) does not start with the header \(header.joined(separator: ","))") }
+            header = h
+            let mine = Set(r.record.inputs)
+            for row in rows.dropFirst() {
+                guard let file = row.fields.first, mine.contains(file) else {
+                    throw PipelineError.incompatible("merge: \(r.path) line \(row.line) is not a row of one of its part's files")
+                }
+                rowsByFile[file, default: []].append(row.fields); rowCount += 1
+            }
+            failures.merge(r.record.failures) { a, _ in a }
+        }
+        var text = CSV.line(header ?? [])
+        for file in rowsByFile.keys.sorted() { for row in rowsByFile[file] ?? [] { text += CSV.line(row) } }
+        var record = CommandRecord(step: first.record.step, inputs: allFiles, parameters: first.record.parameters, table: output, text: text,
+                                   rows: rowCount, failures: failures)
+        record.toolVersion = first.record.toolVersion
+        try OutputLock.acquire(for: output)
+        try OutputPolicy.checkNotExisting(output, parameter: "--out", overwrite: overwrite, hint: "pass --overwrite to replace it, or choose another --out")
+        try record.write(text: text, to: output, sidecar: Provenance.sidecarPath(for: output))
+        return Outcome(parts: records.count, files: allFiles.count - failures.count, rows: rowCount,
+                       failures: allFiles.compactMap { f in failures[f].map { (file: f, reason: $0) } })
+    }
+
+    /// "name: this part has X, the first Y" for each parameter that differs.
+    static func differences(_ a: JSONValue, _ b: JSONValue) -> [String] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        func text(_ v: JSONValue?) -> String { v.flatMap { try? encoder.encode($0) }.map { String(decoding: $0, as: UTF8.self) } ?? "nothing" }
+        guard a != b else { return [] }
+        guard case let .object(x) = a, case let .object(y) = b else { return ["parameters: \(text(a)) against \(text(b))"] }
+        return Set(x.keys).union(y.keys).sorted().filter { x[$0] != y[$0] }.map { "\($0): \(text(x[$0])) against \(text(y[$0]))" }
     }
 
     /// Removes a merged part, its sidecars and its lock file.
