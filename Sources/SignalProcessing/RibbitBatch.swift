@@ -27,13 +27,16 @@ public enum RibbitBatch {
     ///   - workers: files processed at once (nil: all cores); the spectrogram of each uses the
     ///     remaining cores.
     ///   - plotDirectory: if given, a PNG per file (`RibbitPlot`), named after the file.
+    ///   - plotNamesFrom: every file of the run when `files` are one part of it (a shard), so
+    ///     each plot is named as a run over all of them names it.
     ///   - progress: called after each file with the number done.
     public static func run(files: [String], parameters: RibbitParameters, workers: Int? = nil,
-                           plotDirectory: String? = nil, progress: ((Int) -> Void)? = nil) throws -> Report {
+                           plotDirectory: String? = nil, plotNamesFrom allFiles: [String]? = nil,
+                           progress: ((Int) -> Void)? = nil) throws -> Report {
         try parameters.validate()
         let workerCount = FileBatch.workerCount(requested: workers, files: files.count)
         let threads = max(1, Machine.usableCores / workerCount)
-        let plotNames = plotFileNames(files)
+        let plotNames = plotFileNames(allFiles ?? files)
         if let plotDirectory {
             do {
                 try FileManager.default.createDirectory(atPath: plotDirectory, withIntermediateDirectories: true)

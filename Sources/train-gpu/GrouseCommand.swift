@@ -47,6 +47,8 @@ struct GrouseCommand: ParsableCommand {
     var workers: Int?
     @Option(help: ArgumentHelp("Output CSV.", valueName: "file"))
     var out: String
+    @Option(help: ArgumentHelp("Process only part K of N of the files (split by duration), into <out stem>.part-K-of-N.<ext>; join the parts with train-gpu merge. Default in a Slurm job array: the task's part. Under mpirun or srun the ranks share the files by themselves.", valueName: "K/N"))
+    var shard: String?
 
     static func range(_ text: String, _ flag: String) throws -> ValueRange {
         let parts = text.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
@@ -83,17 +85,21 @@ struct GrouseCommand: ParsableCommand {
         let parameters = try parameters()
         let files = try FileBatch.audioFiles(inputs)
         guard !files.isEmpty else { throw PipelineError.noData("no audio files found in \(inputs.joined(separator: ", "))") }
-        try OutputPolicy.checkNotInput(out, parameter: "--out", inputs: files)
-        try OutputLock.acquire(for: out)
-        let progress = ProgressReporter(label: "grouse", total: files.count, unit: "files")
-        let report = try GrouseBatch.run(files: files, parameters: parameters, workers: workers) { progress.update(done: $0) }
+        let sharding = try DetectorShard(allFiles: files, shard: shard, out: out)
+        try sharding.prepareOutput()
+        let progress = ProgressReporter(label: "grouse", total: sharding.files.count, unit: "files")
+        progress.quiet = !sharding.speaks
+        let report = try GrouseBatch.run(files: sharding.files, parameters: parameters, workers: workers) { progress.update(done: $0) }
         let text = GrouseBatch.csv(report)
-        try CommandRecord(step: "grouse", inputs: files, parameters: parameters, table: out, text: text,
-                          rows: report.files.reduce(0) { $0 + $1.sequences.count },
-                          failures: Dictionary(report.failures.map { ($0.path, $0.reason) }, uniquingKeysWith: { a, _ in a }))
-            .write(text: text, to: out, sidecar: Provenance.sidecarPath(for: out))
-        let count = report.files.reduce(0) { $0 + $1.sequences.count }
-        print("grouse: \(count) drumming sequence(s) in \(report.files.filter { !$0.sequences.isEmpty }.count) of \(files.count) files -> \(out)")
-        try reportFailures(report.failures, total: files.count)
+        let rows = report.files.reduce(0) { $0 + $1.sequences.count }
+        try sharding.write(CommandRecord(step: "grouse", inputs: sharding.files, parameters: parameters, table: sharding.output, text: text, rows: rows,
+                                         failures: Dictionary(report.failures.map { ($0.path, $0.reason) }, uniquingKeysWith: { a, _ in a })),
+                           text: text)
+        let mine = DetectorShard.Totals(files: report.files.count, rows: rows, filesWithRows: report.files.filter { !$0.sequences.isEmpty }.count,
+                                        failures: report.failures.map { [$0.path, $0.reason] })
+        guard let total = try sharding.finish(mine) else { return }
+        print("grouse: \(total.rows) drumming sequence(s) in \(total.filesWithRows) of \(sharding.summaryFileCount) files -> \(sharding.summaryOutput)")
+        sharding.printMergeHint()
+        try reportFailures(total.failures.map { (path: $0[0], reason: $0[1]) }, total: sharding.summaryFileCount)
     }
 }

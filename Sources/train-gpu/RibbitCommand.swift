@@ -42,6 +42,8 @@ struct RibbitCommand: ParsableCommand {
     var workers: Int?
     @Option(help: ArgumentHelp("Output CSV.", valueName: "file"))
     var out: String
+    @Option(help: ArgumentHelp("Process only part K of N of the files (split by duration), into <out stem>.part-K-of-N.<ext>; join the parts with train-gpu merge. Default in a Slurm job array: the task's part. Under mpirun or srun the ranks share the files by themselves.", valueName: "K/N"))
+    var shard: String?
 
     func validate() throws {
         if signalBand.count != 2 { throw ValidationError("--signal-band takes two numbers, LO HI (Hz); got \(signalBand.count)") }
@@ -60,25 +62,32 @@ struct RibbitCommand: ParsableCommand {
         try parameters.validate()
         let files = try FileBatch.audioFiles(inputs)
         guard !files.isEmpty else { throw PipelineError.noData("no audio files found in \(inputs.joined(separator: ", "))") }
-        try OutputPolicy.checkNotInput(out, parameter: "--out", inputs: files)
-        try OutputLock.acquire(for: out)
-        let progress = ProgressReporter(label: "ribbit", total: files.count, unit: "files")
+        let sharding = try DetectorShard(allFiles: files, shard: shard, out: out)
+        try sharding.prepareOutput()
+        let progress = ProgressReporter(label: "ribbit", total: sharding.files.count, unit: "files")
+        progress.quiet = !sharding.speaks
         let start = Date()
-        let report = try RibbitBatch.run(files: files, parameters: parameters, workers: workers, plotDirectory: plot) { progress.update(done: $0) }
+        let report = try RibbitBatch.run(files: sharding.files, parameters: parameters, workers: workers, plotDirectory: plot,
+                                         plotNamesFrom: files) { progress.update(done: $0) }
         let text = RibbitBatch.csv(report)
-        try CommandRecord(step: "ribbit", inputs: files, parameters: parameters, table: out, text: text,
-                          rows: report.files.reduce(0) { $0 + $1.clips.count },
-                          failures: Dictionary(report.failures.map { ($0.path, $0.reason) }, uniquingKeysWith: { a, _ in a }))
-            .write(text: text, to: out, sidecar: Provenance.sidecarPath(for: out))
+        let rows = report.files.reduce(0) { $0 + $1.clips.count }
+        try sharding.write(CommandRecord(step: "ribbit", inputs: sharding.files, parameters: parameters, table: sharding.output, text: text, rows: rows,
+                                         failures: Dictionary(report.failures.map { ($0.path, $0.reason) }, uniquingKeysWith: { a, _ in a })),
+                           text: text)
+        let mine = DetectorShard.Totals(files: report.files.count, rows: rows, audioSeconds: report.audioSeconds,
+                                        filesWithRows: report.files.filter { !$0.clips.isEmpty }.count,
+                                        failures: report.failures.map { [$0.path, $0.reason] })
+        guard let total = try sharding.finish(mine) else { return }
         let elapsed = Date().timeIntervalSince(start)
-        print("ribbit: \(report.files.count) of \(files.count) files, \(report.files.reduce(0) { $0 + $1.clips.count }) clips, " +
-              "\(String(format: "%.2f", report.audioSeconds / 3600)) h of audio in \(String(format: "%.1f", elapsed)) s -> \(out)")
-        try reportFailures(report.failures, total: files.count)
+        print("ribbit: \(total.files) of \(sharding.summaryFileCount) files, \(total.rows) clips, " +
+              "\(String(format: "%.2f", total.audioSeconds / 3600)) h of audio in \(String(format: "%.1f", elapsed)) s -> \(sharding.summaryOutput)")
+        sharding.printMergeHint()
+        try reportFailures(total.failures.map { (path: $0[0], reason: $0[1]) }, total: sharding.summaryFileCount)
     }
 }
 
 /// Prints skipped files; fails when every file failed.
-func reportFailures(_ failures: [FileFailure], total: Int) throws {
+func reportFailures(_ failures: [(path: String, reason: String)], total: Int) throws {
     guard !failures.isEmpty else { return }
     printError("\(failures.count) file(s) skipped:")
     for failure in failures { printError("  " + (failure.reason.contains(failure.path) ? failure.reason : "\(failure.path): \(failure.reason)")) }

@@ -1,0 +1,99 @@
+import Annotations
+import ArgumentParser
+import ChorusCore
+import Collectives
+import Foundation
+import Pipeline
+
+/// Which files a detector command (ribbit, grouse) handles in this process, and where its table
+/// goes, as for predict: every file into --out; under mpirun or srun, this rank's share of the
+/// files (split by duration) into a part that rank 0 joins into --out, the bytes one process
+/// writes; with --shard K/N or in a Slurm job array, part K into <out stem>.part-K-of-N.<ext>,
+/// for train-gpu merge.
+struct DetectorShard {
+    /// What a run did, summed over the ranks under MPI.
+    struct Totals: Codable {
+        /// Files processed (not failed).
+        var files = 0
+        var rows = 0
+        var audioSeconds = 0.0
+        /// Files with at least one row.
+        var filesWithRows = 0
+        /// [path, reason] of each file that could not be processed.
+        var failures: [[String]] = []
+    }
+
+    let world = Communicator.world
+    let allFiles: [String]
+    let out: String
+    /// This process's part of the files, or nil when it handles all of them.
+    let part: FileShard?
+    /// This process's files, in input order.
+    let files: [String]
+    /// Where this process writes its table: --out, or its part.
+    let output: String
+
+    init(allFiles: [String], shard: String?, out: String) throws {
+        self.allFiles = allFiles; self.out = out
+        if world.isDistributed {
+            if shard != nil { throw ValidationError("--shard is for separate jobs (job arrays); under mpirun or srun the ranks share the files among themselves") }
+            part = FileShard(index: world.rank + 1, count: world.size, allFiles: allFiles)
+        } else if let (k, n) = try shard.map(FileShard.parse) ?? FileShard.fromJobArray() {
+            part = FileShard(index: k, count: n, allFiles: allFiles)
+        } else {
+            part = nil
+        }
+        files = part.map { FileShard.files(allFiles, index: $0.index, count: $0.count) } ?? allFiles
+        output = part.map { FileShard.partPath(output: out, index: $0.index, count: $0.count) } ?? out
+    }
+
+    /// Whether this process reports (progress, the summary): the only process, or rank 0.
+    var speaks: Bool { world.rank == 0 }
+    /// The files the summary counts: the whole run's (MPI: rank 0 speaks for all) or this part's.
+    var summaryFileCount: Int { world.isDistributed ? allFiles.count : files.count }
+    /// The table the summary names.
+    var summaryOutput: String { world.isDistributed ? out : output }
+
+    /// Refuses an --out (or part) that is an input, and takes this process's output lock.
+    func prepareOutput() throws {
+        try OutputPolicy.checkNotInput(out, parameter: "--out", inputs: allFiles)
+        try OutputPolicy.checkNotInput(output, parameter: "--out", inputs: allFiles)
+        try OutputLock.acquire(for: output)
+    }
+
+    /// Writes this process's table with its record; a part's record names the part and lists
+    /// every file of the run (its `inputs` are the part's files).
+    func write<P: Encodable>(_ record: CommandRecord<P>, text: String) throws {
+        var record = record
+        if let part { record.shard = part.description; record.allFiles = allFiles }
+        try record.write(text: text, to: output, sidecar: Provenance.sidecarPath(for: output))
+    }
+
+    /// This process's totals, or under MPI: rank 0 joins the ranks' parts into --out (and its
+    /// record) and gets every rank's totals, failures in input order; the other ranks get nil.
+    func finish(_ mine: Totals) throws -> Totals? {
+        guard world.isDistributed else { return mine }
+        let all = try world.allgather(Array(JSONEncoder().encode(mine))).map { try JSONDecoder().decode(Totals.self, from: Data($0)) }
+        world.barrier()  // every part written
+        var total: Totals? = nil
+        if world.rank == 0 {
+            let parts = (1...world.size).map { FileShard.partPath(output: out, index: $0, count: world.size) }
+            let merged = try TableMerge.merge(parts: parts, output: out, overwrite: true)
+            for p in parts { TableMerge.removePart(p) }
+            print("joined the \(merged.parts) ranks' parts: \(merged.files) files, \(merged.rows) rows")
+            let order = Dictionary(allFiles.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+            total = Totals(files: all.map(\.files).reduce(0, +), rows: all.map(\.rows).reduce(0, +),
+                           audioSeconds: all.map(\.audioSeconds).reduce(0, +), filesWithRows: all.map(\.filesWithRows).reduce(0, +),
+                           failures: all.flatMap(\.failures).sorted { order[$0[0], default: 0] < order[$1[0], default: 0] })
+        }
+        world.barrier()
+        return total
+    }
+
+    /// After a job-array part, how to join the parts.
+    func printMergeHint() {
+        guard let part, !world.isDistributed else { return }
+        print("part \(part) of the files (\(files.count) of \(allFiles.count)); when all \(part.count) parts are done: train-gpu merge --out \(out) "
+              + FileShard.partPath(output: out, index: 1, count: part.count).replacingOccurrences(of: "part-1-of", with: "part-*-of"))
+    }
+}
