@@ -1,6 +1,8 @@
+import Audio
 import ChorusCore
 import Foundation
 import Model
+import TestSupport
 import XCTest
 
 /// Prediction shared between processes: MPI ranks (mpirun) and job-array parts (`--shard` +
@@ -97,6 +99,139 @@ final class DistributedTests: XCTestCase {
         let bad = try CLI.run(predictArguments(f, out: "x.csv") + ["--shard", "4/3"], in: f.dir)
         XCTAssertEqual(bad.status, 64, bad.output)
         XCTAssertTrue(bad.output.contains("--shard must be K/N"), bad.output)
+    }
+}
+
+/// ribbit and grouse shared between processes as predict is: MPI ranks, and job-array parts
+/// joined by `merge`, write byte for byte the table one process writes, with its record.
+extension DistributedTests {
+    /// Five short recordings at 8 kHz (names not in duration order, one in a subfolder): pulsing
+    /// 2.15 kHz calls (RIBBIT) in some, accelerating 50 Hz thumps (grouse drumming) in others,
+    /// and an unreadable file that every run reports and skips.
+    nonisolated(unsafe) static var detectorAudio: String?
+
+    static func detectorFixture() throws -> String {
+        if let detectorAudio { return detectorAudio }
+        let dir = makeTemporaryDirectory("cli-detector-shards")
+        try FileManager.default.createDirectory(atPath: dir + "/audio/sub", withIntermediateDirectories: true)
+        var random = TestRNG(seed: 21)
+        let rate = 8000
+        let recordings: [(name: String, seconds: Double, pulsing: Bool, drumming: Bool)] =
+            [("c.wav", 6, true, false), ("a.wav", 3, false, false), ("sub/b.wav", 5, false, true), ("e.wav", 2.5, true, false), ("d.wav", 5.5, true, true)]
+        for r in recordings {
+            let n = Int(r.seconds * Double(rate))
+            var x = random.uniform(n, -0.02, 0.02)
+            if r.pulsing {
+                for i in 0..<n {
+                    let t = Double(i) / Double(rate)
+                    if (t * 12).truncatingRemainder(dividingBy: 1) < 0.4 { x[i] += Float(0.3 * sin(2 * .pi * 2150 * t)) }
+                }
+            }
+            if r.drumming {
+                var t = 0.5, gap = 0.6
+                while gap > 0.08 && t < r.seconds - 0.2 {
+                    let start = Int(t * Double(rate))
+                    for j in 0..<Int(0.06 * Double(rate)) where start + j < n {
+                        let u = Double(j) / Double(rate)
+                        x[start + j] += Float(0.8 * exp(-u / 0.015) * sin(2 * .pi * 50 * u))
+                    }
+                    t += gap; gap *= 0.88
+                }
+            }
+            try AudioFile.write(AudioSamples(samples: x, sampleRate: rate), to: dir + "/audio/" + r.name)
+        }
+        try Data("not audio".utf8).write(to: URL(fileURLWithPath: dir + "/audio/broken.wav"))
+        detectorAudio = dir
+        return dir
+    }
+
+    /// The record beside a table without its date (and, for a merge, its command line).
+    func record(_ path: String, ignoring: [String] = ["date"]) throws -> NSDictionary {
+        var r = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any], path)
+        for key in ignoring { r[key] = nil }
+        return r as NSDictionary
+    }
+
+    func ribbitArguments(_ audio: [String], out: String) -> [String] {
+        ["ribbit"] + audio + [ "--signal-band", "1900", "2400", "--pulse-rate-range", "8", "20", "--noise-bands", "0", "1500", "2500", "3500",
+         "--window-samples", "256", "--overlap-samples", "128", "--workers", "1", "--plot", "plots", "--out", out]
+    }
+
+    func grouseArguments(_ audio: [String], out: String) -> [String] { ["grouse"] + audio + ["--workers", "1", "--out", out] }
+
+    /// One process, 2 ranks, and parts 1/2 (--shard) + 2/2 (Slurm array task) joined by merge:
+    /// the same table bytes, the same record (all input files, the failure), the ranks' parts
+    /// removed, the summary printed once with every rank's failure. Returns the array folder.
+    @discardableResult
+    func checkDetectorShards(_ step: String, _ arguments: ([String], String) -> [String]) throws -> String {
+        let dir = try Self.detectorFixture(), audio = dir + "/audio"
+        // sub/b.wav first: the input order is not the order of the rows (sorted by file).
+        let inputs = [audio + "/sub", audio]
+        let one = dir + "/\(step)-one", mpi = dir + "/\(step)-mpi", array = dir + "/\(step)-array"
+        for d in [one, mpi, array] { try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true) }
+        let single = try CLI.run(arguments(inputs, "t.csv"), in: one)
+        XCTAssertEqual(single.status, 0, single.output)
+        let reference = try text(one + "/t.csv")
+        let referenceRecord = try record(one + "/t.json")
+        XCTAssertEqual((referenceRecord["inputs"] as? [String])?.count, 6, "\(referenceRecord)")
+        XCTAssertNotNil((referenceRecord["failures"] as? [String: String])?[audio + "/broken.wav"], "\(referenceRecord)")
+
+        let r = try CLI.run(arguments(inputs, "t.csv"), in: mpi, launcher: try launcher(2), timeout: 300)
+        XCTAssertEqual(r.status, 0, r.output)
+        XCTAssertTrue(r.output.contains("joined the 2 ranks' parts: 5 files"), r.output)
+        XCTAssertEqual(r.output.components(separatedBy: "\n").filter { $0.hasPrefix("\(step): ") }.count, 1, "one summary, rank 0's: \(r.output)")
+        XCTAssertTrue(r.output.contains("of 6 files") && r.output.contains("1 file(s) skipped") && r.output.contains("broken.wav"), r.output)
+        XCTAssertEqual(try text(mpi + "/t.csv"), reference, "2 ranks")
+        XCTAssertEqual(try record(mpi + "/t.json"), referenceRecord)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: mpi).filter { $0.contains(".part-") }, [], "the ranks' parts are removed once joined")
+
+        let first = try CLI.run(arguments(inputs, "t.csv") + ["--shard", "1/2"], in: array)
+        XCTAssertEqual(first.status, 0, first.output)
+        XCTAssertTrue(first.output.contains("train-gpu merge --out t.csv t.part-*-of-2.csv"), first.output)
+        let second = try CLI.run(arguments(inputs, "t.csv"), in: array, environment: ["SLURM_ARRAY_TASK_ID": "2", "SLURM_ARRAY_TASK_MIN": "1", "SLURM_ARRAY_TASK_COUNT": "2"])
+        XCTAssertEqual(second.status, 0, second.output)
+        XCTAssertTrue(second.output.contains("part 2/2"), second.output)
+        let parts = ["t.part-1-of-2.csv", "t.part-2-of-2.csv"]
+        var m = try CLI.run(["merge", parts[1], "--out", "t.csv"], in: array)
+        XCTAssertEqual(m.status, 1, m.output)
+        XCTAssertTrue(m.output.contains("missing part 1/2"), m.output)
+        m = try CLI.run(["merge", parts[0], parts[1], parts[1], "--out", "t.csv"], in: array)
+        XCTAssertTrue(m.output.contains("part 2/2 given twice"), m.output)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: array + "/t.csv"))
+        m = try CLI.run(["merge"] + parts.reversed() + ["--out", "t.csv"], in: array)
+        XCTAssertEqual(m.status, 0, m.output)
+        XCTAssertTrue(m.output.contains("joined 2 parts: 5 files"), m.output)
+        XCTAssertEqual(try text(array + "/t.csv"), reference, "--shard 1/2 + 2/2 + merge")
+        XCTAssertEqual(try record(array + "/t.json", ignoring: ["date", "commandLine"]), try record(one + "/t.json", ignoring: ["date", "commandLine"]))
+        return array
+    }
+
+    func testRibbitInTwoRanksAndInMergedShardsWritesTheBytesOfOneProcess() throws {
+        try checkDetectorShards("ribbit", ribbitArguments)
+        let dir = try Self.detectorFixture()
+        XCTAssertGreaterThan(try text(dir + "/ribbit-one/t.csv").components(separatedBy: "\n").count, 10)
+        // The plots: one per readable file, named and drawn as by one process.
+        let plots = try FileManager.default.contentsOfDirectory(atPath: dir + "/ribbit-one/plots").sorted()
+        XCTAssertEqual(plots.count, 5, "\(plots)")
+        for folder in ["ribbit-mpi", "ribbit-array"] {
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir + "/\(folder)/plots").sorted(), plots, folder)
+            for p in plots { XCTAssertEqual(FileManager.default.contents(atPath: dir + "/\(folder)/plots/" + p), FileManager.default.contents(atPath: dir + "/ribbit-one/plots/" + p), p) }
+        }
+    }
+
+    /// The grouse table lists drumming sequences only: files without any have no rows.
+    func testGrouseInTwoRanksAndInMergedShardsWritesTheBytesOfOneProcess() throws {
+        let array = try checkDetectorShards("grouse", grouseArguments)
+        let dir = try Self.detectorFixture()
+        let rows = try text(dir + "/grouse-one/t.csv").split(separator: "\n").dropFirst()
+        XCTAssertFalse(rows.isEmpty, "the synthesised drumming is found")
+        XCTAssertTrue(rows.allSatisfy { $0.hasPrefix(dir + "/audio/d.wav,") || $0.hasPrefix(dir + "/audio/sub/b.wav,") }, "\(rows)")
+        // A part of another table is refused by name.
+        let ribbit = try CLI.run(ribbitArguments([dir + "/audio"], out: "r.csv") + ["--shard", "2/2"], in: array)
+        XCTAssertEqual(ribbit.status, 0, ribbit.output)
+        let m = try CLI.run(["merge", "t.part-1-of-2.csv", "r.part-2-of-2.csv", "--out", "mixed.csv"], in: array)
+        XCTAssertEqual(m.status, 1, m.output)
+        XCTAssertTrue(m.output.contains("r.part-2-of-2.csv is a part of a ribbit table"), m.output)
     }
 }
 
