@@ -745,8 +745,9 @@ __kernel void augment_waveform(const int batch, const int L, const ulong seed, c
     for (int k = 0; k < masks; k++) {
         const int ms = (int)p[8 + 2 * k], ml = (int)p[9 + 2 * k];
         if (t >= ms && t < ms + ml) {
-            const ulong c = offset + 2 * ((ulong)batch * L + (ulong)i);
-            const float u1 = chorus_uniform(seed, c), u2 = chorus_uniform(seed, c + 1);
+            // The masks' noise: its own stream, counted per sample like the additive noise below.
+            const ulong c = offset + 2 * (ulong)i, ms_seed = seed ^ 0x6D61736B6E6F6973UL;
+            const float u1 = chorus_uniform(ms_seed, c), u2 = chorus_uniform(ms_seed, c + 1);
             const float m = p[5] * sqrt(-2.0f * log(1.0f - u1)) * cos(6.283185307179586f * u2);
             Y[i] = clip ? clamp(m, -1.0f, 1.0f) : m;
             return;

@@ -5,6 +5,9 @@ import Foundation
 /// plan per sample, and the dataset indices it holds.
 struct HostBatch {
     var indices: [Int]
+    /// Where this process's rows start in the global batch (0 when training alone): device-side
+    /// random draws are counted by global row, so they do not depend on how many processes share it.
+    var firstRow = 0
     var images: [Float]
     var labels: [Float]
     var augmentations: [SampleAugmentation]

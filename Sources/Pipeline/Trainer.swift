@@ -279,10 +279,13 @@ public final class Trainer {
         var rng = SeededRandom(seed: configuration.seed ^ (UInt64(epoch + 1) &* 0xD1B5_4A32_D192_ED03))
         rng.shuffle(&order)
         let nb = batchesPerEpoch
-        let share = self.share
+        let shareRows = self.shareRows
         let prefetch = BatchPrefetcher(batchCount: nb) { b in
             // This process's share of the global batch (all of it when training alone).
-            try self.hostBatch(share(Array(order[(b * bs)..<min((b + 1) * bs, order.count)])), epoch: epoch, planner: planner)
+            let rows = Array(order[(b * bs)..<min((b + 1) * bs, order.count)]), mine = shareRows(rows.count)
+            var batch = try self.hostBatch(Array(rows[mine]), epoch: epoch, planner: planner)
+            batch?.firstRow = mine.lowerBound
+            return batch
         }
         defer { prefetch.cancel() }
         let progress = ProgressReporter(label: "epoch \(epoch + 1)/\(configuration.epochs)", total: nb, unit: "samples")
@@ -342,12 +345,18 @@ public final class Trainer {
     /// This process's contiguous share of a global batch: the rows split as evenly as they go
     /// (shares differ by at most one row; none when the batch has fewer rows than processes).
     var share: @Sendable ([Int]) -> [Int] {
-        guard let group, group.size > 1 else { return { $0 } }
+        let shareRows = self.shareRows
+        return { idx in Array(idx[shareRows(idx.count)]) }
+    }
+
+    /// The rows of a global batch of `count` this process takes.
+    var shareRows: @Sendable (Int) -> Range<Int> {
+        guard let group, group.size > 1 else { return { 0..<$0 } }
         let rank = group.rank, size = group.size
-        return { idx in
-            let q = idx.count / size, extra = idx.count % size
-            let lo = rank * q + min(rank, extra), hi = lo + q + (rank < extra ? 1 : 0)
-            return Array(idx[lo..<hi])
+        return { count in
+            let q = count / size, extra = count % size
+            let lo = rank * q + min(rank, extra)
+            return lo..<(lo + q + (rank < extra ? 1 : 0))
         }
     }
 
@@ -498,7 +507,8 @@ public final class Trainer {
                 params.replaceSubrange((k * augmentParameterCount)..<((k + 1) * augmentParameterCount), with: p)
             }
             let seed = configuration.seed ^ (UInt64(epoch) << 32 | UInt64(batchIndex)) ^ 0x5EED
-            x = try Ops.augmentSpectrogram(x, parameters: Tensor(params, shape: [n, augmentParameterCount], on: device), seed: seed)
+            x = try Ops.augmentSpectrogram(x, parameters: Tensor(params, shape: [n, augmentParameterCount], on: device), seed: seed,
+                                           offset: 2 * UInt64(batch.firstRow * hw))
         }
         return (x, y)
     }
@@ -511,7 +521,8 @@ public final class Trainer {
         let seed = configuration.seed ^ (UInt64(epoch) << 32 | UInt64(batchIndex)) ^ 0xA0D1_0A0D
         let waves = try Ops.augmentWaveform(Tensor(batch.waveforms, shape: [n, length], on: device),
                                             overlays: Tensor(batch.overlayWaveforms, shape: [n, length], on: device),
-                                            parameters: Tensor(batch.waveformParameters, shape: [n, waveformAugmentParameterCount], on: device), seed: seed)
+                                            parameters: Tensor(batch.waveformParameters, shape: [n, waveformAugmentParameterCount], on: device), seed: seed,
+                                            offset: 2 * UInt64(batch.firstRow * length))
         var x = try pp.images(waveforms: waves, workers: configuration.workers)
         let y = try Tensor(batch.labels, shape: [n, classes.count], on: device)
         if configuration.augmentation.frequencyMask {
@@ -524,7 +535,8 @@ public final class Trainer {
                 p[15] = 0
                 params.replaceSubrange((k * augmentParameterCount)..<((k + 1) * augmentParameterCount), with: p)
             }
-            x = try Ops.augmentSpectrogram(x, parameters: Tensor(params, shape: [n, augmentParameterCount], on: device), seed: seed)
+            x = try Ops.augmentSpectrogram(x, parameters: Tensor(params, shape: [n, augmentParameterCount], on: device), seed: seed,
+                                           offset: 2 * UInt64(batch.firstRow * pp.imageCount))
         }
         return (x, y)
     }

@@ -551,10 +551,12 @@ public final class CPUBackend: Backend, @unchecked Sendable {
 
     public func augmentWaveform(batch: Int, length: Int, seed: UInt64, offset: UInt64, x: Storage, overlay: Storage, params: Storage, y: Storage) throws {
         let px = x.host!, po = overlay.host!, pp = params.host!, py = y.host!
-        @inline(__always) func gaussian(_ c: UInt64) -> Float {
+        @inline(__always) func gaussian(_ c: UInt64, _ seed: UInt64) -> Float {
             let u1 = CounterRandom.uniform(seed: seed, counter: c), u2 = CounterRandom.uniform(seed: seed, counter: c &+ 1)
             return sqrtf(-2 * logf(1 - u1)) * cosf(6.283185307179586 * u2)
         }
+        // The masks' noise has its own stream, counted per sample like the additive noise.
+        let maskSeed = seed ^ 0x6D61_736B_6E6F_6973
         parallel(batch, cost: length) { lo, hi in
             for b in lo..<hi {
                 let p = pp + b * waveformAugmentParameterCount
@@ -566,7 +568,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
                     var masked = false
                     for k in 0..<masks where t >= Int(p[8 + 2 * k]) && t < Int(p[8 + 2 * k]) + Int(p[9 + 2 * k]) { masked = true; break }
                     if masked {
-                        let m = sm * gaussian(offset &+ 2 &* UInt64(batch * length + i))
+                        let m = sm * gaussian(offset &+ 2 &* UInt64(i), maskSeed)
                         py[i] = clip ? unit(m) : m
                         continue
                     }
@@ -578,7 +580,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
                     let o = c * po[j]
                     var v = s + o
                     if sn > 0 {
-                        let n = sn * gaussian(offset &+ 2 &* UInt64(j))
+                        let n = sn * gaussian(offset &+ 2 &* UInt64(j), seed)
                         v = clip ? unit(v + unit(n)) : v + n
                     }
                     py[i] = v

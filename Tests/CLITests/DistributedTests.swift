@@ -280,6 +280,25 @@ final class DataParallelTrainingTests: XCTestCase {
         }
     }
 
+    /// With random augmentation too: every draw (host-side per sample, device-side noise per
+    /// global row) is the same whichever rank holds the sample, so 2 ranks train as one process.
+    func testTwoRanksWithAugmentationTrainAsOneProcess() throws {
+        let f = try SafetyTests.fixture()
+        for augment in ["audio", "classic"] {
+            let common = ["--augment", augment, "--seed", "7"]
+            let one = try CLI.run(SafetyTests.trainArguments(name: "aug-\(augment)-1", epochs: 2, extra: common), in: f.dir)
+            XCTAssertEqual(one.status, 0, one.output)
+            let r = try CLI.run(SafetyTests.trainArguments(name: "aug-\(augment)-2", epochs: 2, extra: common + ["--sync-batchnorm"]), in: f.dir,
+                                launcher: try DistributedTests.launcher(2), timeout: 120)
+            XCTAssertEqual(r.status, 0, r.output)
+            let reference = try metrics("\(f.runs)/\(dateStamp())_aug-\(augment)-1"), got = try metrics("\(f.runs)/\(dateStamp())_aug-\(augment)-2")
+            XCTAssertEqual(got.count, reference.count)
+            for (a, b) in zip(got, reference) {
+                for k in 1..<4 { XCTAssertEqual(a[k], b[k], accuracy: 1e-4 * max(1, abs(b[k])), "--augment \(augment), epoch \(b[0]), column \(k)") }
+            }
+        }
+    }
+
     /// A run killed after some epochs in 2 ranks and resumed in 3 ends where one process does.
     func testResumeWithAnotherRankCountEndsAsOneProcess() throws {
         let f = try SafetyTests.fixture()
