@@ -299,6 +299,31 @@ final class DataParallelTrainingTests: XCTestCase {
         }
     }
 
+    /// Two ranks on two hosts that see each other only over TCP: two network namespaces joined by
+    /// a virtual Ethernet pair, each with its own address and hostname; mpirun starts the second
+    /// host's daemon through a remote-shell agent, as it would with ssh. Needs root (CI runs as root).
+    func testTwoHostsOverTCPTrainAsOneProcess() throws {
+        guard let mpirun = DistributedTests.mpirun else { throw XCTSkip("no mpirun") }
+        let hosts = try TwoHostNetwork()
+        defer { hosts.remove() }
+        let f = try SafetyTests.fixture()
+        let common = ["--augment", "none", "--seed", "3"]
+        let one = try CLI.run(SafetyTests.trainArguments(name: "tcp-1", epochs: 2, extra: common), in: f.dir)
+        XCTAssertEqual(one.status, 0, one.output)
+        let launcher = hosts.launcher(mpirun: mpirun)
+        let r = try CLI.run(SafetyTests.trainArguments(name: "tcp-2", epochs: 2, extra: common + ["--sync-batchnorm"]), in: f.dir,
+                            launcher: launcher, timeout: 180)
+        XCTAssertEqual(r.status, 0, "\(launcher.joined(separator: " "))\n\(r.output)")
+        let reference = try metrics("\(f.runs)/\(dateStamp())_tcp-1"), folder = "\(f.runs)/\(dateStamp())_tcp-2"
+        let got = try metrics(folder)
+        XCTAssertEqual(got.count, reference.count)
+        for (a, b) in zip(got, reference) {
+            for k in 1..<4 { XCTAssertEqual(a[k], b[k], accuracy: 1e-4 * max(1, abs(b[k])), "two hosts, epoch \(b[0]), column \(k)") }
+        }
+        let config = try String(contentsOfFile: folder + "/config.json", encoding: .utf8)
+        XCTAssertTrue(config.contains(hosts.names[0]) && config.contains(hosts.names[1]), config)
+    }
+
     /// A run killed after some epochs in 2 ranks and resumed in 3 ends where one process does.
     func testResumeWithAnotherRankCountEndsAsOneProcess() throws {
         let f = try SafetyTests.fixture()
@@ -324,5 +349,85 @@ final class DataParallelTrainingTests: XCTestCase {
             let worst = zip(t.values, u.values).map { abs($0 - $1) / max(1, abs($0)) }.max() ?? 0
             XCTAssertLessThan(worst, 1e-3, "\(key) after a resume in 3 ranks of a run started in 2 (stopped after epoch \(done))")
         }
+    }
+}
+
+/// Two "hosts" on this machine: network namespaces joined by a veth pair (10.X.0.1 and 10.X.0.2),
+/// and a remote-shell agent that runs mpirun's daemon in the other namespace under its own hostname.
+struct TwoHostNetwork {
+    let namespaces: [String]
+    let addresses: [String]
+    let names: [String]
+    let subnet: String
+    let agent: String
+
+    init() throws {
+        let id = Int(getpid()) % 200 + 20
+        namespaces = ["chorus\(id)a", "chorus\(id)b"]
+        addresses = ["10.77.\(id).1", "10.77.\(id).2"]
+        names = ["chorus-host-\(id)-a", "chorus-host-\(id)-b"]
+        subnet = "10.77.\(id).0/24"
+        let ip = "/usr/sbin/ip"
+        guard FileManager.default.isExecutableFile(atPath: ip), FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare") else {
+            throw XCTSkip("no ip or unshare (Debian: iproute2, util-linux)")
+        }
+        let (a, b) = (namespaces[0], namespaces[1])
+        let steps = [["netns", "add", a], ["netns", "add", b], ["link", "add", "v\(a)", "type", "veth", "peer", "name", "v\(b)"],
+                     ["link", "set", "v\(a)", "netns", a], ["link", "set", "v\(b)", "netns", b],
+                     ["-n", a, "addr", "add", "\(addresses[0])/24", "dev", "v\(a)"], ["-n", b, "addr", "add", "\(addresses[1])/24", "dev", "v\(b)"],
+                     ["-n", a, "link", "set", "v\(a)", "up"], ["-n", b, "link", "set", "v\(b)", "up"],
+                     ["-n", a, "link", "set", "lo", "up"], ["-n", b, "link", "set", "lo", "up"]]
+        for (k, step) in steps.enumerated() {
+            let status = Self.run(ip, step)
+            if status != 0 {
+                Self.removeNamespaces(namespaces)
+                if k == 0 { throw XCTSkip("cannot make network namespaces here (ip netns add exit \(status); needs root)") }
+                XCTFail("ip \(step.joined(separator: " ")) failed (exit \(status))")
+                throw XCTSkip("network setup failed")
+            }
+        }
+        agent = NSTemporaryDirectory() + "chorus-rsh-agent-\(id).sh"
+        let script = """
+        #!/bin/sh
+        # mpirun's remote shell for the test: "ssh HOST COMMAND" becomes COMMAND in HOST's namespace.
+        host=$1; shift
+        case $host in
+          \(addresses[0])) ns=\(namespaces[0]); name=\(names[0]);;
+          \(addresses[1])) ns=\(namespaces[1]); name=\(names[1]);;
+          *) echo "unknown host $host" >&2; exit 1;;
+        esac
+        exec \(ip) netns exec $ns /usr/bin/unshare --uts sh -c "hostname $name; $*"
+
+        """
+        try script.write(toFile: agent, atomically: true, encoding: .utf8)
+        chmod(agent, 0o755)
+    }
+
+    /// mpirun started on the first host, one rank per host, TCP only (no shared memory between them).
+    func launcher(mpirun: String) -> [String] {
+        ["/usr/sbin/ip", "netns", "exec", namespaces[0], "/usr/bin/unshare", "--uts", "sh", "-c", "hostname \(names[0]) && exec \"$@\"", "sh",
+         mpirun, "--allow-run-as-root", "--host", "\(addresses[0]):1,\(addresses[1]):1", "-np", "2",
+         "--mca", "plm_rsh_agent", agent, "--mca", "btl", "self,tcp",
+         "--mca", "oob_tcp_if_include", subnet, "--mca", "btl_tcp_if_include", subnet]
+    }
+
+    func remove() {
+        Self.removeNamespaces(namespaces)
+        try? FileManager.default.removeItem(atPath: agent)
+    }
+
+    static func removeNamespaces(_ namespaces: [String]) {
+        for ns in namespaces { _ = run("/usr/sbin/ip", ["netns", "del", ns]) }
+    }
+
+    static func run(_ tool: String, _ args: [String]) -> Int32 {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: tool)
+        p.arguments = args
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        do { try p.run() } catch { return -1 }
+        p.waitUntilExit()
+        return p.terminationStatus
     }
 }
