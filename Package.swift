@@ -3,7 +3,7 @@ import PackageDescription
 
 // Module graph (arrows point one way):
 //   C libraries  <- ChorusCore (hashing on OpenSSL's libcrypto, files, CSV, NPY/PNG, progress)
-//   Kernels (OpenCL runtime)  <- Tensor (shapes, storage, forward/backward ops)  <- Model (layers, losses, optimizers, trainer)
+//   Kernels (OpenCL runtime)  <- Tensor (shapes, storage, forward/backward ops; CPU convolutions on oneDNN)  <- Model (layers, losses, optimizers, trainer)
 //   Audio (decode, resample, filter, spectrogram; no OpenCL)   Annotations (Raven, clips, labels; no OpenCL)
 //   Evaluation (metrics, plots, report)   SignalProcessing (RIBBIT, grouse; uses Audio)
 //   Pipeline (preprocessing, augmentation, loader, prediction: Audio + Annotations + Model)
@@ -34,6 +34,8 @@ let package = Package(
                        providers: [.apt(["libsoxr-dev"])]),
         .systemLibrary(name: "CCrypto", path: "Sources/CCrypto", pkgConfig: "libcrypto",
                        providers: [.apt(["libssl-dev"])]),
+        // oneDNN has no pkg-config file on Debian; the module map links it (and its OpenMP runtime).
+        .systemLibrary(name: "CDNNL", path: "Sources/CDNNL", providers: [.apt(["libdnnl-dev"])]),
         .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c",
                        providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
 
@@ -44,7 +46,7 @@ let package = Package(
 
         .target(name: "ChorusCore", dependencies: ["CCrypto"]),
         .target(name: "Kernels", dependencies: ["COpenCL", "ChorusCore"], plugins: ["EmbedKernels"]),
-        .target(name: "Tensor", dependencies: ["Kernels", "CBLAS", "ChorusCore"]),
+        .target(name: "Tensor", dependencies: ["Kernels", "CBLAS", "CDNNL", "ChorusCore"]),
         .target(name: "Model", dependencies: ["Tensor", "ChorusCore"]),
         .target(name: "Audio", dependencies: ["CSndFile", "CFFTW", "CSoxr", "ChorusCore"]),
         .target(name: "Annotations", dependencies: ["ChorusCore"]),
@@ -54,7 +56,9 @@ let package = Package(
         .target(name: "Synthesis", dependencies: ["Audio", "Annotations", "ChorusCore"]),
         // The processes of an mpirun/srun job and their collectives (Open MPI; size 1 without a launcher).
         .target(name: "Collectives", dependencies: ["CMPI"]),
-        .target(name: "BenchmarkSuite", dependencies: ["Tensor", "Kernels", "Audio", "Model", "Pipeline", "SignalProcessing", "CBLAS", "ChorusCore"],
+        // The measured single-precision FMA peak of this CPU (C: vector intrinsics chosen at run time).
+        .target(name: "CPUPeak", path: "Benchmarks/Peak"),
+        .target(name: "BenchmarkSuite", dependencies: ["Tensor", "Kernels", "Audio", "Model", "Pipeline", "SignalProcessing", "CBLAS", "CPUPeak", "ChorusCore"],
                 path: "Benchmarks/Suite"),
 
         .executableTarget(name: "train-gpu", dependencies: [

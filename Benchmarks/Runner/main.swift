@@ -54,8 +54,25 @@ if args.first == "gemm-sweep" {
     }
     exit(0)
 }
+if args.first == "conv" {
+    // ResNet18's convolution layers on the CPU fallback: oneDNN beside im2col + OpenBLAS, same run.
+    let batch = args.count > 1 ? Int(args[1]) ?? 32 : 32
+    let cpu = Device.cpu.backend as! CPUBackend
+    for s in TensorBenchmarks.resnet18Convolutions {
+        let g = ConvGeometry(channels: s.c, height: s.h, width: s.h, kernelH: s.k, kernelW: s.k, stride: s.s, padding: s.p)
+        let impl = try cpu.convolutionImplementations(g, images: batch, outChannels: s.o)
+        print("\(s.name): oneDNN forward \(impl.forward), backward-data \(impl.backwardData), backward-weights \(impl.backwardWeights)")
+    }
+    let peak = TensorBenchmarks.cpuPeak()
+    print(String(format: "measured peak: %.1f GFLOP/s (%@, %d cores)", peak.gflops, peak.isa, Machine.usableCores))
+    let results = try [Device.cpu, .cpuOneDNN, .cpuIm2col].flatMap { try TensorBenchmarks.convolutions($0, batch: batch) }
+    print(formatTable(results))
+    for r in results where r.unit == "GFLOP/s" { print(String(format: "%@ %@: %.0f%% of peak", r.name, r.device, 100 * r.value / peak.gflops)) }
+    exit(0)
+}
 if args.first == "resnet" {
-    let device = try Device.select(args.count > 1 ? args[1] : "cpu")
+    let name = args.count > 1 ? args[1] : "cpu"
+    let device = name == "cpu-im2col" ? Device.cpuIm2col : name == "cpu-onednn" ? Device.cpuOneDNN : try Device.select(name)
     let batch = args.count > 2 ? Int(args[2]) ?? 32 : 32
     let arch = args.count > 3 ? Architecture(rawValue: args[3]) ?? .resnet18 : .resnet18
     print(String(format: "%@ %@ training batch %d: %.2f samples/s", arch.rawValue, device.identifier, batch,

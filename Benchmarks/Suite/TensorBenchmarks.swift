@@ -1,10 +1,26 @@
 import CBLAS
+import CPUPeak
+import ChorusCore
 import Foundation
 import Kernels
 import Tensor
 
 /// GEMM, convolution and launch-overhead benchmarks, each device next to OpenBLAS in the same run.
 public enum TensorBenchmarks {
+    /// The CPU's measured single-precision peak: FMA loops in the widest vectors it has, on every
+    /// core Chorus may use at once (GFLOP/s), and the instruction set.
+    public static func cpuPeak(seconds: Double = 0.4) -> (gflops: Double, isa: String) {
+        let cores = Machine.usableCores
+        let rates = UnsafeMutableBufferPointer<Double>.allocate(capacity: cores)
+        defer { rates.deallocate() }
+        // Each thread writes its own entry of `rates`.
+        let out = UncheckedSendable(rates)
+        concurrentPerform(cores) { i in out.value[i] = chorus_peak_flops(seconds, nil) }
+        var isa: UnsafePointer<CChar>?
+        _ = chorus_peak_flops(0, &isa)
+        return (rates.reduce(0, +) / 1e9, isa.map { String(cString: $0) } ?? "?")
+    }
+
     /// OpenBLAS sgemm GFLOP/s at n x n x n (the reference).
     public static func openBLASGEMM(size n: Int) -> Double {
         let a = [Float](repeating: 0.5, count: n * n), b = [Float](repeating: 0.25, count: n * n)

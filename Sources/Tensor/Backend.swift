@@ -31,6 +31,11 @@ public protocol Backend: AnyObject {
     func biasAddForward(count: Int, channels: Int, inner: Int, x: Storage, bias: Storage) throws
     func biasAddBackward(outer: Int, channels: Int, inner: Int, dy: Storage, dbias: Storage) throws
 
+    /// y[N, O, OH, OW] = conv(x[N, C, H, W], w[O, C, KH, KW]), no bias. Default: im2col + GEMM.
+    func conv2dForward(_ g: ConvGeometry, images: Int, outChannels: Int, x: Storage, w: Storage, y: Storage) throws
+    /// dw = dL/dw (overwritten) and, when `dx` is given, dx = dL/dx. Default: im2col + GEMM + col2im.
+    func conv2dBackward(_ g: ConvGeometry, images: Int, outChannels: Int, x: Storage, w: Storage, dy: Storage,
+                        dx: Storage?, dw: Storage) throws
     func im2col(_ g: ConvGeometry, firstImage: Int, images: Int, x: Storage, col: Storage) throws
     func col2im(_ g: ConvGeometry, firstImage: Int, images: Int, col: Storage, dx: Storage) throws
     func nchwToCnhw(firstImage: Int, images: Int, channels: Int, plane: Int, x: Storage, y: Storage) throws
@@ -81,7 +86,7 @@ public let waveformAugmentParameterCount = 32
 public let waveformAugmentMaxMasks = 12
 
 /// Convolution geometry (NCHW input, OIHW weights, square stride and padding).
-public struct ConvGeometry: Equatable, Sendable {
+public struct ConvGeometry: Hashable, Sendable {
     public var channels, height, width, kernelH, kernelW, stride, padding: Int
     public var outHeight: Int { (height + 2 * padding - kernelH) / stride + 1 }
     public var outWidth: Int { (width + 2 * padding - kernelW) / stride + 1 }

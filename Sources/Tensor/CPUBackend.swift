@@ -1,18 +1,99 @@
 import CBLAS
+import CDNNL
 import ChorusCore
 import Foundation
 
-/// The native CPU fallback: OpenBLAS for matrix products, plain Swift loops (split across cores
-/// where the work is large) for the rest. Mirrors kernels.cl operation by operation.
+/// The native CPU fallback: oneDNN for convolutions, OpenBLAS for matrix products, plain Swift
+/// loops (split across cores where the work is large) for the rest. Mirrors kernels.cl operation
+/// by operation.
 public final class CPUBackend: Backend, @unchecked Sendable {
+    /// Where convolutions run.
+    public enum ConvolutionEngine: String, Sendable {
+        /// Per shape and direction, whichever of oneDNN and im2col measured faster on this
+        /// machine the first time (the default; see `ConvolutionChoices`).
+        case tuned
+        /// oneDNN's kernels for this CPU.
+        case oneDNN = "onednn"
+        /// im2col + OpenBLAS, the path every backend has (the reference in tests and benchmarks).
+        case im2col
+    }
+
     public let name = "cpu"
+    public let convolutions: ConvolutionEngine
     /// Idle host buffers kept for reuse: a third of physical memory (at most 8 GiB), so a
     /// training step with fixed shapes allocates (and page-faults) nothing after the first.
     let pool = HostPool(limitFloats: Int(min(ProcessInfo.processInfo.physicalMemory / 3, 8 << 30) / 4))
     /// Threads for the Swift loops (OpenBLAS manages its own).
     let threads = Machine.usableCores
 
-    public init() { openblas_set_num_threads(1) }
+    /// Created on the first convolution.
+    private var oneDNN: OneDNNConvolutions?
+    private var choices: ConvolutionChoices?
+    private let oneDNNLock = NSLock()
+    /// Seconds spent in convolutions (both paths, all directions) since the backend was made.
+    public var convolutionSeconds: Double { oneDNNLock.lock(); defer { oneDNNLock.unlock() }; return convolutionNanoseconds * 1e-9 }
+    private var convolutionNanoseconds = 0.0
+
+    public init(convolutions: ConvolutionEngine = .tuned) {
+        self.convolutions = convolutions
+        openblas_set_num_threads(1)
+    }
+
+    private func oneDNNConvolutions() throws -> OneDNNConvolutions {
+        oneDNNLock.lock(); defer { oneDNNLock.unlock() }
+        if let oneDNN { return oneDNN }
+        let made = try OneDNNConvolutions(threads: threads)
+        oneDNN = made
+        choices = ConvolutionChoices(file: ConvolutionChoices.machineFile(oneDNNVersion: OneDNNConvolutions.version))
+        return made
+    }
+
+    /// Runs a convolution on the engine's path (measuring both the first time when tuned).
+    private func convolve(_ g: ConvGeometry, images: Int, outChannels: Int, _ direction: ConvolutionChoices.Direction,
+                          oneDNN oneDNNRun: (OneDNNConvolutions) throws -> Void, im2col: () throws -> Void) throws {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        defer {
+            let spent = Double(DispatchTime.now().uptimeNanoseconds - t0)
+            oneDNNLock.lock(); convolutionNanoseconds += spent; oneDNNLock.unlock()
+        }
+        switch convolutions {
+        case .im2col: try im2col()
+        case .oneDNN: try oneDNNRun(try oneDNNConvolutions())
+        case .tuned:
+            let engine = try oneDNNConvolutions()
+            try choices!.run(ConvolutionChoices.key(g, images: images, outChannels: outChannels, direction)) { path in
+                switch path {
+                case .oneDNN: try oneDNNRun(engine)
+                case .im2col: try im2col()
+                }
+            }
+        }
+    }
+
+    public func conv2dForward(_ g: ConvGeometry, images: Int, outChannels: Int, x: Storage, w: Storage, y: Storage) throws {
+        try convolve(g, images: images, outChannels: outChannels, .forward,
+                     oneDNN: { try $0.forward(.init(images: images, outChannels: outChannels, geometry: g), x: x.host!, w: w.host!, y: y.host!) },
+                     im2col: { try im2colConv2dForward(g, images: images, outChannels: outChannels, x: x, w: w, y: y) })
+    }
+
+    public func conv2dBackward(_ g: ConvGeometry, images: Int, outChannels: Int, x: Storage, w: Storage, dy: Storage,
+                               dx: Storage?, dw: Storage) throws {
+        try convolve(g, images: images, outChannels: outChannels, dx == nil ? .backwardWeights : .backward,
+                     oneDNN: { try $0.backward(.init(images: images, outChannels: outChannels, geometry: g),
+                                               x: x.host!, w: w.host!, dy: dy.host!, dx: dx?.host, dw: dw.host!) },
+                     im2col: { try im2colConv2dBackward(g, images: images, outChannels: outChannels, x: x, w: w, dy: dy, dx: dx, dw: dw) })
+    }
+
+    /// The path chosen for each shape and direction measured so far (`tuned` only), and the file they are kept in.
+    public var convolutionChoices: (paths: [String: String], file: String?) {
+        oneDNNLock.lock(); defer { oneDNNLock.unlock() }
+        return (choices?.paths ?? [:], choices?.file)
+    }
+
+    /// The implementations oneDNN chose for a convolution shape on this machine (e.g. `jit:avx512_core`).
+    public func convolutionImplementations(_ g: ConvGeometry, images: Int, outChannels: Int) throws -> (forward: String, backwardData: String, backwardWeights: String) {
+        try oneDNNConvolutions().implementation(.init(images: images, outChannels: outChannels, geometry: g))
+    }
 
     public func allocate(_ count: Int) throws -> Storage { Storage(hostCount: count, pool: pool) }
 

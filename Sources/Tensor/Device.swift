@@ -14,6 +14,11 @@ public final class Device: @unchecked Sendable, CustomStringConvertible {
     /// The shared CPU fallback device.
     public static let cpu = Device(kind: .cpu, backend: CPUBackend())
 
+    /// The CPU fallback with every convolution on im2col + OpenBLAS, or every one on oneDNN
+    /// (`cpu` chooses per shape): the paths checked and measured one against the other.
+    public static let cpuIm2col = Device(kind: .cpu, backend: CPUBackend(convolutions: .im2col))
+    public static let cpuOneDNN = Device(kind: .cpu, backend: CPUBackend(convolutions: .oneDNN))
+
     /// A device on an OpenCL context.
     public static func opencl(_ context: OpenCLContext) -> Device {
         Device(kind: .opencl(context), backend: OpenCLBackend(context: context))
@@ -40,7 +45,7 @@ public final class Device: @unchecked Sendable, CustomStringConvertible {
 
     public var description: String {
         switch kind {
-        case .cpu: return "cpu (native: OpenBLAS + FFTW)"
+        case .cpu: return "cpu (native: oneDNN + OpenBLAS + FFTW)"
         case let .opencl(c): return "opencl:\(c.info.index) \(c.info.name) [\(c.info.kind.rawValue)]"
         }
     }
@@ -48,7 +53,9 @@ public final class Device: @unchecked Sendable, CustomStringConvertible {
     /// A short identifier: "cpu" or "opencl:N".
     public var identifier: String {
         switch kind {
-        case .cpu: return "cpu"
+        case .cpu:
+            let engine = (backend as? CPUBackend)?.convolutions ?? .tuned
+            return engine == .tuned ? "cpu" : "cpu (\(engine == .oneDNN ? "oneDNN" : "im2col"))"
         case let .opencl(c): return "opencl:\(c.info.index)"
         }
     }

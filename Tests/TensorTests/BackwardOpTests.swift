@@ -10,7 +10,7 @@ final class BackwardOpTests: XCTestCase {
     let tolerance = 2e-3
 
     func testConv2dBackwardInputWeightsBias() throws {
-        for device in TestDevices.all {
+        for device in TestDevices.convolution {
             for (n, c, h, w, o, k, s, p) in [(2, 2, 5, 6, 3, 3, 1, 1), (2, 3, 7, 7, 2, 3, 2, 1), (1, 2, 6, 6, 2, 1, 2, 0)] {
                 let x = rng.uniform(n * c * h * w), wt = rng.uniform(o * c * k * k), b = rng.uniform(o)
                 let oh = (h + 2 * p - k) / s + 1, ow = (w + 2 * p - k) / s + 1
@@ -26,6 +26,27 @@ final class BackwardOpTests: XCTestCase {
                 assertClose(try grads.dBias!.toArray(), finiteDifference(b.doubles) { f(x.doubles, wt.doubles, $0) }, tolerance: tolerance, "\(label) db")
                 // The single-purpose wrappers agree with the combined pass.
                 XCTAssertEqual(try Ops.conv2dBackwardInput(Tensor(dy, shape: [n, o, oh, ow], on: device), x: xt, weight: wtt, stride: s, padding: p).toArray(), try grads.dx!.toArray())
+            }
+        }
+    }
+
+    /// Shapes large enough for oneDNN's blocked layouts, against the float64 gradients written
+    /// out (finite differences would take minutes here), including the weights-only pass of a
+    /// first layer.
+    func testConv2dBackwardInBlockedLayouts() throws {
+        for device in TestDevices.convolution {
+            for (n, c, h, w, o, k, s, p) in [(2, 16, 10, 9, 32, 3, 2, 1), (3, 24, 7, 7, 40, 3, 1, 1), (2, 1, 12, 12, 16, 7, 2, 3), (2, 32, 6, 6, 16, 1, 2, 0)] {
+                let x = rng.uniform(n * c * h * w), wt = rng.uniform(o * c * k * k)
+                let oh = (h + 2 * p - k) / s + 1, ow = (w + 2 * p - k) / s + 1
+                let dy = rng.uniform(n * o * oh * ow)
+                let ref = Reference.conv2dBackward(x.doubles, wt.doubles, dy.doubles, n: n, c: c, h: h, wd: w, o: o, k: k, stride: s, pad: p)
+                let xt = try Tensor(x, shape: [n, c, h, w], on: device), wtt = try Tensor(wt, shape: [o, c, k, k], on: device)
+                let dyt = try Tensor(dy, shape: [n, o, oh, ow], on: device)
+                let grads = try Ops.conv2dBackward(dyt, x: xt, weight: wtt, stride: s, padding: p)
+                let label = "conv2d \(n),\(c),\(h),\(w) o\(o) k\(k) s\(s) p\(p) on \(device.identifier)"
+                assertClose(try grads.dx!.toArray(), ref.dx, tolerance: 1e-4, "\(label) dx")
+                assertClose(try grads.dWeight.toArray(), ref.dw, tolerance: 1e-4, "\(label) dW")
+                assertClose(try Ops.conv2dBackwardWeights(dyt, x: xt, weight: wtt, stride: s, padding: p).toArray(), ref.dw, tolerance: 1e-4, "\(label) dW alone")
             }
         }
     }

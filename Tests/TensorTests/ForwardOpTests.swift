@@ -53,12 +53,14 @@ final class ForwardOpTests: XCTestCase {
     }
 
     func testConv2dForwardStridesPaddingAndChunks() throws {
-        let cases = [(2, 3, 9, 11, 4, 3, 3, 1, 1), (3, 2, 12, 12, 5, 7, 7, 2, 3), (2, 4, 8, 8, 6, 1, 1, 2, 0), (1, 3, 5, 7, 2, 3, 3, 1, 0)]
+        // The last three have channel counts where oneDNN's blocked layouts (and their reorders) are used.
+        let cases = [(2, 3, 9, 11, 4, 3, 3, 1, 1), (3, 2, 12, 12, 5, 7, 7, 2, 3), (2, 4, 8, 8, 6, 1, 1, 2, 0), (1, 3, 5, 7, 2, 3, 3, 1, 0),
+                     (2, 16, 10, 9, 32, 3, 3, 2, 1), (3, 24, 7, 7, 40, 3, 3, 1, 1), (2, 32, 6, 6, 16, 1, 1, 2, 0)]
         let savedBudget = Ops.columnBudget
         defer { Ops.columnBudget = savedBudget }
         for budget in [savedBudget, 200] {  // 200 floats forces one image per chunk
             Ops.columnBudget = budget
-            for device in TestDevices.all {
+            for device in TestDevices.convolution {
                 for (n, c, h, w, o, kh, kw, s, p) in cases {
                     let x = rng.uniform(n * c * h * w), wt = rng.uniform(o * c * kh * kw), bias = rng.uniform(o)
                     let y = try Ops.conv2dForward(Tensor(x, shape: [n, c, h, w], on: device), weight: Tensor(wt, shape: [o, c, kh, kw], on: device),
@@ -407,5 +409,46 @@ final class AugmentKernelTests: XCTestCase {
             let y = try Ops.gainShift(Tensor(x, shape: [3, 1, 4, 5], on: device), offsets: Tensor(off, shape: [3], on: device))
             assertClose(try y.toArray(), ref, tolerance: 1e-6, "gain shift on \(device.identifier)")
         }
+    }
+}
+
+/// The CPU backend's choice between its convolution paths: measured once per shape, kept in a
+/// file, and the same in every process that reads it.
+final class ConvolutionChoicesTests: XCTestCase {
+    func testAChoiceIsMeasuredOnceKeptInTheFileAndTheFirstWrittenWins() throws {
+        let dir = NSTemporaryDirectory() + "chorus-choices-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let file = dir + "/choices.json"
+        // The delay stands in for a slower path: the choice follows it, whichever path it is.
+        func slow(_ slower: ConvolutionChoices.Path, log: @escaping (ConvolutionChoices.Path) -> Void) -> (ConvolutionChoices.Path) -> Void {
+            { path in log(path); if path == slower { usleep(30_000) } }
+        }
+        var calls: [ConvolutionChoices.Path] = []
+        let first = ConvolutionChoices(file: file)
+        try first.run("forward a", slow(.oneDNN) { calls.append($0) })
+        XCTAssertEqual(first.paths["forward a"], "im2col")
+        XCTAssertEqual(calls.last, .im2col, "the outputs left are the chosen path's")
+        try first.run("forward b", slow(.im2col) { _ in })
+        XCTAssertEqual(first.paths["forward b"], "onednn")
+
+        // Another process reads the file and runs the kept path only, without measuring.
+        calls = []
+        let second = ConvolutionChoices(file: file)
+        try second.run("forward a", slow(.im2col) { calls.append($0) })
+        XCTAssertEqual(calls, [.im2col])
+
+        // Two processes measuring the same shape at once: the first choice written stands.
+        let third = ConvolutionChoices(file: file), fourth = ConvolutionChoices(file: file)
+        try third.run("backward c", slow(.oneDNN) { _ in })
+        try fourth.run("backward c", slow(.im2col) { _ in })
+        XCTAssertEqual(fourth.paths["backward c"], "im2col")
+        XCTAssertEqual(ConvolutionChoices(file: file).paths, ["forward a": "im2col", "forward b": "onednn", "backward c": "im2col"])
+    }
+
+    func testKeysRoundTheBatchUpToAPowerOfTwo() {
+        let g = ConvGeometry(channels: 64, height: 56, width: 56, kernelH: 3, kernelW: 3, stride: 1, padding: 1)
+        XCTAssertEqual(ConvolutionChoices.key(g, images: 100, outChannels: 64, .forward), ConvolutionChoices.key(g, images: 128, outChannels: 64, .forward))
+        XCTAssertNotEqual(ConvolutionChoices.key(g, images: 100, outChannels: 64, .forward), ConvolutionChoices.key(g, images: 100, outChannels: 64, .backward))
+        XCTAssertNotEqual(ConvolutionChoices.key(g, images: 64, outChannels: 64, .forward), ConvolutionChoices.key(g, images: 65, outChannels: 64, .forward))
     }
 }

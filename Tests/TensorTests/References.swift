@@ -31,6 +31,24 @@ enum Reference {
         return y
     }
 
+    /// Gradients of `conv2d` (no bias) for output gradient `dy`: (dL/dx, dL/dw).
+    static func conv2dBackward(_ x: [Double], _ w: [Double], _ dy: [Double], n: Int, c: Int, h: Int, wd: Int, o: Int, k: Int,
+                               stride: Int, pad: Int) -> (dx: [Double], dw: [Double]) {
+        let oh = (h + 2 * pad - k) / stride + 1, ow = (wd + 2 * pad - k) / stride + 1
+        var dx = [Double](repeating: 0, count: x.count), dw = [Double](repeating: 0, count: w.count)
+        for b in 0..<n { for oc in 0..<o { for yy in 0..<oh { for xx in 0..<ow {
+            let g = dy[((b * o + oc) * oh + yy) * ow + xx]
+            for ic in 0..<c { for i in 0..<k { for j in 0..<k {
+                let ih = yy * stride - pad + i, iw = xx * stride - pad + j
+                if ih < 0 || ih >= h || iw < 0 || iw >= wd { continue }
+                let xi = ((b * c + ic) * h + ih) * wd + iw, wi = ((oc * c + ic) * k + i) * k + j
+                dx[xi] += g * w[wi]
+                dw[wi] += g * x[xi]
+            } } }
+        } } } }
+        return (dx, dw)
+    }
+
     static func maxpool(_ x: [Double], planes: Int, h: Int, w: Int, k: Int, s: Int, p: Int) -> [Double] {
         let oh = (h + 2 * p - k) / s + 1, ow = (w + 2 * p - k) / s + 1
         var y = [Double](repeating: 0, count: planes * oh * ow)

@@ -18,6 +18,10 @@ enum TestDevices {
     }()
 
     static var all: [Device] { [Device.cpu] + (opencl.map { [$0] } ?? []) }
+
+    /// For convolutions: each of the CPU fallback's paths (oneDNN, im2col + OpenBLAS, and the
+    /// per-shape choice between them) and OpenCL.
+    static var convolution: [Device] { [Device.cpu, Device.cpuOneDNN, Device.cpuIm2col] + (opencl.map { [$0] } ?? []) }
 }
 
 /// Max relative error: |a - b| / max(1, |b|) elementwise.

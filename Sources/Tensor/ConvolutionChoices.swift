@@ -1,0 +1,91 @@
+import ChorusCore
+import Foundation
+import Kernels
+
+/// Which of the CPU backend's two convolution paths (oneDNN, im2col + OpenBLAS) is faster for a
+/// shape and direction on this machine. Neither wins everywhere: on one 2-core AVX2 machine oneDNN
+/// ran ResNet18's early layers 1.5x faster and its 7x7x512 layers 1.3x slower. So, as CLBlast
+/// tunes its kernels, the choice is measured on the machine the first time a shape is used (each
+/// path run twice, the second run timed; im2col only when it is at least `margin` faster) and
+/// kept in a file beside the kernel binaries, so every later process on the machine makes the
+/// same choice (and computes the same bits) without measuring again.
+final class ConvolutionChoices: @unchecked Sendable {
+    enum Path: String, Codable, Sendable { case oneDNN = "onednn", im2col }
+    enum Direction: String, Sendable { case forward, backward, backwardWeights = "backward-weights" }
+
+    /// im2col is chosen only when it is at least this much faster (oneDNN is the default).
+    static let margin = 0.05
+
+    private var table: [String: Path]
+    let file: String?
+
+    var paths: [String: String] {
+        lock.lock(); defer { lock.unlock() }
+        return table.mapValues(\.rawValue)
+    }
+    private let lock = NSLock()
+
+    /// Choices kept in `file` (nil: measured afresh in each process).
+    init(file: String?) {
+        self.file = file
+        table = file.flatMap { try? JSONDecoder().decode([String: Path].self, from: Data(contentsOf: URL(fileURLWithPath: $0))) } ?? [:]
+    }
+
+    /// The file for this machine: CPU model and oneDNN version in the name, in the kernel cache.
+    static func machineFile(oneDNNVersion: String) -> String? {
+        guard let dir = KernelCache.directory else { return nil }
+        let model = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
+            .split(separator: "\n").first { $0.hasPrefix("model name") }?
+            .split(separator: ":", maxSplits: 1).last?.trimmingCharacters(in: .whitespaces) ?? "unknown-cpu"
+        let hash = SHA256.hex(Array("\(model)|oneDNN \(oneDNNVersion)".utf8)).prefix(16)
+        return dir + "/cpu-convolutions-\(hash).json"
+    }
+
+    /// The key of a shape: batch rounded up to a power of two (a last, smaller batch of an epoch
+    /// takes its full batch's choice rather than being measured again).
+    static func key(_ g: ConvGeometry, images: Int, outChannels: Int, _ direction: Direction) -> String {
+        var bucket = 1
+        while bucket < images { bucket <<= 1 }
+        return "\(direction.rawValue) n\(bucket) c\(g.channels) \(g.height)x\(g.width) o\(outChannels) k\(g.kernelH)x\(g.kernelW) s\(g.stride) p\(g.padding)"
+    }
+
+    /// The path for `key`, measuring both with `run` (which performs the convolution, writing its
+    /// outputs) when the key is new. On return the outputs hold the chosen path's result.
+    func run(_ key: String, _ run: (Path) throws -> Void) throws {
+        lock.lock()
+        if let path = table[key] { lock.unlock(); return try run(path) }
+        defer { lock.unlock() }
+        func timed(_ path: Path) throws -> Double {
+            try run(path)  // first run: oneDNN builds its kernels, buffers are touched
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            try run(path)
+            return Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
+        }
+        let im2col = try timed(.im2col), oneDNN = try timed(.oneDNN)
+        let path: Path = im2col < oneDNN * (1 - Self.margin) ? .im2col : .oneDNN
+        if path == .im2col { try run(.im2col) }
+        table[key] = path
+        save(key, path)
+    }
+
+    /// Adds one choice to the file: re-read under an advisory lock so that processes measuring
+    /// at once keep the first choice written for a key, then replaced atomically.
+    private func save(_ key: String, _ path: Path) {
+        guard let file else { return }
+        let dir = (file as NSString).deletingLastPathComponent
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let lockFD = open(file + ".lock", O_CREAT | O_RDWR, 0o644)
+        guard lockFD >= 0 else { return }
+        defer { close(lockFD) }
+        guard flock(lockFD, LOCK_EX) == 0 else { return }
+        defer { flock(lockFD, LOCK_UN) }
+        var onDisk = (try? JSONDecoder().decode([String: Path].self, from: Data(contentsOf: URL(fileURLWithPath: file)))) ?? [:]
+        if let first = onDisk[key] { table[key] = first; return }
+        onDisk[key] = path
+        for (k, v) in table where onDisk[k] == nil { onDisk[k] = v }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        guard let data = try? encoder.encode(onDisk) else { return }
+        try? data.write(to: URL(fileURLWithPath: file), options: .atomic)
+    }
+}
