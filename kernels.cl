@@ -483,6 +483,21 @@ __kernel void batchnorm_forward_eval(const int N, const int C, const int HW, con
     Y[i] = (X[i] - runningMean[c]) * rsqrt(runningVar[c] + eps) * gamma[c] + beta[c];
 }
 
+// Batch norm (inference) folded into the bias-free convolution before it, weights [O, inner]:
+// W' = W * s, bias' = beta - mean * s, with s = gamma / sqrt(var + eps) per output channel.
+__kernel void batchnorm_fold(const int O, const int inner, const float eps, __global const float* W,
+                             __global const float* gamma, __global const float* beta,
+                             __global const float* runningMean, __global const float* runningVar,
+                             __global float* foldedW, __global float* foldedBias)
+{
+    const long i = get_global_id(0);
+    if (i >= (long)O * inner) return;
+    const int o = i / inner;
+    const float s = gamma[o] / sqrt(runningVar[o] + eps);
+    foldedW[i] = W[i] * s;
+    if (i % inner == 0) foldedBias[o] = beta[o] - runningMean[o] * s;
+}
+
 // Per channel: dbeta = sum dY, dgamma = sum dY * xhat (one work-group per channel, Kahan-compensated).
 __kernel void batchnorm_backward_reduce(const int N, const int C, const int HW,
                                         __global const float* X, __global const float* dY,

@@ -22,6 +22,14 @@ public final class Conv2d: Layer {
         return try Ops.conv2dForward(x, weight: weight.value, bias: bias?.value, stride: stride, padding: padding)
     }
 
+    /// Inference through this convolution and `bn` (and a ReLU when `relu`) as one convolution
+    /// with the batch norm folded in; nil when this convolution has a bias (then run them apart).
+    public func inferenceWithBatchNorm(_ x: Tensor, _ bn: BatchNorm2d, relu: Bool) throws -> Tensor? {
+        guard bias == nil else { return nil }
+        return try Ops.conv2dBatchNormInference(x, weight: weight.value, stride: stride, padding: padding, gamma: bn.weight.value, beta: bn.bias.value,
+                                                runningMean: bn.runningMean.value, runningVar: bn.runningVar.value, eps: bn.eps, relu: relu)
+    }
+
     /// `needInputGradient` is false for the first layer, whose input gradient nobody uses.
     public var needInputGradient = true
 
@@ -205,7 +213,18 @@ public final class Sequential: Layer {
     public init(_ layers: [Layer]) { self.layers = layers }
     public func forward(_ x: Tensor, training: Bool) throws -> Tensor {
         var h = x
-        for l in layers { h = try l.forward(h, training: training) }
+        var i = 0
+        while i < layers.count {
+            // Inference: a bias-free convolution, its batch norm and a ReLU after them run as one convolution.
+            if !training, let conv = layers[i] as? Conv2d, i + 1 < layers.count, let bn = layers[i + 1] as? BatchNorm2d,
+               let y = try conv.inferenceWithBatchNorm(h, bn, relu: i + 2 < layers.count && layers[i + 2] is ReLU) {
+                i += i + 2 < layers.count && layers[i + 2] is ReLU ? 3 : 2
+                h = y
+                continue
+            }
+            h = try layers[i].forward(h, training: training)
+            i += 1
+        }
         return h
     }
     public func backward(_ dy: Tensor) throws -> Tensor {
@@ -238,6 +257,10 @@ public final class BasicBlock: Layer {
     }
 
     public func forward(_ x: Tensor, training: Bool) throws -> Tensor {
+        if !training, let h1 = try conv1.inferenceWithBatchNorm(x, bn1, relu: true), let h2 = try conv2.inferenceWithBatchNorm(h1, bn2, relu: false) {
+            let identity = try downsample?.forward(x, training: false) ?? x
+            return try Ops.reluForward(try Ops.add(h2, identity))
+        }
         var h = try conv1.forward(x, training: training)
         h = try bn1.forward(h, training: training)
         h = try relu1.forward(h, training: training)

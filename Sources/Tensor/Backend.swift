@@ -36,6 +36,10 @@ public protocol Backend: AnyObject {
     /// dw = dL/dw (overwritten) and, when `dx` is given, dx = dL/dx. Default: im2col + GEMM + col2im.
     func conv2dBackward(_ g: ConvGeometry, images: Int, outChannels: Int, x: Storage, w: Storage, dy: Storage,
                         dx: Storage?, dw: Storage) throws
+    /// y = conv(x, w) + bias[O], then ReLU when `relu`: a convolution for inference, with a batch
+    /// norm folded in (`batchnormFold`). Default: the convolution, then bias and ReLU passes.
+    func conv2dForwardBiasActivation(_ g: ConvGeometry, images: Int, outChannels: Int, x: Storage, w: Storage, bias: Storage,
+                                     relu: Bool, y: Storage) throws
     func im2col(_ g: ConvGeometry, firstImage: Int, images: Int, x: Storage, col: Storage) throws
     func col2im(_ g: ConvGeometry, firstImage: Int, images: Int, col: Storage, dx: Storage) throws
     func nchwToCnhw(firstImage: Int, images: Int, channels: Int, plane: Int, x: Storage, y: Storage) throws
@@ -51,6 +55,10 @@ public protocol Backend: AnyObject {
                                savedMean: Storage, savedInvStd: Storage) throws
     func batchnormForwardEval(n: Int, c: Int, plane: Int, eps: Float, x: Storage, y: Storage,
                               gamma: Storage, beta: Storage, runningMean: Storage, runningVar: Storage) throws
+    /// Batch norm (inference) folded into the bias-free convolution before it, weights [O, inner]:
+    /// w' = w * s, bias' = beta - mean * s with s = gamma / sqrt(var + eps).
+    func batchnormFold(outChannels: Int, inner: Int, eps: Float, w: Storage, gamma: Storage, beta: Storage,
+                       runningMean: Storage, runningVar: Storage, foldedW: Storage, foldedBias: Storage) throws
     func batchnormBackwardReduce(n: Int, c: Int, plane: Int, x: Storage, dy: Storage, savedMean: Storage,
                                  savedInvStd: Storage, dgamma: Storage, dbeta: Storage) throws
     func batchnormBackwardInput(n: Int, c: Int, plane: Int, x: Storage, dy: Storage, gamma: Storage,

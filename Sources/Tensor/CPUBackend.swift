@@ -84,6 +84,17 @@ public final class CPUBackend: Backend, @unchecked Sendable {
                      im2col: { try im2colConv2dBackward(g, images: images, outChannels: outChannels, x: x, w: w, dy: dy, dx: dx, dw: dw) })
     }
 
+    public func conv2dForwardBiasActivation(_ g: ConvGeometry, images: Int, outChannels: Int, x: Storage, w: Storage, bias: Storage,
+                                            relu: Bool, y: Storage) throws {
+        try convolve(g, images: images, outChannels: outChannels, .inference,
+                     oneDNN: { try $0.inference(.init(images: images, outChannels: outChannels, geometry: g), relu: relu,
+                                                x: x.host!, w: w.host!, bias: bias.host!, y: y.host!) },
+                     im2col: {
+                         try im2colConv2dForward(g, images: images, outChannels: outChannels, x: x, w: w, y: y)
+                         try biasActivation(g, images: images, outChannels: outChannels, bias: bias, relu: relu, y: y)
+                     })
+    }
+
     /// The path chosen for each shape and direction measured so far (`tuned` only), and the file they are kept in.
     public var convolutionChoices: (paths: [String: String], file: String?) {
         oneDNNLock.lock(); defer { oneDNNLock.unlock() }
@@ -328,7 +339,12 @@ public final class CPUBackend: Backend, @unchecked Sendable {
                         var bi = y0 * g.width + x0
                         for ih in y0..<y1 {
                             let r = src + ih * g.width
-                            for iw in x0..<x1 where r[iw] > best { best = r[iw]; bi = ih * g.width + iw }
+                            // Branch-free (selects, not jumps): the larger of random values is unpredictable.
+                            for iw in x0..<x1 {
+                                let v = r[iw], better = v > best
+                                best = better ? v : best
+                                bi = better ? ih * g.width + iw : bi
+                            }
                         }
                         let o = (p * oh + yo) * ow + xo
                         py[o] = best
@@ -442,6 +458,16 @@ public final class CPUBackend: Backend, @unchecked Sendable {
                 let src = px + nc * plane, dst = py + nc * plane
                 for j in 0..<plane { dst[j] = (src[j] - mean) * s + b }
             }
+        }
+    }
+
+    public func batchnormFold(outChannels: Int, inner: Int, eps: Float, w: Storage, gamma: Storage, beta: Storage,
+                              runningMean: Storage, runningVar: Storage, foldedW: Storage, foldedBias: Storage) throws {
+        let pw = w.host!, pg = gamma.host!, pb = beta.host!, rm = runningMean.host!, rv = runningVar.host!, fw = foldedW.host!, fb = foldedBias.host!
+        for o in 0..<outChannels {
+            let s = pg[o] / sqrtf(rv[o] + eps)
+            for j in 0..<inner { fw[o * inner + j] = pw[o * inner + j] * s }
+            fb[o] = pb[o] - rm[o] * s
         }
     }
 

@@ -11,7 +11,7 @@ import Kernels
 /// same choice (and computes the same bits) without measuring again.
 final class ConvolutionChoices: @unchecked Sendable {
     enum Path: String, Codable, Sendable { case oneDNN = "onednn", im2col }
-    enum Direction: String, Sendable { case forward, backward, backwardWeights = "backward-weights" }
+    enum Direction: String, Sendable { case forward, backward, backwardWeights = "backward-weights", inference }
 
     /// im2col is chosen only when it is at least this much faster (oneDNN is the default).
     static let margin = 0.05

@@ -14,9 +14,15 @@ final class OneDNNConvolutions: @unchecked Sendable {
         var geometry: ConvGeometry
     }
 
+    struct InferenceKey: Hashable {
+        var shape: Key
+        var relu: Bool
+    }
+
     private let engine: dnnl_engine_t
     private let stream: dnnl_stream_t
     private var plans: [Key: Plan] = [:]
+    private var inferencePlans: [InferenceKey: InferencePlan] = [:]
     private let workspace = Workspace()
     /// One convolution at a time: the plans' memory objects and the workspace are shared.
     private let lock = NSLock()
@@ -38,6 +44,7 @@ final class OneDNNConvolutions: @unchecked Sendable {
 
     deinit {
         plans.removeAll()
+        inferencePlans.removeAll()
         dnnl_stream_destroy(stream)
         dnnl_engine_destroy(engine)
     }
@@ -51,6 +58,23 @@ final class OneDNNConvolutions: @unchecked Sendable {
         let dst = try p.forwardDestination.outOf(y, slot: 2, workspace)
         try p.forward.execute([(DNNL_ARG_SRC, src), (DNNL_ARG_WEIGHTS, wei), (DNNL_ARG_DST, dst)], stream)
         try p.forwardDestination.finish(y, workspace, stream)
+        try check(dnnl_stream_wait(stream), "stream wait")
+    }
+
+    /// y = conv(x, w) + bias, then ReLU when `relu`: one oneDNN primitive (bias and ReLU fused
+    /// into the convolution's output), for inference.
+    func inference(_ key: Key, relu: Bool, x: UnsafeMutablePointer<Float>, w: UnsafeMutablePointer<Float>, bias: UnsafeMutablePointer<Float>,
+                   y: UnsafeMutablePointer<Float>) throws {
+        lock.lock(); defer { lock.unlock() }
+        let ik = InferenceKey(shape: key, relu: relu)
+        let p: InferencePlan
+        if let existing = inferencePlans[ik] { p = existing } else { p = try InferencePlan(key, relu: relu, engine: engine); inferencePlans[ik] = p }
+        let src = try p.source.into(x, slot: 0, workspace, stream)
+        let wei = try p.weights.into(w, slot: 1, workspace, stream)
+        let b = try p.bias.into(bias, slot: 3, workspace, stream)
+        let dst = try p.destination.outOf(y, slot: 2, workspace)
+        try p.forward.execute([(DNNL_ARG_SRC, src), (DNNL_ARG_WEIGHTS, wei), (DNNL_ARG_BIAS, b), (DNNL_ARG_DST, dst)], stream)
+        try p.destination.finish(y, workspace, stream)
         try check(dnnl_stream_wait(stream), "stream wait")
     }
 
@@ -140,14 +164,49 @@ final class OneDNNConvolutions: @unchecked Sendable {
         }
     }
 
+    /// A forward-inference convolution with bias and, optionally, ReLU as a post-op.
+    private final class InferencePlan {
+        let forward: Primitive
+        let source, weights, bias, destination: Operand
+
+        init(_ key: Key, relu: Bool, engine: dnnl_engine_t) throws {
+            let g = key.geometry
+            let srcDims = [key.images, g.channels, g.height, g.width], weiDims = [key.outChannels, g.channels, g.kernelH, g.kernelW]
+            let dstDims = [key.images, key.outChannels, g.outHeight, g.outWidth]
+            var anySrc = try memoryDescriptor(srcDims, dnnl_format_tag_any), anyWei = try memoryDescriptor(weiDims, dnnl_format_tag_any)
+            var anyDst = try memoryDescriptor(dstDims, dnnl_format_tag_any), plainBias = try memoryDescriptor([key.outChannels], dnnl_x)
+            let strides = dims([g.stride, g.stride]), padding = dims([g.padding, g.padding])
+            let padRight = dims([(g.outHeight - 1) * g.stride + g.kernelH - g.height - g.padding,
+                                 (g.outWidth - 1) * g.stride + g.kernelW - g.width - g.padding])
+            var fd = dnnl_convolution_desc_t()
+            try check(dnnl_convolution_forward_desc_init(&fd, dnnl_forward_inference, dnnl_convolution_direct, &anySrc, &anyWei, &plainBias, &anyDst,
+                                                         strides, padding, padRight), "convolution inference descriptor \(key)")
+            var attr: dnnl_primitive_attr_t?
+            try check(dnnl_primitive_attr_create(&attr), "attributes")
+            defer { dnnl_primitive_attr_destroy(attr) }
+            if relu {
+                var postOps: dnnl_post_ops_t?
+                try check(dnnl_post_ops_create(&postOps), "post-ops")
+                defer { dnnl_post_ops_destroy(postOps) }
+                try check(dnnl_post_ops_append_eltwise(postOps, 1, dnnl_eltwise_relu, 0, 0), "ReLU post-op")
+                try check(dnnl_primitive_attr_set_post_ops(attr, postOps), "post-ops")
+            }
+            forward = try Primitive(&fd, engine: engine, hint: nil, attributes: attr, what: "convolution inference \(key)")
+            source = try Operand(user: try memoryDescriptor(srcDims, dnnl_nchw), chosen: forward.memory(dnnl_query_src_md), engine: engine)
+            weights = try Operand(user: try memoryDescriptor(weiDims, dnnl_oihw), chosen: forward.memory(dnnl_query_weights_md), engine: engine)
+            bias = try Operand(user: plainBias, chosen: forward.memory(dnnl_query_weights_md, index: 1), engine: engine)
+            destination = try Operand(user: try memoryDescriptor(dstDims, dnnl_nchw), chosen: forward.memory(dnnl_query_dst_md), engine: engine)
+        }
+    }
+
     /// A primitive descriptor and its primitive.
     private final class Primitive {
         let descriptor: dnnl_primitive_desc_t
         let primitive: dnnl_primitive_t
 
-        init(_ op: UnsafeRawPointer, engine: dnnl_engine_t, hint: dnnl_primitive_desc_t?, what: String) throws {
+        init(_ op: UnsafeRawPointer, engine: dnnl_engine_t, hint: dnnl_primitive_desc_t?, attributes: dnnl_primitive_attr_t? = nil, what: String) throws {
             var pd: dnnl_primitive_desc_t?
-            try check(dnnl_primitive_desc_create(&pd, op, nil, engine, hint), what)
+            try check(dnnl_primitive_desc_create(&pd, op, attributes, engine, hint), what)
             var p: dnnl_primitive_t?
             let status = dnnl_primitive_create(&p, pd)
             if status != dnnl_success { dnnl_primitive_desc_destroy(pd) }
@@ -157,7 +216,7 @@ final class OneDNNConvolutions: @unchecked Sendable {
 
         deinit { dnnl_primitive_destroy(primitive); dnnl_primitive_desc_destroy(descriptor) }
 
-        func memory(_ query: dnnl_query_t) -> dnnl_memory_desc_t { dnnl_primitive_desc_query_md(descriptor, query, 0)!.pointee }
+        func memory(_ query: dnnl_query_t, index: Int32 = 0) -> dnnl_memory_desc_t { dnnl_primitive_desc_query_md(descriptor, query, index)!.pointee }
 
         var implementation: String {
             var name: UnsafePointer<CChar>?
@@ -238,7 +297,7 @@ final class OneDNNConvolutions: @unchecked Sendable {
 
     /// Growable aligned buffers for the blocked copies, reused by every plan.
     final class Workspace {
-        private var buffers: [(pointer: UnsafeMutableRawPointer, bytes: Int)?] = Array(repeating: nil, count: 4)
+        private var buffers: [(pointer: UnsafeMutableRawPointer, bytes: Int)?] = Array(repeating: nil, count: 5)
 
         func slot(_ i: Int, bytes: Int) -> UnsafeMutableRawPointer {
             if let b = buffers[i], b.bytes >= bytes { return b.pointer }

@@ -105,6 +105,12 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     public func sigmoidForward(count: Int, x: Storage, y: Storage) throws { try launch1D("sigmoid_forward", count, [i(count), b(x), b(y)]) }
     public func sigmoidBackward(count: Int, y: Storage, dy: Storage, dx: Storage) throws { try launch1D("sigmoid_backward", count, [i(count), b(y), b(dy), b(dx)]) }
 
+    public func batchnormFold(outChannels: Int, inner: Int, eps: Float, w: Storage, gamma: Storage, beta: Storage,
+                              runningMean: Storage, runningVar: Storage, foldedW: Storage, foldedBias: Storage) throws {
+        try launch1D("batchnorm_fold", outChannels * inner, [i(outChannels), i(inner), f(eps), b(w), b(gamma), b(beta), b(runningMean), b(runningVar),
+                                                              b(foldedW), b(foldedBias)])
+    }
+
     public func biasAddForward(count: Int, channels: Int, inner: Int, x: Storage, bias: Storage) throws {
         try launch1D("bias_add_forward", count, [i(count), i(channels), i(inner), b(x), b(bias)])
     }

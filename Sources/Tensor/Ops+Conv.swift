@@ -12,6 +12,19 @@ extension Backend {
         try im2colConv2dBackward(g, images: n, outChannels: oc, x: x, w: w, dy: dy, dx: dx, dw: dw)
     }
 
+    public func conv2dForwardBiasActivation(_ g: ConvGeometry, images n: Int, outChannels oc: Int, x: Storage, w: Storage, bias: Storage,
+                                            relu: Bool, y: Storage) throws {
+        try conv2dForward(g, images: n, outChannels: oc, x: x, w: w, y: y)
+        try biasActivation(g, images: n, outChannels: oc, bias: bias, relu: relu, y: y)
+    }
+
+    /// y += bias[O], then ReLU in place when `relu`.
+    func biasActivation(_ g: ConvGeometry, images n: Int, outChannels oc: Int, bias: Storage, relu: Bool, y: Storage) throws {
+        let count = n * oc * g.outHeight * g.outWidth
+        try biasAddForward(count: count, channels: oc, inner: g.outHeight * g.outWidth, x: y, bias: bias)
+        if relu { try reluForward(count: count, x: y, y: y) }
+    }
+
     static func chunkSize(_ g: ConvGeometry, batch: Int) -> Int {
         max(1, min(batch, Ops.columnBudget / max(1, g.columnRows * g.outHeight * g.outWidth)))
     }
@@ -98,6 +111,27 @@ extension Ops {
         let y = try Tensor.empty([n, oc, g.outHeight, g.outWidth], on: x.device)
         try x.device.backend.conv2dForward(g, images: n, outChannels: oc, x: x.storage, w: w.storage, y: y.storage)
         if let bias { try biasAddForward(y, bias: bias) }
+        return y
+    }
+
+    /// Inference through a bias-free convolution, the batch norm after it (running statistics)
+    /// and optionally a ReLU, as one convolution: the batch norm folded into the weights and a
+    /// bias, and on the CPU fallback bias and ReLU fused into oneDNN's convolution.
+    public static func conv2dBatchNormInference(_ x: Tensor, weight w: Tensor, stride: Int, padding: Int, gamma: Tensor, beta: Tensor,
+                                                runningMean: Tensor, runningVar: Tensor, eps: Float, relu: Bool) throws -> Tensor {
+        let op = "conv2dBatchNormInference"
+        try x.requireDevice(op, w, gamma, beta, runningMean, runningVar)
+        let g = try convGeometry(op, x: x.shape, w: w.shape, stride: stride, padding: padding)
+        let n = x.shape[0], oc = w.shape[0]
+        for t in [gamma, beta, runningMean, runningVar] where t.shape != [oc] {
+            throw TensorError.shapeMismatch(op: op, lhs: w.shape, rhs: t.shape)
+        }
+        let be = x.device.backend
+        let folded = try Tensor.empty(w.shape, on: x.device), bias = try Tensor.empty([oc], on: x.device)
+        try be.batchnormFold(outChannels: oc, inner: w.count / oc, eps: eps, w: w.storage, gamma: gamma.storage, beta: beta.storage,
+                             runningMean: runningMean.storage, runningVar: runningVar.storage, foldedW: folded.storage, foldedBias: bias.storage)
+        let y = try Tensor.empty([n, oc, g.outHeight, g.outWidth], on: x.device)
+        try be.conv2dForwardBiasActivation(g, images: n, outChannels: oc, x: x.storage, w: folded.storage, bias: bias.storage, relu: relu, y: y.storage)
         return y
     }
 

@@ -1,6 +1,6 @@
 import Foundation
 import Kernels
-import Model
+@testable import Model
 import Tensor
 import TestSupport
 import XCTest
@@ -46,6 +46,45 @@ final class ModelTests: XCTestCase {
         }
         if curves.count == 2 {
             for (a, b) in zip(curves[0], curves[1]) { XCTAssertEqual(a, b, accuracy: 1e-4, "loss curves differ: \(curves)") }
+        }
+    }
+
+    /// Inference runs each bias-free convolution, its batch norm and ReLU as one convolution; the
+    /// networks give what their layers give one by one.
+    func testFusedInferenceEqualsTheLayersOneByOne() throws {
+        var devices = [Device.cpu]
+        if let cl = ModelTests.opencl { devices.append(cl) }
+        for device in devices {
+            for architecture in [Architecture.small, .resnet18] {
+                let net = try Network(architecture: architecture, classes: 3, device: device, seed: 4)
+                // Trained-looking batch-norm statistics, so the folding has something to fold.
+                for (k, b) in net.buffers.enumerated() {
+                    let v = (0..<b.value.count).map { i in Float(sin(Double(i + k))) * 0.5 + (b.name.hasSuffix("running_var") ? 1 : 0) }
+                    b.value = try Tensor(v, shape: b.value.shape, on: device)
+                }
+                let x = try Ops.randomUniform([2, 1, 64, 64], seed: 9, low: -1, high: 1, on: device)
+                let fused = try net.forward(x, training: false).toArray()
+                let body = try XCTUnwrap(net.body as? Sequential)
+                var h = x
+                for layer in body.layers {
+                    if let block = layer as? BasicBlock {
+                        var g = try block.conv1.forward(h, training: false)
+                        g = try block.relu1.forward(try block.bn1.forward(g, training: false), training: false)
+                        g = try block.bn2.forward(try block.conv2.forward(g, training: false), training: false)
+                        var identity = h
+                        if let d = block.downsample { identity = try d.layers[1].forward(try d.layers[0].forward(h, training: false), training: false) }
+                        h = try Ops.reluForward(try Ops.add(g, identity))
+                    } else if let seq = layer as? Sequential {
+                        XCTFail("nested \(seq)")
+                    } else {
+                        h = try layer.forward(h, training: false)
+                    }
+                }
+                let apart = try h.toArray()
+                XCTAssertEqual(fused.count, apart.count)
+                let worst = zip(fused, apart).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? 0
+                XCTAssertLessThan(worst, 1e-4, "\(architecture.rawValue) on \(device.identifier)")
+            }
         }
     }
 

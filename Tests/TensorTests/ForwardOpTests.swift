@@ -73,6 +73,31 @@ final class ForwardOpTests: XCTestCase {
         }
     }
 
+    /// A bias-free convolution, batch norm on running statistics and ReLU as one op, against the
+    /// three done apart in float64.
+    func testConv2dBatchNormInferenceIsConvolutionThenBatchNormThenReLU() throws {
+        for device in TestDevices.convolution {
+            for (n, c, h, w, o, k, s, p) in [(2, 3, 9, 11, 4, 3, 1, 1), (3, 16, 10, 9, 32, 3, 2, 1), (2, 1, 12, 12, 16, 5, 2, 2), (2, 32, 6, 6, 16, 1, 2, 0)] {
+                for relu in [false, true] {
+                    let x = rng.uniform(n * c * h * w), wt = rng.uniform(o * c * k * k)
+                    let gamma = rng.uniform(o), beta = rng.uniform(o), mean = rng.uniform(o), variance = rng.uniform(o).map { abs($0) + 0.1 }
+                    let t = { (v: [Float], shape: [Int]) in try Tensor(v, shape: shape, on: device) }
+                    let y = try Ops.conv2dBatchNormInference(t(x, [n, c, h, w]), weight: t(wt, [o, c, k, k]), stride: s, padding: p,
+                                                             gamma: t(gamma, [o]), beta: t(beta, [o]), runningMean: t(mean, [o]),
+                                                             runningVar: t(variance, [o]), eps: 1e-5, relu: relu)
+                    let conv = Reference.conv2d(x.doubles, wt.doubles, nil, n: n, c: c, h: h, wd: w, o: o, kh: k, kw: k, stride: s, pad: p)
+                    let plane = conv.count / (n * o)
+                    let ref = conv.enumerated().map { i, v -> Double in
+                        let ch = (i / plane) % o
+                        let b = (v - Double(mean[ch])) / (Double(variance[ch]) + 1e-5).squareRoot() * Double(gamma[ch]) + Double(beta[ch])
+                        return relu ? max(b, 0) : b
+                    }
+                    assertClose(try y.toArray(), ref, "conv+bn\(relu ? "+relu" : "") \(n),\(c),\(h),\(w) o\(o) k\(k) s\(s) p\(p) on \(device.identifier)")
+                }
+            }
+        }
+    }
+
     func testPoolingForward() throws {
         for device in TestDevices.all {
             let (n, c, h, w) = (2, 3, 9, 10)
