@@ -1,3 +1,4 @@
+import ChorusCore
 import Foundation
 import Kernels
 import Model
@@ -12,8 +13,13 @@ public enum StandardSuite {
         return out
     }
 
-    public static func run(devices: [Device], quick: Bool, log: (String) -> Void) throws -> [BenchmarkResult] {
+    /// `pytorch`: the reference for the CPU fallback's network figures (nil: not measured, `log` says why).
+    public static func run(devices: [Device], quick: Bool, pytorch: Result<PyTorchReference, BenchmarkError>? = nil,
+                           log: (String) -> Void) throws -> [BenchmarkResult] {
         var results: [BenchmarkResult] = []
+        let peak = TensorBenchmarks.cpuPeak()
+        results.append(BenchmarkResult(name: "CPU single-precision peak (measured, \(peak.isa), \(Machine.usableCores) cores)", device: "host", value: peak.gflops, unit: "GFLOP/s"))
+        log(String(format: "CPU peak: %.1f GFLOP/s (%@ on %d cores, measured)", peak.gflops, peak.isa, Machine.usableCores))
         let sizes = quick ? [512, 1024] : [512, 1024, 2048]
         for n in sizes {
             let blas = TensorBenchmarks.openBLASGEMM(size: n)
@@ -32,18 +38,51 @@ public enum StandardSuite {
             log(String(format: "launch overhead %@: %.1f us", d.identifier, us))
         }
         let batch = quick ? 4 : 32
-        for d in devices {
+        // The CPU fallback chooses per shape between its two convolution paths: each is measured too.
+        let convolutionDevices = devices.flatMap { $0.isOpenCL ? [$0] : [$0, Device.cpuOneDNN, Device.cpuIm2col] }
+        for d in convolutionDevices {
             log("conv2d ResNet18 shapes, batch \(batch), \(d.identifier)...")
-            results += try TensorBenchmarks.convolutions(d, batch: batch, repeats: quick ? 1 : 2)
+            let figures = try TensorBenchmarks.convolutions(d, batch: batch, repeats: quick ? 1 : 2)
+            results += figures
+            if !d.isOpenCL {
+                for r in figures where r.unit == "GFLOP/s" {
+                    results.append(BenchmarkResult(name: r.name + " share of peak", device: d.identifier, value: 100 * r.value / peak.gflops, unit: "% of peak"))
+                }
+            }
+        }
+        if let cpu = Device.cpu.backend as? CPUBackend, devices.contains(where: { !$0.isOpenCL }) {
+            let paths = cpu.convolutionChoices.paths
+            let im2col = paths.values.filter { $0 == "im2col" }.count
+            log("cpu convolution paths chosen on this machine: \(paths.count - im2col) oneDNN, \(im2col) im2col (\(cpu.convolutionChoices.file ?? "not kept"))")
         }
         for d in devices {
             for arch in [Architecture.resnet18, .small] {
                 let batch = quick ? 8 : (arch == .resnet18 ? 32 : 128)
+                let cpu = d.isOpenCL ? nil : d.backend as? CPUBackend
+                let conv0 = cpu?.convolutionSeconds ?? 0, t0 = DispatchTime.now().uptimeNanoseconds
                 let net = try TrainingBenchmarks.networkTraining(d, architecture: arch, batch: batch, steps: quick ? 1 : 2)
+                let wall = Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
                 results.append(BenchmarkResult(name: "\(arch.rawValue) training step b\(batch) (no loader)", device: d.identifier, value: net, unit: "samples/s"))
+                if let cpu {
+                    let outside = 100 * (1 - (cpu.convolutionSeconds - conv0) / wall)
+                    results.append(BenchmarkResult(name: "\(arch.rawValue) training step: time outside convolutions", device: d.identifier, value: outside, unit: "%"))
+                }
                 let inf = try TrainingBenchmarks.networkInference(d, architecture: arch, batch: batch, steps: quick ? 1 : 2)
                 results.append(BenchmarkResult(name: "\(arch.rawValue) inference b\(batch)", device: d.identifier, value: inf, unit: "samples/s"))
                 log(String(format: "%@ %@: training %.1f samples/s, inference %.1f samples/s (batch %d)", arch.rawValue, d.identifier, net, inf, batch))
+                if cpu != nil, let pytorch {
+                    do {
+                        let ref = try pytorch.get().measure(architecture: arch.rawValue, batch: batch, threads: Machine.usableCores)
+                        results.append(BenchmarkResult(name: "\(arch.rawValue) training b\(batch) PyTorch \(ref.version) CPU (\(ref.threads) threads)", device: "host", value: ref.training, unit: "samples/s"))
+                        results.append(BenchmarkResult(name: "\(arch.rawValue) inference b\(batch) PyTorch \(ref.version) CPU (\(ref.threads) threads)", device: "host", value: ref.inference, unit: "samples/s"))
+                        results.append(BenchmarkResult(name: "\(arch.rawValue) training ratio to PyTorch CPU", device: d.identifier, value: net / ref.training, unit: "x"))
+                        results.append(BenchmarkResult(name: "\(arch.rawValue) inference ratio to PyTorch CPU", device: d.identifier, value: inf / ref.inference, unit: "x"))
+                        log(String(format: "%@ PyTorch %@ CPU: training %.1f samples/s (Chorus %.2fx), inference %.1f samples/s (Chorus %.2fx)",
+                                   arch.rawValue, ref.version, ref.training, net / ref.training, ref.inference, inf / ref.inference))
+                    } catch {
+                        log("\(error)")
+                    }
+                }
             }
             let tb = quick ? 16 : 128
             let t = try PipelineBenchmarks.training(d, architecture: .resnet18, batch: tb, batches: quick ? 1 : 2)

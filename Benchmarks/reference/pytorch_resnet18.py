@@ -1,11 +1,13 @@
-"""Reference figures for the README: PyTorch's CPU ResNet18 (1-channel 224x224 input, 5 classes,
-BCE-with-logits, SGD momentum 0.9, weight decay 5e-4) training and inference throughput.
+"""Reference figures: PyTorch's CPU training and inference throughput for Chorus's ResNet18 and
+small CNN (1-channel 224x224 input, 5 classes, BCE-with-logits, SGD momentum 0.9, weight decay 5e-4).
 
-Not a Chorus dependency. Run it beside `chorus-bench resnet cpu 32` in the same session:
-    python3 -m pip install torch
-    python3 Benchmarks/reference/pytorch_resnet18.py 32
-The network is the torchvision ResNet18 layer structure, written out so torchvision is not needed.
+Not a Chorus dependency. `train-gpu bench` runs it in the same run as its own figures when
+Benchmarks/reference/.venv (Benchmarks/reference/make-venv) has torch; by hand:
+    python3 Benchmarks/reference/pytorch_resnet18.py BATCH [resnet18|small] [THREADS]
+The last line printed is JSON: {"architecture", "batch", "threads", "training", "inference"} (samples/s).
+The networks are written out (torchvision's ResNet18 layer structure) so torchvision is not needed.
 """
+import json
 import sys
 import time
 
@@ -42,10 +44,22 @@ def resnet18(classes=5, channels=1):
     return nn.Sequential(*layers)
 
 
+def small(classes=5, channels=1):
+    """Chorus's `small` architecture (Network.smallCNN)."""
+    def stage(cin, cout, k, s, p, pool):
+        layers = [nn.Conv2d(cin, cout, k, s, p), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+        return layers + ([nn.MaxPool2d(2, 2)] if pool else [])
+    layers = stage(channels, 16, 5, 2, 2, True) + stage(16, 32, 3, 1, 1, True) + stage(32, 64, 3, 1, 1, True) + stage(64, 64, 3, 1, 1, False)
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, classes))
+
+
 def main():
     batch = int(sys.argv[1]) if len(sys.argv) > 1 else 32
+    architecture = sys.argv[2] if len(sys.argv) > 2 else "resnet18"
+    if len(sys.argv) > 3:
+        torch.set_num_threads(int(sys.argv[3]))
     torch.manual_seed(0)
-    net = resnet18()
+    net = {"resnet18": resnet18, "small": small}[architecture]()
     opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
     loss_fn = nn.BCEWithLogitsLoss()
     x = torch.rand(batch, 1, 224, 224) * 2 - 1
@@ -69,8 +83,10 @@ def main():
         for _ in range(3):
             t = time.perf_counter(); net(x); times.append(time.perf_counter() - t)
     infer = batch / sorted(times)[1]
-    print(f"pytorch {torch.__version__} threads {torch.get_num_threads()} resnet18 batch {batch}: "
+    print(f"pytorch {torch.__version__} threads {torch.get_num_threads()} {architecture} batch {batch}: "
           f"training {train:.2f} samples/s, inference {infer:.2f} samples/s")
+    print(json.dumps({"architecture": architecture, "batch": batch, "threads": torch.get_num_threads(),
+                      "version": torch.__version__, "training": train, "inference": infer}))
 
 
 if __name__ == "__main__":
