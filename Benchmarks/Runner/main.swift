@@ -75,8 +75,9 @@ if args.first == "resnet" {
     let device = name == "cpu-im2col" ? Device.cpuIm2col : name == "cpu-onednn" ? Device.cpuOneDNN : try Device.select(name)
     let batch = args.count > 2 ? Int(args[2]) ?? 32 : 32
     let arch = args.count > 3 ? Architecture(rawValue: args[3]) ?? .resnet18 : .resnet18
-    print(String(format: "%@ %@ training batch %d: %.2f samples/s", arch.rawValue, device.identifier, batch,
-                 try TrainingBenchmarks.networkTraining(device, architecture: arch, batch: batch)))
+    let profile = try TrainingBenchmarks.networkTrainingProfile(device, architecture: arch, batch: batch)
+    print(String(format: "%@ %@ training batch %d: %.2f samples/s", arch.rawValue, device.identifier, batch, profile.samplesPerSecond)
+          + (profile.convolutionShare.map { String(format: " (%.0f%% of the step outside convolutions)", 100 * (1 - $0)) } ?? ""))
     print(String(format: "%@ %@ inference batch %d: %.2f samples/s", arch.rawValue, device.identifier, batch,
                  try TrainingBenchmarks.networkInference(device, architecture: arch, batch: batch)))
     exit(0)

@@ -59,13 +59,12 @@ public enum StandardSuite {
             for arch in [Architecture.resnet18, .small] {
                 let batch = quick ? 8 : (arch == .resnet18 ? 32 : 128)
                 let cpu = d.isOpenCL ? nil : d.backend as? CPUBackend
-                let conv0 = cpu?.convolutionSeconds ?? 0, t0 = DispatchTime.now().uptimeNanoseconds
-                let net = try TrainingBenchmarks.networkTraining(d, architecture: arch, batch: batch, steps: quick ? 1 : 2)
-                let wall = Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
+                let profile = try TrainingBenchmarks.networkTrainingProfile(d, architecture: arch, batch: batch, steps: quick ? 1 : 2)
+                let net = profile.samplesPerSecond
                 results.append(BenchmarkResult(name: "\(arch.rawValue) training step b\(batch) (no loader)", device: d.identifier, value: net, unit: "samples/s"))
-                if let cpu {
-                    let outside = 100 * (1 - (cpu.convolutionSeconds - conv0) / wall)
-                    results.append(BenchmarkResult(name: "\(arch.rawValue) training step: time outside convolutions", device: d.identifier, value: outside, unit: "%"))
+                if let share = profile.convolutionShare {
+                    results.append(BenchmarkResult(name: "\(arch.rawValue) training step: time outside convolutions", device: d.identifier, value: 100 * (1 - share), unit: "%"))
+                    log(String(format: "%@ %@ training step: %.0f%% of the time outside convolutions", arch.rawValue, d.identifier, 100 * (1 - share)))
                 }
                 let inf = try TrainingBenchmarks.networkInference(d, architecture: arch, batch: batch, steps: quick ? 1 : 2)
                 results.append(BenchmarkResult(name: "\(arch.rawValue) inference b\(batch)", device: d.identifier, value: inf, unit: "samples/s"))

@@ -6,18 +6,30 @@ import Tensor
 public enum TrainingBenchmarks {
     /// Samples per second of training steps on random data resident on the device (no loader).
     public static func networkTraining(_ device: Device, architecture: Architecture, batch: Int, size: Int = 224, steps: Int = 3) throws -> Double {
+        try networkTrainingProfile(device, architecture: architecture, batch: batch, size: size, steps: steps).samplesPerSecond
+    }
+
+    /// Training samples/s and, on the CPU fallback, the share of the timed steps spent in
+    /// convolutions (after an untimed first step, in which new shapes choose their path).
+    public static func networkTrainingProfile(_ device: Device, architecture: Architecture, batch: Int, size: Int = 224,
+                                              steps: Int = 3) throws -> (samplesPerSecond: Double, convolutionShare: Double?) {
         let net = try Network(architecture: architecture, classes: 5, device: device, seed: 1)
         let opt = SGD()
         let x = try Ops.randomUniform([batch, 1, size, size], seed: 1, low: -1, high: 1, on: device)
         let y = try Ops.randomUniform([batch, 5], seed: 2, on: device)
-        let t = try measure(warmup: 1, repeats: steps) {
+        func step() throws {
             let logits = try net.forward(x, training: true)
             let (_, g) = try LossKind.bceWithLogits.compute(logits: logits, targets: y)
             _ = try net.backward(g)
             try opt.step(net.parameters, learningRate: 0.01)
             try device.synchronize()
         }
-        return Double(batch) / t
+        try step()
+        let cpu = device.isOpenCL ? nil : device.backend as? CPUBackend
+        let conv0 = cpu?.convolutionSeconds ?? 0, t0 = DispatchTime.now().uptimeNanoseconds
+        let t = try measure(warmup: 0, repeats: steps, step)
+        let wall = Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
+        return (Double(batch) / t, cpu.map { ($0.convolutionSeconds - conv0) / wall })
     }
 
     /// Samples per second of inference.
