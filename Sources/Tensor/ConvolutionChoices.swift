@@ -6,7 +6,8 @@ import Kernels
 /// shape and direction on this machine. Neither wins everywhere: on one 2-core AVX2 machine oneDNN
 /// ran ResNet18's early layers 1.5x faster and its 7x7x512 layers 1.3x slower. So, as CLBlast
 /// tunes its kernels, the choice is measured on the machine the first time a shape is used (each
-/// path run twice, the second run timed; im2col only when it is at least `margin` faster) and
+/// path run once untimed, then `rounds` times interleaved, the best of each compared; im2col only
+/// when it is at least `margin` faster) and
 /// kept in a file beside the kernel binaries, so every later process on the machine makes the
 /// same choice (and computes the same bits) without measuring again.
 final class ConvolutionChoices: @unchecked Sendable {
@@ -15,6 +16,8 @@ final class ConvolutionChoices: @unchecked Sendable {
 
     /// im2col is chosen only when it is at least this much faster (oneDNN is the default).
     static let margin = 0.05
+    /// Timed runs of each path when a shape is new.
+    static let rounds = 3
 
     private var table: [String: Path]
     let file: String?
@@ -56,12 +59,19 @@ final class ConvolutionChoices: @unchecked Sendable {
         if let path = table[key] { lock.unlock(); return try run(path) }
         defer { lock.unlock() }
         func timed(_ path: Path) throws -> Double {
-            try run(path)  // first run: oneDNN builds its kernels, buffers are touched
             let t0 = DispatchTime.now().uptimeNanoseconds
             try run(path)
             return Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
         }
-        let im2col = try timed(.im2col), oneDNN = try timed(.oneDNN)
+        // A first, untimed run of each (oneDNN builds its kernels, buffers are touched), then
+        // rounds of both, interleaved so a passing load slows both alike; the best of each counts.
+        try run(.im2col)
+        try run(.oneDNN)
+        var im2col = Double.infinity, oneDNN = Double.infinity
+        for _ in 0..<Self.rounds {
+            im2col = min(im2col, try timed(.im2col))
+            oneDNN = min(oneDNN, try timed(.oneDNN))
+        }
         let path: Path = im2col < oneDNN * (1 - Self.margin) ? .im2col : .oneDNN
         if path == .im2col { try run(.im2col) }
         table[key] = path

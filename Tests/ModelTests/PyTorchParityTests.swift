@@ -2,6 +2,7 @@ import Foundation
 import Kernels
 import Model
 import Tensor
+import TestSupport
 import XCTest
 
 /// Whole-model parity with PyTorch, as llm.c checks its model against a reference: ResNet18 and
@@ -55,7 +56,7 @@ final class PyTorchParityTests: XCTestCase {
     /// (momentum, weight-decay placement, bias correction, eps): in the whole-model runs a wrong
     /// weight decay would change the weights by less than 1e-4.
     func testOptimizersMatchPyTorch() throws {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/parity-optimizers.json")
+        let url = SourceTree.tests.appendingPathComponent("ModelTests/Fixtures/parity-optimizers.json")
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         let f = try decoder.decode(OptimizerParityFixture.self, from: try Data(contentsOf: url))
@@ -294,7 +295,7 @@ struct ParityFixture: Decodable {
     let cases: [String: [String: Entry]]
 
     static func load(_ architecture: String) throws -> ParityFixture {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/parity-\(architecture).json")
+        let url = SourceTree.tests.appendingPathComponent("ModelTests/Fixtures/parity-\(architecture).json")
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         return try decoder.decode(ParityFixture.self, from: try Data(contentsOf: url))

@@ -2,6 +2,7 @@ import Annotations
 import Foundation
 @testable import Pipeline
 import Tensor
+import TestSupport
 import XCTest
 
 /// Chorus's augmentation against the reference toolkit (OpenSoundscape 0.13.2), draw for draw:
@@ -15,7 +16,7 @@ import XCTest
 /// compared, within 5 standard errors for the number of samples.
 final class ReferenceAugmentationTests: XCTestCase {
     static let fixture: JSON = {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/reference-augmentation.json")
+        let url = SourceTree.tests.appendingPathComponent("PipelineTests/Fixtures/reference-augmentation.json")
         // JSONDecoder parses numbers exactly (JSONSerialization on Linux gives NSDecimalNumbers
         // whose doubleValue can be off in the last bits).
         guard let data = try? Data(contentsOf: url), let object = try? JSONDecoder().decode(JSON.self, from: data) else {

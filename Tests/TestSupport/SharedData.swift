@@ -27,6 +27,18 @@ public enum SharedData {
     }
 }
 
+/// The repository's `Tests` folder, for fixtures: `$CHORUS_SOURCE_ROOT/Tests` when set (a test
+/// binary run away from the tree it was built in, as `scripts/gpu-check`'s bundle is), else the
+/// folder this file was compiled from.
+public enum SourceTree {
+    public static var tests: URL {
+        if let root = ProcessInfo.processInfo.environment["CHORUS_SOURCE_ROOT"], !root.isEmpty {
+            return URL(fileURLWithPath: root).appendingPathComponent("Tests")
+        }
+        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    }
+}
+
 /// A fresh temporary directory, removed by the caller (or left for inspection on failure).
 public func makeTemporaryDirectory(_ name: String = "chorus-test") -> String {
     let path = (NSTemporaryDirectory() as NSString).appendingPathComponent("\(name)-\(UUID().uuidString.prefix(8))")
