@@ -32,6 +32,10 @@ struct DevicesCommand: ParsableCommand {
         }
         let cores = Machine.usableCores
         print("CPU fallback:")
-        print("  cpu  native (OpenBLAS + FFTW), \(cores) cores\(auto == nil ? "  [default]" : "")")
+        print("  cpu  native (oneDNN + OpenBLAS + FFTW), \(cores) cores\(auto == nil ? "  [default]" : "")")
+        let kept = CPUBackend.keptConvolutionChoices()
+        print("      convolutions: per shape, oneDNN or im2col + OpenBLAS, whichever measured faster here on first use; "
+              + (kept.oneDNN + kept.im2col == 0 ? "none measured yet" : "\(kept.oneDNN) shapes chose oneDNN, \(kept.im2col) im2col")
+              + (kept.file.map { " (\($0))" } ?? ""))
     }
 }
