@@ -55,7 +55,8 @@ final class CLITests: XCTestCase {
     func testDevicesListsOpenCLAndTheFallbackWithADefault() throws {
         let r = try CLI.run(["devices"])
         XCTAssertEqual(r.status, 0, r.output)
-        XCTAssertTrue(r.output.contains("cpu  native (OpenBLAS + FFTW)"), r.output)
+        XCTAssertTrue(r.output.contains("cpu  native (oneDNN + OpenBLAS + FFTW)"), r.output)
+        XCTAssertTrue(r.output.contains("convolutions: per shape, oneDNN or im2col + OpenBLAS"), r.output)
         XCTAssertEqual(r.output.components(separatedBy: "[default]").count, 2, "exactly one default: \(r.output)")
         if ProcessInfo.processInfo.environment["CI"] != nil { XCTAssertTrue(r.output.contains("opencl:0"), r.output) }
     }
