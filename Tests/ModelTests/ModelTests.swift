@@ -64,7 +64,7 @@ final class ModelTests: XCTestCase {
                 }
                 let x = try Ops.randomUniform([2, 1, 64, 64], seed: 9, low: -1, high: 1, on: device)
                 let fused = try net.forward(x, training: false).toArray()
-                let body = try XCTUnwrap(net.body as? Sequential)
+                let body = net.body
                 var h = x
                 for layer in body.layers {
                     if let block = layer as? BasicBlock {
