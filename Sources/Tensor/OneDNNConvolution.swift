@@ -53,12 +53,8 @@ final class OneDNNConvolutions: @unchecked Sendable {
     func forward(_ key: Key, x: UnsafeMutablePointer<Float>, w: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>) throws {
         lock.lock(); defer { lock.unlock() }
         let p = try plan(key)
-        let src = try p.forwardSource.into(x, slot: 0, workspace, stream)
-        let wei = try p.forwardWeights.into(w, slot: 1, workspace, stream)
-        let dst = try p.forwardDestination.outOf(y, slot: 2, workspace)
-        try p.forward.execute([(DNNL_ARG_SRC, src), (DNNL_ARG_WEIGHTS, wei), (DNNL_ARG_DST, dst)], stream)
-        try p.forwardDestination.finish(y, workspace, stream)
-        try check(dnnl_stream_wait(stream), "stream wait")
+        try run(p.forward, inputs: [(DNNL_ARG_SRC, p.forwardSource, x, 0), (DNNL_ARG_WEIGHTS, p.forwardWeights, w, 1)],
+                output: (DNNL_ARG_DST, p.forwardDestination, y, 2))
     }
 
     /// y = conv(x, w) + bias, then ReLU when `relu`: one oneDNN primitive (bias and ReLU fused
@@ -69,12 +65,18 @@ final class OneDNNConvolutions: @unchecked Sendable {
         let ik = InferenceKey(shape: key, relu: relu)
         let p: InferencePlan
         if let existing = inferencePlans[ik] { p = existing } else { p = try InferencePlan(key, relu: relu, engine: engine); inferencePlans[ik] = p }
-        let src = try p.source.into(x, slot: 0, workspace, stream)
-        let wei = try p.weights.into(w, slot: 1, workspace, stream)
-        let b = try p.bias.into(bias, slot: 3, workspace, stream)
-        let dst = try p.destination.outOf(y, slot: 2, workspace)
-        try p.forward.execute([(DNNL_ARG_SRC, src), (DNNL_ARG_WEIGHTS, wei), (DNNL_ARG_BIAS, b), (DNNL_ARG_DST, dst)], stream)
-        try p.destination.finish(y, workspace, stream)
+        try run(p.forward, inputs: [(DNNL_ARG_SRC, p.source, x, 0), (DNNL_ARG_WEIGHTS, p.weights, w, 1), (DNNL_ARG_BIAS, p.bias, bias, 3)],
+                output: (DNNL_ARG_DST, p.destination, y, 2))
+    }
+
+    /// Runs `primitive`: each input reordered into its chosen layout (workspace slot given) when
+    /// that differs from Chorus's, the output written there and reordered back.
+    private func run(_ primitive: Primitive, inputs: [(arg: Int32, operand: Operand, data: UnsafeMutablePointer<Float>, slot: Int)],
+                     output: (arg: Int32, operand: Operand, data: UnsafeMutablePointer<Float>, slot: Int)) throws {
+        var args = try inputs.map { ($0.arg, try $0.operand.into($0.data, slot: $0.slot, workspace, stream)) }
+        args.append((output.arg, try output.operand.outOf(output.data, slot: output.slot, workspace)))
+        try primitive.execute(args, stream)
+        try output.operand.finish(output.data, workspace, stream)
         try check(dnnl_stream_wait(stream), "stream wait")
     }
 
@@ -84,22 +86,19 @@ final class OneDNNConvolutions: @unchecked Sendable {
         lock.lock(); defer { lock.unlock() }
         let p = try plan(key)
         // Backward-weights: src, diff_dst in; diff_weights out.
-        let src = try p.weightsSource.into(x, slot: 0, workspace, stream)
-        let gradOut = try p.weightsGradOut.into(dy, slot: 1, workspace, stream)
-        let gradW = try p.weightsGrad.outOf(dw, slot: 2, workspace)
-        try p.backwardWeights.execute([(DNNL_ARG_SRC, src), (DNNL_ARG_DIFF_DST, gradOut), (DNNL_ARG_DIFF_WEIGHTS, gradW)], stream)
-        try p.weightsGrad.finish(dw, workspace, stream)
+        try run(p.backwardWeights, inputs: [(DNNL_ARG_SRC, p.weightsSource, x, 0), (DNNL_ARG_DIFF_DST, p.weightsGradOut, dy, 1)],
+                output: (DNNL_ARG_DIFF_WEIGHTS, p.weightsGrad, dw, 2))
         if let dx {
-            // Backward-data: weights, diff_dst in; diff_src out. Reuses the reordered diff_dst
-            // when both primitives chose the same layout for it.
+            // Backward-data: weights, diff_dst in; diff_src out. When both primitives chose the
+            // same layout for diff_dst, its reordered copy in slot 1 is used as it is.
             let sameGradOut = dnnl_memory_desc_equal(p.dataGradOut.chosen, p.weightsGradOut.chosen) != 0
-            let gradOutD = sameGradOut ? gradOut : try p.dataGradOut.into(dy, slot: 1, workspace, stream)
+            let gradOut = try sameGradOut ? p.weightsGradOut.current(dy, slot: 1, workspace) : p.dataGradOut.into(dy, slot: 1, workspace, stream)
             let wei = try p.dataWeights.into(w, slot: 0, workspace, stream)
             let gradIn = try p.dataGradIn.outOf(dx, slot: 3, workspace)
-            try p.backwardData.execute([(DNNL_ARG_DIFF_DST, gradOutD), (DNNL_ARG_WEIGHTS, wei), (DNNL_ARG_DIFF_SRC, gradIn)], stream)
+            try p.backwardData.execute([(DNNL_ARG_DIFF_DST, gradOut), (DNNL_ARG_WEIGHTS, wei), (DNNL_ARG_DIFF_SRC, gradIn)], stream)
             try p.dataGradIn.finish(dx, workspace, stream)
+            try check(dnnl_stream_wait(stream), "stream wait")
         }
-        try check(dnnl_stream_wait(stream), "stream wait")
     }
 
     /// The name oneDNN gives the implementation it chose for this shape (e.g. `jit:avx512_core`).
@@ -126,29 +125,20 @@ final class OneDNNConvolutions: @unchecked Sendable {
         let weightsSource, weightsGradOut, weightsGrad: Operand
 
         init(_ key: Key, engine: dnnl_engine_t) throws {
-            let g = key.geometry
-            let srcDims = [key.images, g.channels, g.height, g.width]
-            let weiDims = [key.outChannels, g.channels, g.kernelH, g.kernelW]
-            let dstDims = [key.images, key.outChannels, g.outHeight, g.outWidth]
-            let userSrc = try memoryDescriptor(srcDims, dnnl_nchw), userWei = try memoryDescriptor(weiDims, dnnl_oihw)
-            let userDst = try memoryDescriptor(dstDims, dnnl_nchw)
-            var anySrc = try memoryDescriptor(srcDims, dnnl_format_tag_any), anyWei = try memoryDescriptor(weiDims, dnnl_format_tag_any)
-            var anyDst = try memoryDescriptor(dstDims, dnnl_format_tag_any)
-            let strides = dims([g.stride, g.stride]), padding = dims([g.padding, g.padding])
-            // Right padding so that the output size matches Chorus's (floor) geometry exactly.
-            let padRight = dims([(g.outHeight - 1) * g.stride + g.kernelH - g.height - g.padding,
-                                 (g.outWidth - 1) * g.stride + g.kernelW - g.width - g.padding])
+            var d = try Descriptors(key)
+            let (userSrc, userWei, userDst) = (d.userSource, d.userWeights, d.userDestination)
+            let (strides, padding, padRight) = (d.strides, d.padding, d.padRight)
 
             var fd = dnnl_convolution_desc_t()
-            try check(dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, dnnl_convolution_direct, &anySrc, &anyWei, nil, &anyDst,
+            try check(dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, dnnl_convolution_direct, &d.anySource, &d.anyWeights, nil, &d.anyDestination,
                                                          strides, padding, padRight), "convolution forward descriptor \(key)")
             forward = try Primitive(&fd, engine: engine, hint: nil, what: "convolution forward \(key)")
             var bd = dnnl_convolution_desc_t()
-            try check(dnnl_convolution_backward_data_desc_init(&bd, dnnl_convolution_direct, &anySrc, &anyWei, &anyDst,
+            try check(dnnl_convolution_backward_data_desc_init(&bd, dnnl_convolution_direct, &d.anySource, &d.anyWeights, &d.anyDestination,
                                                                strides, padding, padRight), "convolution backward-data descriptor \(key)")
             backwardData = try Primitive(&bd, engine: engine, hint: forward.descriptor, what: "convolution backward-data \(key)")
             var wd = dnnl_convolution_desc_t()
-            try check(dnnl_convolution_backward_weights_desc_init(&wd, dnnl_convolution_direct, &anySrc, &anyWei, nil, &anyDst,
+            try check(dnnl_convolution_backward_weights_desc_init(&wd, dnnl_convolution_direct, &d.anySource, &d.anyWeights, nil, &d.anyDestination,
                                                                   strides, padding, padRight), "convolution backward-weights descriptor \(key)")
             backwardWeights = try Primitive(&wd, engine: engine, hint: forward.descriptor, what: "convolution backward-weights \(key)")
 
@@ -164,23 +154,38 @@ final class OneDNNConvolutions: @unchecked Sendable {
         }
     }
 
+    /// The memory descriptors of one convolution shape: Chorus's layouts (NCHW, OIHW) and "any"
+    /// for oneDNN to choose, with strides and paddings.
+    private struct Descriptors {
+        let userSource, userWeights, userDestination: dnnl_memory_desc_t
+        var anySource, anyWeights, anyDestination: dnnl_memory_desc_t
+        let strides, padding, padRight: [Int64]
+
+        init(_ key: Key) throws {
+            let g = key.geometry
+            let src = [key.images, g.channels, g.height, g.width], wei = [key.outChannels, g.channels, g.kernelH, g.kernelW]
+            let dst = [key.images, key.outChannels, g.outHeight, g.outWidth]
+            userSource = try memoryDescriptor(src, dnnl_nchw); userWeights = try memoryDescriptor(wei, dnnl_oihw)
+            userDestination = try memoryDescriptor(dst, dnnl_nchw)
+            anySource = try memoryDescriptor(src, dnnl_format_tag_any); anyWeights = try memoryDescriptor(wei, dnnl_format_tag_any)
+            anyDestination = try memoryDescriptor(dst, dnnl_format_tag_any)
+            strides = dims([g.stride, g.stride]); padding = dims([g.padding, g.padding])
+            // Right padding so that the output size matches Chorus's (floor) geometry exactly.
+            padRight = dims([(g.outHeight - 1) * g.stride + g.kernelH - g.height - g.padding,
+                             (g.outWidth - 1) * g.stride + g.kernelW - g.width - g.padding])
+        }
+    }
+
     /// A forward-inference convolution with bias and, optionally, ReLU as a post-op.
     private final class InferencePlan {
         let forward: Primitive
         let source, weights, bias, destination: Operand
 
         init(_ key: Key, relu: Bool, engine: dnnl_engine_t) throws {
-            let g = key.geometry
-            let srcDims = [key.images, g.channels, g.height, g.width], weiDims = [key.outChannels, g.channels, g.kernelH, g.kernelW]
-            let dstDims = [key.images, key.outChannels, g.outHeight, g.outWidth]
-            var anySrc = try memoryDescriptor(srcDims, dnnl_format_tag_any), anyWei = try memoryDescriptor(weiDims, dnnl_format_tag_any)
-            var anyDst = try memoryDescriptor(dstDims, dnnl_format_tag_any), plainBias = try memoryDescriptor([key.outChannels], dnnl_x)
-            let strides = dims([g.stride, g.stride]), padding = dims([g.padding, g.padding])
-            let padRight = dims([(g.outHeight - 1) * g.stride + g.kernelH - g.height - g.padding,
-                                 (g.outWidth - 1) * g.stride + g.kernelW - g.width - g.padding])
+            var d = try Descriptors(key), plainBias = try memoryDescriptor([key.outChannels], dnnl_x)
             var fd = dnnl_convolution_desc_t()
-            try check(dnnl_convolution_forward_desc_init(&fd, dnnl_forward_inference, dnnl_convolution_direct, &anySrc, &anyWei, &plainBias, &anyDst,
-                                                         strides, padding, padRight), "convolution inference descriptor \(key)")
+            try check(dnnl_convolution_forward_desc_init(&fd, dnnl_forward_inference, dnnl_convolution_direct, &d.anySource, &d.anyWeights, &plainBias,
+                                                         &d.anyDestination, d.strides, d.padding, d.padRight), "convolution inference descriptor \(key)")
             var attr: dnnl_primitive_attr_t?
             try check(dnnl_primitive_attr_create(&attr), "attributes")
             defer { dnnl_primitive_attr_destroy(attr) }
@@ -192,10 +197,10 @@ final class OneDNNConvolutions: @unchecked Sendable {
                 try check(dnnl_primitive_attr_set_post_ops(attr, postOps), "post-ops")
             }
             forward = try Primitive(&fd, engine: engine, hint: nil, attributes: attr, what: "convolution inference \(key)")
-            source = try Operand(user: try memoryDescriptor(srcDims, dnnl_nchw), chosen: forward.memory(dnnl_query_src_md), engine: engine)
-            weights = try Operand(user: try memoryDescriptor(weiDims, dnnl_oihw), chosen: forward.memory(dnnl_query_weights_md), engine: engine)
+            source = try Operand(user: d.userSource, chosen: forward.memory(dnnl_query_src_md), engine: engine)
+            weights = try Operand(user: d.userWeights, chosen: forward.memory(dnnl_query_weights_md), engine: engine)
             bias = try Operand(user: plainBias, chosen: forward.memory(dnnl_query_weights_md, index: 1), engine: engine)
-            destination = try Operand(user: try memoryDescriptor(dstDims, dnnl_nchw), chosen: forward.memory(dnnl_query_dst_md), engine: engine)
+            destination = try Operand(user: d.userDestination, chosen: forward.memory(dnnl_query_dst_md), engine: engine)
         }
     }
 
@@ -277,6 +282,11 @@ final class OneDNNConvolutions: @unchecked Sendable {
             let args = [dnnl_exec_arg_t(arg: DNNL_ARG_FROM, memory: user), dnnl_exec_arg_t(arg: DNNL_ARG_TO, memory: blocked)]
             try check(dnnl_primitive_execute(toBlocked, stream, 2, args), "reorder")
             return blocked
+        }
+
+        /// The memory `into` prepared for `data` in slot `slot`, without reordering again.
+        func current(_ data: UnsafeMutablePointer<Float>, slot: Int, _ workspace: Workspace) throws -> dnnl_memory_t {
+            try outOf(data, slot: slot, workspace)
         }
 
         /// The memory the primitive writes an output into: `data` itself or workspace slot `slot`.
