@@ -85,7 +85,7 @@ struct GrouseCommand: ParsableCommand {
         let parameters = try parameters()
         let files = try FileBatch.audioFiles(inputs)
         guard !files.isEmpty else { throw PipelineError.noData("no audio files found in \(inputs.joined(separator: ", "))") }
-        let sharding = try DetectorShard(allFiles: files, shard: shard, out: out)
+        let sharding = try ProcessShare(allFiles: files, shard: shard, out: out)
         try sharding.prepareOutput()
         let progress = ProgressReporter(label: "grouse", total: sharding.files.count, unit: "files")
         progress.quiet = !sharding.speaks
@@ -95,7 +95,7 @@ struct GrouseCommand: ParsableCommand {
         try sharding.write(CommandRecord(step: "grouse", inputs: sharding.files, parameters: parameters, table: sharding.output, text: text, rows: rows,
                                          failures: Dictionary(report.failures.map { ($0.path, $0.reason) }, uniquingKeysWith: { a, _ in a })),
                            text: text)
-        let mine = DetectorShard.Totals(files: report.files.count, rows: rows, filesWithRows: report.files.filter { !$0.sequences.isEmpty }.count,
+        let mine = ProcessShare.Totals(files: report.files.count, rows: rows, filesWithRows: report.files.filter { !$0.sequences.isEmpty }.count,
                                         failures: report.failures.map { [$0.path, $0.reason] })
         guard let total = try sharding.finish(mine) else { return }
         print("grouse: \(total.rows) drumming sequence(s) in \(total.filesWithRows) of \(sharding.summaryFileCount) files -> \(sharding.summaryOutput)")

@@ -50,19 +50,11 @@ struct PredictCommand: ParsableCommand {
         let allFiles = try Predictor.audioFiles(inputs)
         let ravenNames = RavenNames(files: allFiles)
         // Which files this process scores: all, its rank's share under mpirun/srun, or a job-array part.
-        let world = Communicator.world
-        var part: FileShard? = nil
-        if world.isDistributed {
-            if shard != nil { throw ValidationError("--shard is for separate jobs (job arrays); under mpirun or srun the ranks share the files among themselves") }
-            part = FileShard(index: world.rank + 1, count: world.size, allFiles: allFiles)
-        } else if let (k, n) = try shard.map(FileShard.parse) ?? FileShard.fromJobArray() {
-            part = FileShard(index: k, count: n, allFiles: allFiles)
-        }
+        let share = try ProcessShare(allFiles: allFiles, shard: shard, out: out)
+        let world = share.world, part = share.part, files = share.files, output = share.output
         if world.isDistributed && !resume {
             try OutputPolicy.checkNotExisting(out, parameter: "--out", overwrite: overwrite, hint: "pass --overwrite to replace it, or choose another --out")
         }
-        let files = part.map { FileShard.files(allFiles, index: $0.index, count: $0.count) } ?? allFiles
-        let output = part.map { FileShard.partPath(output: out, index: $0.index, count: $0.count) } ?? out
         if world.isDistributed { options.showProgress = world.rank == 0 }
         let say: (String) -> Void = { line in if world.rank == 0 || !world.isDistributed { print(line) } }
         say("scoring \(allFiles.count) files with \(modelFile) (\(classifier.network.architecture.rawValue), classes \(classifier.classes.joined(separator: ", "))) on \(dev.description)"
@@ -90,12 +82,7 @@ struct PredictCommand: ParsableCommand {
             // Every rank's totals, then rank 0 joins the parts into --out (the bytes one process writes).
             s = try gatherSummaries(s, world: world)
             world.barrier()
-            if world.rank == 0 {
-                let merged = try TableMerge.merge(parts: (1...world.size).map { FileShard.partPath(output: out, index: $0, count: world.size) },
-                                                   output: out, overwrite: true)
-                for k in 1...world.size { TableMerge.removePart(FileShard.partPath(output: out, index: k, count: world.size)) }
-                print("joined the \(merged.parts) ranks' parts: \(merged.files) files, \(merged.rows) rows")
-            }
+            if world.rank == 0 { try share.joinRankParts() }
             world.barrier()
             guard world.rank == 0 else { return }
         }
@@ -107,10 +94,7 @@ struct PredictCommand: ParsableCommand {
             for f in s.failures { print("  \(f.file): \(f.reason)") }
         }
         print("scores → \(world.isDistributed ? out : output)")
-        if let part, !world.isDistributed {
-            print("part \(part) of the files; when all \(part.count) parts are done: train-gpu merge --out \(out) "
-                  + FileShard.partPath(output: out, index: 1, count: part.count).replacingOccurrences(of: "part-1-of", with: "part-*-of"))
-        }
+        share.printMergeHint()
         if s.filesScored == 0 && !s.failures.isEmpty {
             throw PipelineError.noData("none of the \(s.failures.count) input files could be scored (see above)")
         }

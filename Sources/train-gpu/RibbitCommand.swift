@@ -62,7 +62,7 @@ struct RibbitCommand: ParsableCommand {
         try parameters.validate()
         let files = try FileBatch.audioFiles(inputs)
         guard !files.isEmpty else { throw PipelineError.noData("no audio files found in \(inputs.joined(separator: ", "))") }
-        let sharding = try DetectorShard(allFiles: files, shard: shard, out: out)
+        let sharding = try ProcessShare(allFiles: files, shard: shard, out: out)
         try sharding.prepareOutput()
         let progress = ProgressReporter(label: "ribbit", total: sharding.files.count, unit: "files")
         progress.quiet = !sharding.speaks
@@ -74,7 +74,7 @@ struct RibbitCommand: ParsableCommand {
         try sharding.write(CommandRecord(step: "ribbit", inputs: sharding.files, parameters: parameters, table: sharding.output, text: text, rows: rows,
                                          failures: Dictionary(report.failures.map { ($0.path, $0.reason) }, uniquingKeysWith: { a, _ in a })),
                            text: text)
-        let mine = DetectorShard.Totals(files: report.files.count, rows: rows, audioSeconds: report.audioSeconds,
+        let mine = ProcessShare.Totals(files: report.files.count, rows: rows, audioSeconds: report.audioSeconds,
                                         filesWithRows: report.files.filter { !$0.clips.isEmpty }.count,
                                         failures: report.failures.map { [$0.path, $0.reason] })
         guard let total = try sharding.finish(mine) else { return }

@@ -5,12 +5,12 @@ import Collectives
 import Foundation
 import Pipeline
 
-/// Which files a detector command (ribbit, grouse) handles in this process, and where its table
-/// goes, as for predict: every file into --out; under mpirun or srun, this rank's share of the
+/// Which files a command (predict, ribbit, grouse) handles in this process, and where its table
+/// goes: every file into --out; under mpirun or srun, this rank's share of the
 /// files (split by duration) into a part that rank 0 joins into --out, the bytes one process
 /// writes; with --shard K/N or in a Slurm job array, part K into <out stem>.part-K-of-N.<ext>,
 /// for train-gpu merge.
-struct DetectorShard {
+struct ProcessShare {
     /// What a run did, summed over the ranks under MPI.
     struct Totals: Codable {
         /// Files processed (not failed).
@@ -77,10 +77,7 @@ struct DetectorShard {
         world.barrier()  // every part written
         var total: Totals? = nil
         if world.rank == 0 {
-            let parts = (1...world.size).map { FileShard.partPath(output: out, index: $0, count: world.size) }
-            let merged = try TableMerge.merge(parts: parts, output: out, overwrite: true)
-            for p in parts { TableMerge.removePart(p) }
-            print("joined the \(merged.parts) ranks' parts: \(merged.files) files, \(merged.rows) rows")
+            try joinRankParts()
             let order = Dictionary(allFiles.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
             total = Totals(files: all.map(\.files).reduce(0, +), rows: all.map(\.rows).reduce(0, +),
                            audioSeconds: all.map(\.audioSeconds).reduce(0, +), filesWithRows: all.map(\.filesWithRows).reduce(0, +),
@@ -88,6 +85,15 @@ struct DetectorShard {
         }
         world.barrier()
         return total
+    }
+
+    /// Rank 0 of an MPI run: joins the ranks' parts (all written) into --out, the bytes one
+    /// process writes, and removes them.
+    func joinRankParts() throws {
+        let parts = (1...world.size).map { FileShard.partPath(output: out, index: $0, count: world.size) }
+        let merged = try TableMerge.merge(parts: parts, output: out, overwrite: true)
+        for p in parts { TableMerge.removePart(p) }
+        print("joined the \(merged.parts) ranks' parts: \(merged.files) files, \(merged.rows) rows")
     }
 
     /// After a job-array part, how to join the parts.
