@@ -70,10 +70,18 @@ if args.first == "conv" {
     for r in results where r.unit == "GFLOP/s" { print(String(format: "%@ %@: %.0f%% of peak", r.name, r.device, 100 * r.value / peak.gflops)) }
     exit(0)
 }
+/// A device string, or one CPU convolution path alone: cpu-im2col, cpu-onednn.
+func benchDevice(_ name: String) throws -> Device {
+    switch name {
+    case "cpu-im2col": return .cpuIm2col
+    case "cpu-onednn": return .cpuOneDNN
+    default: return try Device.select(name)
+    }
+}
 if args.first == "predict" {
     // Prediction throughput (hours of audio per minute) of one network on one device.
     let name = args.count > 1 ? args[1] : "cpu"
-    let device = name == "cpu-im2col" ? Device.cpuIm2col : name == "cpu-onednn" ? Device.cpuOneDNN : try Device.select(name)
+    let device = try benchDevice(name)
     let arch = args.count > 2 ? Architecture(rawValue: args[2]) ?? .resnet18 : .resnet18
     let p = try PipelineBenchmarks.prediction(device, architecture: arch, minutes: 10)
     print(String(format: "%@ prediction %@: %.2f hours of audio per minute (network %.0f%%)", arch.rawValue, device.identifier, p.hoursPerMinute, 100 * p.network))
@@ -81,7 +89,7 @@ if args.first == "predict" {
 }
 if args.first == "resnet" {
     let name = args.count > 1 ? args[1] : "cpu"
-    let device = name == "cpu-im2col" ? Device.cpuIm2col : name == "cpu-onednn" ? Device.cpuOneDNN : try Device.select(name)
+    let device = try benchDevice(name)
     let batch = args.count > 2 ? Int(args[2]) ?? 32 : 32
     let arch = args.count > 3 ? Architecture(rawValue: args[3]) ?? .resnet18 : .resnet18
     let profile = try TrainingBenchmarks.networkTrainingProfile(device, architecture: arch, batch: batch)
