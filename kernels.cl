@@ -173,6 +173,19 @@ __kernel void gemm_blocked(const int M, const int N, const int K, const float al
 }
 
 // B[b][c][r] = A[b][r][c]: rows x cols -> cols x rows, batched with element strides.
+// C = beta * C + the sum of `slices` partial products W[s] (each M x N, contiguous), in order:
+// the second half of a split-K GEMM.
+__kernel void gemm_splitk_reduce(const int M, const int N, const int slices, __global const float* W,
+                                 const float beta, __global float* C, const int offC, const int ldc)
+{
+    const int j = get_global_id(0), i = get_global_id(1);
+    if (i >= M || j >= N) return;
+    float sum = 0.0f;
+    for (int s = 0; s < slices; s++) sum += W[((long)s * M + i) * N + j];
+    const long idx = offC + (long)i * ldc + j;
+    C[idx] = beta == 0.0f ? sum : sum + beta * C[idx];
+}
+
 __kernel void transpose(const int rows, const int cols,
                         __global const float* A, const int offA, const int strideA,
                         __global float* B, const int offB, const int strideB)

@@ -62,6 +62,9 @@ public enum StandardSuite {
                 let profile = try TrainingBenchmarks.networkTrainingProfile(d, architecture: arch, batch: batch, steps: quick ? 1 : 2)
                 let net = profile.samplesPerSecond
                 results.append(BenchmarkResult(name: "\(arch.rawValue) training step b\(batch) (no loader)", device: d.identifier, value: net, unit: "samples/s"))
+                if let kernels = profile.kernels {
+                    log("\(arch.rawValue) training step b\(batch), " + kernels.table(limit: 12))
+                }
                 if let share = profile.convolutionShare {
                     results.append(BenchmarkResult(name: "\(arch.rawValue) training step: time outside convolutions", device: d.identifier, value: 100 * (1 - share), unit: "%"))
                     log(String(format: "%@ %@ training step: %.0f%% of the time outside convolutions", arch.rawValue, d.identifier, 100 * (1 - share)))

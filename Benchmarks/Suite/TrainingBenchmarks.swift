@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 import Model
 import Tensor
 
@@ -12,7 +13,7 @@ public enum TrainingBenchmarks {
     /// Training samples/s and, on the CPU fallback, the share of the timed steps spent in
     /// convolutions (after an untimed first step, in which new shapes choose their path).
     public static func networkTrainingProfile(_ device: Device, architecture: Architecture, batch: Int, size: Int = 224,
-                                              steps: Int = 3) throws -> (samplesPerSecond: Double, convolutionShare: Double?) {
+                                              steps: Int = 3) throws -> (samplesPerSecond: Double, convolutionShare: Double?, kernels: KernelProfile?) {
         let net = try Network(architecture: architecture, classes: 5, device: device, seed: 1)
         let opt = SGD()
         let x = try Ops.randomUniform([batch, 1, size, size], seed: 1, low: -1, high: 1, on: device)
@@ -29,7 +30,14 @@ public enum TrainingBenchmarks {
         let conv0 = cpu?.convolutionSeconds ?? 0, t0 = DispatchTime.now().uptimeNanoseconds
         let t = try measure(warmup: 0, repeats: steps, step)
         let wall = Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
-        return (Double(batch) / t, cpu.map { ($0.convolutionSeconds - conv0) / wall })
+        // On OpenCL, one more step (untimed) with every launch's device time recorded.
+        var kernels: KernelProfile?
+        if let cl = device.openCLContext {
+            cl.startKernelProfile()
+            try step()
+            kernels = try cl.stopKernelProfile()
+        }
+        return (Double(batch) / t, cpu.map { ($0.convolutionSeconds - conv0) / wall }, kernels)
     }
 
     /// Samples per second of inference.

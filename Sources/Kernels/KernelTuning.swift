@@ -7,6 +7,10 @@ public struct KernelTuning: Sendable, Equatable, CustomStringConvertible {
     public var tileM = 64, tileN = 64, tileK = 16, workPerThreadM = 4, workPerThreadN = 4
     // gemm_blocked: rows per work-item, float16 vectors per work-item, k unroll.
     public var blockRows = 8, blockVectors = 2, kUnroll = 1
+    /// Split-K: a product whose tiles give fewer than `splitKGroupsPerUnit` work-groups per compute
+    /// unit is cut along k into slices of at least `splitKMinimumDepth`, computed side by side and
+    /// summed (a convolution's weight gradient is such a product: small m x n, k = batch x pixels).
+    public var splitKGroupsPerUnit = 2, splitKMinimumDepth = 256
     /// Work-group size of reductions (a power of two).
     public var reduceWorkGroup = 256
     /// Work-group size of elementwise kernels (nil lets the runtime choose).
@@ -26,6 +30,7 @@ public struct KernelTuning: Sendable, Equatable, CustomStringConvertible {
         case .cpu:
             var t = KernelTuning(gemmVariant: .blocked)
             t.reduceWorkGroup = 16
+            t.splitKMinimumDepth = 1024
             return t
         }
     }

@@ -34,6 +34,10 @@ public final class OpenCLContext: @unchecked Sendable {
     /// thread-safe per kernel object). Guards `launches`.
     private let launchLock = NSLock()
     private var launches = 0
+    /// While a kernel profile is taken: the launches' events not yet read, and the totals so far
+    /// (guarded by `launchLock`).
+    private var profileEvents: [(String, cl_event)]?
+    private var profileTotals: [String: KernelProfile.Entry] = [:]
 
     public init(device: OpenCLDeviceInfo, tuning: KernelTuning? = nil) throws {
         info = device
@@ -44,7 +48,9 @@ public final class OpenCLContext: @unchecked Sendable {
             throw OpenCLError.call("clCreateContext", code: err)
         }
         context = ctx
-        guard let q = clCreateCommandQueue(ctx, device.deviceID, 0, &err), err == CL_SUCCESS else {
+        // Profiling is enabled on the queue (it costs nothing until events are asked for), so a
+        // kernel profile can be taken at any time (`startKernelProfile`).
+        guard let q = clCreateCommandQueue(ctx, device.deviceID, cl_command_queue_properties(CL_QUEUE_PROFILING_ENABLE), &err), err == CL_SUCCESS else {
             clReleaseContext(ctx)
             throw OpenCLError.call("clCreateCommandQueue", code: err)
         }
@@ -193,14 +199,58 @@ public final class OpenCLContext: @unchecked Sendable {
         }
         if g.contains(0) { return }
         let rc: cl_int
-        if let local {
-            var l = local
-            rc = clEnqueueNDRangeKernel(queue, k, cl_uint(g.count), nil, &g, &l, 0, nil, nil)
-        } else {
-            rc = clEnqueueNDRangeKernel(queue, k, cl_uint(g.count), nil, &g, nil, 0, nil, nil)
+        var event: cl_event?
+        let wantEvent = profileEvents != nil
+        var l = local ?? []
+        rc = l.withUnsafeMutableBufferPointer { localSizes in
+            let lp = local == nil ? nil : localSizes.baseAddress
+            return wantEvent ? clEnqueueNDRangeKernel(queue, k, cl_uint(g.count), nil, &g, lp, 0, nil, &event)
+                             : clEnqueueNDRangeKernel(queue, k, cl_uint(g.count), nil, &g, lp, 0, nil, nil)
         }
         try check(rc, "clEnqueueNDRangeKernel(\(name))")
         launches += 1
+        if let event {
+            profileEvents?.append((name, event))
+            if (profileEvents?.count ?? 0) >= 4096 { try drainProfileEvents() }
+        }
+    }
+
+    // MARK: Kernel profile
+
+    /// Starts recording every launch's device time (from OpenCL profiling events).
+    public func startKernelProfile() {
+        launchLock.withLock {
+            if profileEvents == nil { profileEvents = []; profileTotals = [:] }
+        }
+    }
+
+    /// Waits for the recorded launches, stops recording and returns the time per kernel.
+    public func stopKernelProfile() throws -> KernelProfile {
+        try launchLock.withLock {
+            try drainProfileEvents()
+            profileEvents = nil
+            defer { profileTotals = [:] }
+            return KernelProfile(device: info.name, entries: Array(profileTotals.values))
+        }
+    }
+
+    /// Reads and releases the recorded events (caller holds `launchLock`).
+    private func drainProfileEvents() throws {
+        guard let events = profileEvents, !events.isEmpty else { return }
+        profileEvents = []
+        var list = events.map { Optional($0.1) }
+        try check(clWaitForEvents(cl_uint(list.count), &list), "clWaitForEvents")
+        for (name, event) in events {
+            var start: cl_ulong = 0, end: cl_ulong = 0
+            let a = clGetEventProfilingInfo(event, cl_profiling_info(CL_PROFILING_COMMAND_START), 8, &start, nil)
+            let b = clGetEventProfilingInfo(event, cl_profiling_info(CL_PROFILING_COMMAND_END), 8, &end, nil)
+            clReleaseEvent(event)
+            try check(a, "clGetEventProfilingInfo"); try check(b, "clGetEventProfilingInfo")
+            var e = profileTotals[name] ?? KernelProfile.Entry(kernel: name, launches: 0, seconds: 0)
+            e.launches += 1
+            e.seconds += Double(end &- start) * 1e-9
+            profileTotals[name] = e
+        }
     }
 
     /// Waits for all enqueued work.
@@ -305,4 +355,38 @@ public enum KernelCache {
 /// The OpenCL source compiled into the binary.
 public enum KernelSource {
     public static var text: String { embeddedKernelSource }
+}
+
+/// Device time per kernel over a stretch of work, from OpenCL profiling events.
+public struct KernelProfile: Sendable {
+    public struct Entry: Sendable {
+        public var kernel: String
+        public var launches: Int
+        public var seconds: Double
+    }
+    public var device: String
+    /// Kernels by device time, most first.
+    public var entries: [Entry]
+    public var totalSeconds: Double { entries.reduce(0) { $0 + $1.seconds } }
+
+    public init(device: String, entries: [Entry]) {
+        self.device = device
+        self.entries = entries.sorted { $0.seconds > $1.seconds }
+    }
+
+    /// One line per kernel: share of the device time, total, launches, time per launch.
+    public func table(limit: Int = 15) -> String {
+        let total = max(totalSeconds, 1e-12)
+        var lines = [String(format: "kernel time on %@: %.3f s in %d launches", device, totalSeconds, entries.reduce(0) { $0 + $1.launches })]
+        for e in entries.prefix(limit) {
+            lines.append(String(format: "  %5.1f%%  %9.2f ms  %7d launches  %9.1f us each  %@", 100 * e.seconds / total, 1000 * e.seconds,
+                                e.launches, 1e6 * e.seconds / Double(max(e.launches, 1)), e.kernel))
+        }
+        if entries.count > limit {
+            let rest = entries.dropFirst(limit)
+            lines.append(String(format: "  %5.1f%%  %9.2f ms  %7d launches  (%d other kernels)", 100 * rest.reduce(0) { $0 + $1.seconds } / total,
+                                1000 * rest.reduce(0) { $0 + $1.seconds }, rest.reduce(0) { $0 + $1.launches }, rest.count))
+        }
+        return lines.joined(separator: "\n")
+    }
 }

@@ -65,10 +65,52 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
             scratch.append(t)
             bS = t; bOff = 0; bLd = n; bStride = k * n
         }
+        let slices = splitKSlices(m: m, n: n, k: k, batch: batch)
+        guard slices > 1 else {
+            try gemmKernel(m: m, n: n, k: k, alpha: alpha, a: aS, offsetA: aOff, lda: aLd, strideA: aStride,
+                           b: bS, offsetB: bOff, ldb: bLd, strideB: bStride, beta: beta, c: c, offsetC: offsetC, ldc: ldc, strideC: strideC, batch: batch)
+            _ = scratch
+            return
+        }
+        // Split-K: slice s multiplies A[:, s*depth ..< (s+1)*depth] by the same rows of B into its
+        // own m x n block of a workspace (one batched launch; the remainder of k goes into block 0),
+        // then one kernel sums the blocks into C in a fixed order.
+        let depth = k / slices, rest = k - slices * depth
+        let partial = try allocate(slices * m * n)
+        try gemmKernel(m: m, n: n, k: depth, alpha: alpha, a: aS, offsetA: aOff, lda: aLd, strideA: depth,
+                       b: bS, offsetB: bOff, ldb: bLd, strideB: depth * bLd, beta: 0, c: partial, offsetC: 0, ldc: n, strideC: m * n, batch: slices)
+        if rest > 0 {
+            try gemmKernel(m: m, n: n, k: rest, alpha: alpha, a: aS, offsetA: aOff + slices * depth, lda: aLd, strideA: 0,
+                           b: bS, offsetB: bOff + slices * depth * bLd, ldb: bLd, strideB: 0, beta: 1, c: partial, offsetC: 0, ldc: n, strideC: 0, batch: 1)
+        }
+        try context.launch("gemm_splitk_reduce", global: [n, m], local: nil,
+                           [i(m), i(n), i(slices), self.b(partial), f(beta), self.b(c), i(offsetC), i(ldc)])
+        _ = scratch
+    }
+
+    /// How many slices of k one product is cut into (1: not split): enough for every compute unit
+    /// to get `splitKGroupsPerUnit` work-groups, each slice at least `splitKMinimumDepth` deep.
+    func splitKSlices(m: Int, n: Int, k: Int, batch: Int) -> Int {
+        guard batch == 1 else { return 1 }
+        let groups: Int
+        switch tuning.gemmVariant {
+        case .tiled: groups = (n + tuning.tileN - 1) / tuning.tileN * ((m + tuning.tileM - 1) / tuning.tileM)
+        case .blocked: groups = (n + 16 * tuning.blockVectors - 1) / (16 * tuning.blockVectors) * ((m + tuning.blockRows - 1) / tuning.blockRows)
+        }
+        let target = tuning.splitKGroupsPerUnit * max(1, context.info.computeUnits)
+        guard groups < target else { return 1 }
+        let slices = min((target + groups - 1) / groups, k / max(1, tuning.splitKMinimumDepth), 1024)
+        return slices >= 2 ? slices : 1
+    }
+
+    /// One launch of the device's GEMM kernel (A: m x k, B: k x n, row-major).
+    private func gemmKernel(m: Int, n: Int, k: Int, alpha: Float, a: Storage, offsetA: Int, lda: Int, strideA: Int,
+                            b: Storage, offsetB: Int, ldb: Int, strideB: Int,
+                            beta: Float, c: Storage, offsetC: Int, ldc: Int, strideC: Int, batch: Int) throws {
         let args: [KernelArgument] = [
             i(m), i(n), i(k), f(alpha),
-            self.b(aS), i(aOff), i(aLd), i(aStride),
-            self.b(bS), i(bOff), i(bLd), i(bStride),
+            self.b(a), i(offsetA), i(lda), i(strideA),
+            self.b(b), i(offsetB), i(ldb), i(strideB),
             f(beta), self.b(c), i(offsetC), i(ldc), i(strideC),
         ]
         switch tuning.gemmVariant {
@@ -83,7 +125,6 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
             let gy = (m + tuning.blockRows - 1) / tuning.blockRows
             try context.launch("gemm_blocked", global: [gx, gy, batch], local: [1, 1, 1], args)
         }
-        _ = scratch  // keep temporaries alive until the launch is enqueued (the pool recycles them in order)
     }
 
     /// The `transpose` kernel: out[b] (cols x rows) = a[b] (rows x cols, leading dimension `ld`).

@@ -105,6 +105,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Why this run was made (appended to the run's README.txt).") var note: String?
     @Option(help: "Run name (folder <out>/<date>_<name>).") var name: String = "chorus"
     @Flag(help: "Mark the finished models read-only.") var final = false
+    @Flag(help: "On an OpenCL device: after training, print each kernel's share of the device time (from OpenCL profiling events).") var profile = false
     @Flag(help: "Under mpirun/srun: batch-norm statistics over the whole global batch, not each rank's share (then N ranks train as one process would).")
     var syncBatchnorm = false
     @Option(help: "The run's model (summary.json, predict --model <run folder>): last (the final epoch; chosen by the recipe check) or best (best validation mAP). Both are written.")
@@ -165,7 +166,7 @@ struct TrainCommand: ParsableCommand {
         let summary = try TrainingJob.run(configuration: config, train: train, validation: validation, overlays: overlays, hardNegatives: hardNegatives,
                                           out: out, name: name, resume: resume, note: note,
                                           clipDuration: preprocessingOptions.clipDuration, sampleRate: preprocessingOptions.sampleRate,
-                                          cropLongerRows: cropLongerRows, preview: preview)
+                                          cropLongerRows: cropLongerRows, preview: preview, profile: profile)
         _ = summary
     }
 }
@@ -176,7 +177,8 @@ enum TrainingJob {
     ///   - clipDuration, sampleRate: as requested; nil takes them from the tables and recordings.
     static func run(configuration: TrainingConfiguration, train: String, validation: String, overlays: String?, hardNegatives: String? = nil, out: String,
                     name: String, resume: Bool, note: String?, quietProgress: Bool = false,
-                    clipDuration: Double? = nil, sampleRate: Int? = nil, cropLongerRows: Bool = false, preview: Int? = nil) throws -> TrainingSummary? {
+                    clipDuration: Double? = nil, sampleRate: Int? = nil, cropLongerRows: Bool = false, preview: Int? = nil,
+                    profile: Bool = false) throws -> TrainingSummary? {
         if let preview, !(1...1000).contains(preview) { throw ValidationError("--preview must be between 1 and 1000 clips per class, got \(preview)") }
         var configuration = configuration
         // Under mpirun or srun every rank runs this with the same arguments; rank 0 speaks and writes.
@@ -273,7 +275,12 @@ enum TrainingJob {
                 if m.epoch == n { trainer.stopAfterBatches = 1 }
             }
         }
+        if profile {
+            if let cl = device.openCLContext { cl.startKernelProfile() }
+            else { say("--profile: kernel times come from OpenCL events; \(device.identifier) has none (train-gpu bench shows the CPU fallback's time outside convolutions)") }
+        }
         let summary = try trainer.fit(resume: resume)
+        if profile, let cl = device.openCLContext { say(try cl.stopKernelProfile().table()) }
         if !summary.skippedClips.isEmpty {
             say("\(summary.skippedClips.count) clips were skipped (unreadable audio):")
             for s in summary.skippedClips.prefix(20) { say("  " + s) }

@@ -175,6 +175,14 @@ final class CLITests: XCTestCase {
                                   "--device", "cpu", "--name", "e", "--out", "runs"], in: dir)
         XCTAssertNotEqual(longer.status, 0)
         XCTAssertTrue(longer.output.contains("--crop-longer-rows"), longer.output)
+        // --profile on OpenCL: every kernel's share of the device time, from OpenCL events.
+        let profiled = try CLI.run(["train", "--train", "t.csv", "--validation", "v.csv", "--arch", "small", "--epochs", "1", "--batch-size", "4",
+                                    "--size", "32x32", "--device", "opencl", "--name", "p", "--out", "runs", "--profile"], in: dir)
+        if profiled.output.contains("no OpenCL platform") && ProcessInfo.processInfo.environment["CI"] == nil { return }
+        XCTAssertEqual(profiled.status, 0, profiled.output)
+        XCTAssertTrue(profiled.output.contains("kernel time on "), profiled.output)
+        XCTAssertTrue(profiled.output.contains("us each  gemm_"), profiled.output)
+        XCTAssertTrue(profiled.output.contains("us each  batchnorm_forward_train"), profiled.output)
     }
 }
 

@@ -94,6 +94,26 @@ final class KernelsTests: XCTestCase {
         XCTAssertEqual(again.count + other.count, 1999)
     }
 
+    /// A kernel profile counts exactly the launches made while it is taken (more than the 4096
+    /// events it reads at a time), by kernel, with their device time; none before or after.
+    func testKernelProfileCountsEveryLaunchByKernel() throws {
+        guard let info = try OpenCLPlatforms.devices().first else { throw XCTSkip("no OpenCL platform") }
+        let ctx = try OpenCLContext(device: info)
+        let x = try ctx.makeBuffer(count: 1 << 16)
+        try ctx.launch("fill", global: [x.count], [.int(Int32(x.count)), .float(1), .buffer(x)])
+        ctx.startKernelProfile()
+        for _ in 0..<5000 { try ctx.launch("scale", global: [x.count], [.int(Int32(x.count)), .float(1.0001), .buffer(x)]) }
+        for _ in 0..<3 { try ctx.launch("fill", global: [x.count], [.int(Int32(x.count)), .float(2), .buffer(x)]) }
+        let profile = try ctx.stopKernelProfile()
+        try ctx.launch("fill", global: [x.count], [.int(Int32(x.count)), .float(1), .buffer(x)])
+        XCTAssertEqual(profile.entries.map(\.kernel), ["scale", "fill"], "most time first")
+        XCTAssertEqual(profile.entries.map(\.launches), [5000, 3])
+        XCTAssertGreaterThan(profile.entries[0].seconds, 0)
+        XCTAssertTrue(profile.table().contains("5000 launches"), profile.table())
+        ctx.startKernelProfile()
+        XCTAssertTrue(try ctx.stopKernelProfile().entries.isEmpty, "a new profile starts empty")
+    }
+
     /// Many threads asking for one kernel get one kernel object, and launches of one kernel from
     /// many threads never mix their arguments (each fills its own buffer with its own value).
     func testKernelCacheAndLaunchesAreSafeAcrossThreads() throws {

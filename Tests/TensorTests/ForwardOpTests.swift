@@ -52,6 +52,34 @@ final class ForwardOpTests: XCTestCase {
         }
     }
 
+    /// Split-K (k cut into slices computed side by side, then summed; the weight gradients of
+    /// convolutions take this path on GPUs) on both GEMM variants: every transpose, a remainder of
+    /// k, and beta accumulating into an offset C.
+    func testSplitKGEMMOnOpenCL() throws {
+        guard let cl = TestDevices.opencl?.openCLContext else { throw XCTSkip("no OpenCL device") }
+        for variant in [KernelTuning.GEMMVariant.tiled, .blocked] {
+            var tuning = KernelTuning(gemmVariant: variant)
+            tuning.tileM = 32; tuning.tileN = 32; tuning.tileK = 8; tuning.workPerThreadM = 4; tuning.workPerThreadN = 4
+            tuning.splitKGroupsPerUnit = 64; tuning.splitKMinimumDepth = 40
+            let backend = OpenCLBackend(context: try OpenCLContext(device: cl.info, tuning: tuning))
+            let device = Device.opencl(backend.context)
+            for (m, n, k) in [(20, 9, 1003), (64, 49, 1500), (3, 70, 333)] {
+                XCTAssertGreaterThan(backend.splitKSlices(m: m, n: n, k: k, batch: 1), 1, "\(m)x\(n)x\(k) is split")
+                for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                    let a = rng.uniform(m * k), b = rng.uniform(k * n), c0 = rng.uniform(m * n + 5)
+                    let ta_ = try Tensor(a, shape: ta ? [k, m] : [m, k], on: device), tb_ = try Tensor(b, shape: tb ? [n, k] : [k, n], on: device)
+                    let c = try Tensor(c0, shape: [m * n + 5], on: device)
+                    try backend.gemm(transposeA: ta, transposeB: tb, m: m, n: n, k: k, alpha: 0.75,
+                                     a: ta_.storage, offsetA: 0, lda: ta ? m : k, strideA: 0, b: tb_.storage, offsetB: 0, ldb: tb ? k : n, strideB: 0,
+                                     beta: 0.5, c: c.storage, offsetC: 5, ldc: n, strideC: 0, batch: 1)
+                    let product = Reference.gemm(a.doubles, b.doubles, m: m, n: n, k: k, transA: ta, transB: tb)
+                    let ref = Array(c0[0..<5]).doubles + product.enumerated().map { 0.75 * $0.element + 0.5 * Double(c0[5 + $0.offset]) }
+                    assertClose(try c.toArray(), ref, "split-K gemm \(m)x\(n)x\(k) tA=\(ta) tB=\(tb) \(variant)")
+                }
+            }
+        }
+    }
+
     func testConv2dForwardStridesPaddingAndChunks() throws {
         // The last three have channel counts where oneDNN's blocked layouts (and their reorders) are used.
         let cases = [(2, 3, 9, 11, 4, 3, 3, 1, 1), (3, 2, 12, 12, 5, 7, 7, 2, 3), (2, 4, 8, 8, 6, 1, 1, 2, 0), (1, 3, 5, 7, 2, 3, 3, 1, 0),
