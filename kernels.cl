@@ -34,7 +34,9 @@
 #define RTSM (TSM / WPTM)
 #define RTSN (TSN / WPTN)
 
-__kernel void gemm_tiled(const int M, const int N, const int K, const float alpha,
+// C = alpha * op(A) op(B) + beta * C, op(A) m x k and op(B) k x n, read as stored (transA: A is
+// k x m; transB: B is n x k), batched with element strides; tiles in local memory (GPUs).
+__kernel void gemm_tiled(const int M, const int N, const int K, const int transA, const int transB, const float alpha,
                          __global const float* A, const int offA, const int lda, const int strideA,
                          __global const float* B, const int offB, const int ldb, const int strideB,
                          const float beta,
@@ -55,15 +57,17 @@ __kernel void gemm_tiled(const int M, const int N, const int K, const float alph
     for (int i = 0; i < WPTM; i++)
         for (int j = 0; j < WPTN; j++) acc[i][j] = 0.0f;
     for (int k0 = 0; k0 < K; k0 += TSK) {
+        // Neighbouring work-items load neighbouring addresses: along k for A (m x k) and B^T
+        // (n x k) as stored, along m for A^T (k x m), along n for B (k x n).
         for (int l = tid; l < TSM * TSK; l += RTSM * RTSN) {
-            const int r = l / TSK, c = l % TSK;
+            const int r = transA ? l % TSM : l / TSK, c = transA ? l / TSM : l % TSK;
             const int gm = m0 + r, gk = k0 + c;
-            Asub[c][r] = (gm < M && gk < K) ? A[(long)gm * lda + gk] : 0.0f;
+            Asub[c][r] = (gm < M && gk < K) ? A[transA ? (long)gk * lda + gm : (long)gm * lda + gk] : 0.0f;
         }
         for (int l = tid; l < TSK * TSN; l += RTSM * RTSN) {
-            const int r = l / TSN, c = l % TSN;
+            const int r = transB ? l % TSK : l / TSN, c = transB ? l / TSK : l % TSN;
             const int gk = k0 + r, gn = n0 + c;
-            Bsub[r][c] = (gk < K && gn < N) ? B[(long)gk * ldb + gn] : 0.0f;
+            Bsub[r][c] = (gk < K && gn < N) ? B[transB ? (long)gn * ldb + gk : (long)gk * ldb + gn] : 0.0f;
         }
         barrier(CLK_LOCAL_MEM_FENCE);
         #pragma unroll
@@ -172,7 +176,6 @@ __kernel void gemm_blocked(const int M, const int N, const int K, const float al
     }
 }
 
-// B[b][c][r] = A[b][r][c]: rows x cols -> cols x rows, batched with element strides.
 // C = beta * C + the sum of `slices` partial products W[s] (each M x N, contiguous), in order:
 // the second half of a split-K GEMM.
 __kernel void gemm_splitk_reduce(const int M, const int N, const int slices, __global const float* W,
@@ -186,6 +189,7 @@ __kernel void gemm_splitk_reduce(const int M, const int N, const int slices, __g
     C[idx] = beta == 0.0f ? sum : sum + beta * C[idx];
 }
 
+// B[b][c][r] = A[b][r][c]: rows x cols -> cols x rows, batched with element strides.
 __kernel void transpose(const int rows, const int cols,
                         __global const float* A, const int offA, const int strideA,
                         __global float* B, const int offB, const int strideB)
@@ -340,6 +344,133 @@ __kernel void col2im(const int n0, const int count, const int C, const int H, co
         }
     }
     dX[(((long)(n0 + n) * C + c) * H + ih) * W + iw] = s;
+}
+
+// Implicit-GEMM convolutions (GPU variant): the tiled GEMM above, its operands read straight
+// from the tensors, so no column matrix is built, transposed or scattered back.
+//   mode 0, forward:          Y[n][o][p]  = sum_k W[o][k] * X^[k][(n, p)]          M=O, N=n*OH*OW, K=C*KH*KW
+//   mode 1, backward data:    dX[n][c][q] = sum_(o,kh,kw) W[o][c][kh][kw] * dY^     M=C, N=n*H*W,   K=O*KH*KW
+//   mode 2, backward weights: dW[o][k]    = sum_(n,p) dY[n][o][p] * X^[k][(n, p)]   M=O, N=C*KH*KW, K=n*OH*OW
+// X^ is the im2col view of X (zero outside the image); dY^ the view of dY that each input pixel
+// receives (zero where the stride skips it). Mode 2 cuts K into slices of `depth` over
+// get_group_id(2), slice z writing Out + z*M*N (split-K; gemm_splitk_reduce sums them).
+inline float conv_input_view(__global const float* X, const int C, const int H, const int W, const int KH, const int KW,
+                             const int n, const int ih0, const int iw0, const int k)
+{
+    // k = (c*KH + kh)*KW + kw; (ih0, iw0) = (oh*stride - pad, ow*stride - pad) of the output pixel.
+    const int kw = k % KW, kh = (k / KW) % KH, c = k / (KW * KH);
+    const int ih = ih0 + kh, iw = iw0 + kw;
+    return (ih >= 0 && ih < H && iw >= 0 && iw < W) ? X[(((long)n * C + c) * H + ih) * W + iw] : 0.0f;
+}
+
+inline void conv_gemm_tiled(const int mode, const int batchN, const int C, const int H, const int W, const int O,
+                            const int KH, const int KW, const int stride, const int pad, const int OH, const int OW, const int depth,
+                            __global const float* A, __global const float* B, const float beta, __global float* Out,
+                            __local float (*Asub)[TSM + 1], __local float (*Bsub)[TSN + 1])
+{
+    const int P = OH * OW, HW = H * W, KK = KH * KW;
+    const int M = mode == 1 ? C : O;
+    const int N = mode == 0 ? batchN * P : mode == 1 ? batchN * HW : C * KK;
+    const int Ktotal = mode == 0 ? C * KK : mode == 1 ? O * KK : batchN * P;
+    const int kBegin = mode == 2 ? get_group_id(2) * depth : 0;
+    const int kEnd = mode == 2 ? min(Ktotal, kBegin + depth) : Ktotal;
+    if (mode == 2) Out += (long)get_group_id(2) * M * N;
+    const int tidn = get_local_id(0), tidm = get_local_id(1);
+    const int tid = tidm * RTSN + tidn;
+    const int n0 = get_group_id(0) * TSN, m0 = get_group_id(1) * TSM;
+    float acc[WPTM][WPTN];
+    for (int i = 0; i < WPTM; i++)
+        for (int j = 0; j < WPTN; j++) acc[i][j] = 0.0f;
+    for (int k0 = kBegin; k0 < kEnd; k0 += TSK) {
+        // A tile (M x TSK), neighbouring work-items along k.
+        for (int l = tid; l < TSM * TSK; l += RTSM * RTSN) {
+            const int r = l / TSK, c = l % TSK;
+            const int gm = m0 + r, gk = k0 + c;
+            float v = 0.0f;
+            if (gm < M && gk < kEnd) {
+                if (mode == 0) v = A[(long)gm * Ktotal + gk];
+                else if (mode == 1) v = A[((long)(gk / KK) * C + gm) * KK + gk % KK];
+                else v = A[((long)(gk / P) * O + gm) * P + gk % P];
+            }
+            Asub[c][r] = v;
+        }
+        // B tile (TSK x N): along n for modes 0 and 1, along k (the output pixels) for mode 2.
+        for (int l = tid; l < TSK * TSN; l += RTSM * RTSN) {
+            const int r = mode == 2 ? l % TSK : l / TSN, c = mode == 2 ? l / TSK : l % TSN;
+            const int gk = k0 + r, gn = n0 + c;
+            float v = 0.0f;
+            if (gk < kEnd && gn < N) {
+                if (mode == 0) {
+                    const int n = gn / P, p = gn % P;
+                    v = conv_input_view(B, C, H, W, KH, KW, n, (p / OW) * stride - pad, (p % OW) * stride - pad, gk);
+                } else if (mode == 2) {
+                    const int n = gk / P, p = gk % P;
+                    v = conv_input_view(B, C, H, W, KH, KW, n, (p / OW) * stride - pad, (p % OW) * stride - pad, gn);
+                } else {
+                    const int o = gk / KK, kh = (gk % KK) / KW, kw = gk % KW;
+                    const int n = gn / HW, q = gn % HW;
+                    const int t = q / W + pad - kh, u = q % W + pad - kw;
+                    if (t >= 0 && u >= 0 && t % stride == 0 && u % stride == 0 && t / stride < OH && u / stride < OW)
+                        v = B[(((long)n * O + o) * OH + t / stride) * OW + u / stride];
+                }
+            }
+            Bsub[r][c] = v;
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+        #pragma unroll
+        for (int k = 0; k < TSK; k++) {
+            float breg[WPTN];
+            #pragma unroll
+            for (int j = 0; j < WPTN; j++) breg[j] = Bsub[k][tidn + j * RTSN];
+            #pragma unroll
+            for (int i = 0; i < WPTM; i++) {
+                const float a = Asub[k][tidm + i * RTSM];
+                #pragma unroll
+                for (int j = 0; j < WPTN; j++) acc[i][j] = fma(a, breg[j], acc[i][j]);
+            }
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    for (int i = 0; i < WPTM; i++) {
+        const int gm = m0 + tidm + i * RTSM;
+        if (gm >= M) continue;
+        for (int j = 0; j < WPTN; j++) {
+            const int gn = n0 + tidn + j * RTSN;
+            if (gn >= N) continue;
+            long idx;
+            if (mode == 0) idx = ((long)(gn / P) * O + gm) * P + gn % P;
+            else if (mode == 1) idx = ((long)(gn / HW) * C + gm) * HW + gn % HW;
+            else idx = (long)gm * N + gn;
+            Out[idx] = beta == 0.0f ? acc[i][j] : acc[i][j] + beta * Out[idx];
+        }
+    }
+}
+
+__kernel void conv_forward_implicit(const int batchN, const int C, const int H, const int W, const int O,
+                                    const int KH, const int KW, const int stride, const int pad, const int OH, const int OW,
+                                    __global const float* Wt, __global const float* X, __global float* Y)
+{
+    __local float Asub[TSK][TSM + 1];
+    __local float Bsub[TSK][TSN + 1];
+    conv_gemm_tiled(0, batchN, C, H, W, O, KH, KW, stride, pad, OH, OW, 0, Wt, X, 0.0f, Y, Asub, Bsub);
+}
+
+__kernel void conv_backward_data_implicit(const int batchN, const int C, const int H, const int W, const int O,
+                                          const int KH, const int KW, const int stride, const int pad, const int OH, const int OW,
+                                          __global const float* Wt, __global const float* dY, __global float* dX)
+{
+    __local float Asub[TSK][TSM + 1];
+    __local float Bsub[TSK][TSN + 1];
+    conv_gemm_tiled(1, batchN, C, H, W, O, KH, KW, stride, pad, OH, OW, 0, Wt, dY, 0.0f, dX, Asub, Bsub);
+}
+
+__kernel void conv_backward_weights_implicit(const int batchN, const int C, const int H, const int W, const int O,
+                                             const int KH, const int KW, const int stride, const int pad, const int OH, const int OW,
+                                             const int depth, __global const float* dY, __global const float* X, __global float* dW)
+{
+    __local float Asub[TSK][TSM + 1];
+    __local float Bsub[TSK][TSN + 1];
+    conv_gemm_tiled(2, batchN, C, H, W, O, KH, KW, stride, pad, OH, OW, depth, dY, X, 0.0f, dW, Asub, Bsub);
 }
 
 // Y[c][(n-n0)*HW + p] = X[n][c][p] for n in [n0, n0+count)

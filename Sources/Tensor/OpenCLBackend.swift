@@ -49,17 +49,20 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
                      a: Storage, offsetA: Int, lda: Int, strideA: Int,
                      b: Storage, offsetB: Int, ldb: Int, strideB: Int,
                      beta: Float, c: Storage, offsetC: Int, ldc: Int, strideC: Int, batch: Int) throws {
-        // Bring transposed operands into the kernels' layout (A: m x k, B: k x n, row-major).
+        // gemm_tiled reads transposed operands as they are; for gemm_blocked they are first
+        // brought into its layout (A: m x k, B: k x n, row-major).
         var aS = a, aOff = offsetA, aLd = lda, aStride = strideA
         var bS = b, bOff = offsetB, bLd = ldb, bStride = strideB
         var scratch: [Storage] = []
-        if transposeA {
+        let readsTransposed = tuning.gemmVariant == .tiled
+        let transA = readsTransposed && transposeA, transB = readsTransposed && transposeB
+        if transposeA && !transA {
             let t = try allocate(m * k * batch)
             try transpose(rows: k, cols: m, ld: lda, a: a, offsetA: offsetA, strideA: strideA, out: t, batch: batch)
             scratch.append(t)
             aS = t; aOff = 0; aLd = k; aStride = m * k
         }
-        if transposeB {
+        if transposeB && !transB {
             let t = try allocate(k * n * batch)
             try transpose(rows: n, cols: k, ld: ldb, a: b, offsetA: offsetB, strideA: strideB, out: t, batch: batch)
             scratch.append(t)
@@ -67,21 +70,22 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         }
         let slices = splitKSlices(m: m, n: n, k: k, batch: batch)
         guard slices > 1 else {
-            try gemmKernel(m: m, n: n, k: k, alpha: alpha, a: aS, offsetA: aOff, lda: aLd, strideA: aStride,
+            try gemmKernel(m: m, n: n, k: k, transA: transA, transB: transB, alpha: alpha, a: aS, offsetA: aOff, lda: aLd, strideA: aStride,
                            b: bS, offsetB: bOff, ldb: bLd, strideB: bStride, beta: beta, c: c, offsetC: offsetC, ldc: ldc, strideC: strideC, batch: batch)
             _ = scratch
             return
         }
-        // Split-K: slice s multiplies A[:, s*depth ..< (s+1)*depth] by the same rows of B into its
-        // own m x n block of a workspace (one batched launch; the remainder of k goes into block 0),
-        // then one kernel sums the blocks into C in a fixed order.
+        // Split-K: slice s multiplies columns s*depth ..< (s+1)*depth of op(A) by the same rows of
+        // op(B) into its own m x n block of a workspace (one batched launch; the remainder of k
+        // goes into block 0), then one kernel sums the blocks into C in a fixed order.
         let depth = k / slices, rest = k - slices * depth
+        let aStep = transA ? aLd : 1, bStep = transB ? 1 : bLd  // elements between neighbours along k
         let partial = try allocate(slices * m * n)
-        try gemmKernel(m: m, n: n, k: depth, alpha: alpha, a: aS, offsetA: aOff, lda: aLd, strideA: depth,
-                       b: bS, offsetB: bOff, ldb: bLd, strideB: depth * bLd, beta: 0, c: partial, offsetC: 0, ldc: n, strideC: m * n, batch: slices)
+        try gemmKernel(m: m, n: n, k: depth, transA: transA, transB: transB, alpha: alpha, a: aS, offsetA: aOff, lda: aLd, strideA: depth * aStep,
+                       b: bS, offsetB: bOff, ldb: bLd, strideB: depth * bStep, beta: 0, c: partial, offsetC: 0, ldc: n, strideC: m * n, batch: slices)
         if rest > 0 {
-            try gemmKernel(m: m, n: n, k: rest, alpha: alpha, a: aS, offsetA: aOff + slices * depth, lda: aLd, strideA: 0,
-                           b: bS, offsetB: bOff + slices * depth * bLd, ldb: bLd, strideB: 0, beta: 1, c: partial, offsetC: 0, ldc: n, strideC: 0, batch: 1)
+            try gemmKernel(m: m, n: n, k: rest, transA: transA, transB: transB, alpha: alpha, a: aS, offsetA: aOff + slices * depth * aStep, lda: aLd, strideA: 0,
+                           b: bS, offsetB: bOff + slices * depth * bStep, ldb: bLd, strideB: 0, beta: 1, c: partial, offsetC: 0, ldc: n, strideC: 0, batch: 1)
         }
         try context.launch("gemm_splitk_reduce", global: [n, m], local: nil,
                            [i(m), i(n), i(slices), self.b(partial), f(beta), self.b(c), i(offsetC), i(ldc)])
@@ -103,23 +107,28 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         return slices >= 2 ? slices : 1
     }
 
-    /// One launch of the device's GEMM kernel (A: m x k, B: k x n, row-major).
-    private func gemmKernel(m: Int, n: Int, k: Int, alpha: Float, a: Storage, offsetA: Int, lda: Int, strideA: Int,
+    /// One launch of the device's GEMM kernel (row-major; A is m x k, or k x m read transposed
+    /// when `transA`; B is k x n, or n x k when `transB`; only gemm_tiled reads transposed).
+    private func gemmKernel(m: Int, n: Int, k: Int, transA: Bool = false, transB: Bool = false, alpha: Float,
+                            a: Storage, offsetA: Int, lda: Int, strideA: Int,
                             b: Storage, offsetB: Int, ldb: Int, strideB: Int,
                             beta: Float, c: Storage, offsetC: Int, ldc: Int, strideC: Int, batch: Int) throws {
-        let args: [KernelArgument] = [
-            i(m), i(n), i(k), f(alpha),
+        let operands: [KernelArgument] = [
+            f(alpha),
             self.b(a), i(offsetA), i(lda), i(strideA),
             self.b(b), i(offsetB), i(ldb), i(strideB),
             f(beta), self.b(c), i(offsetC), i(ldc), i(strideC),
         ]
         switch tuning.gemmVariant {
         case .tiled:
+            let args = [i(m), i(n), i(k), i(transA ? 1 : 0), i(transB ? 1 : 0)] + operands
             let rtsm = tuning.tileM / tuning.workPerThreadM, rtsn = tuning.tileN / tuning.workPerThreadN
             let gx = (n + tuning.tileN - 1) / tuning.tileN * rtsn
             let gy = (m + tuning.tileM - 1) / tuning.tileM * rtsm
             try context.launch("gemm_tiled", global: [gx, gy, batch], local: [rtsn, rtsm, 1], args)
         case .blocked:
+            precondition(!transA && !transB, "gemm_blocked reads A and B untransposed")
+            let args = [i(m), i(n), i(k)] + operands
             let cols = 16 * tuning.blockVectors
             let gx = (n + cols - 1) / cols
             let gy = (m + tuning.blockRows - 1) / tuning.blockRows
@@ -161,7 +170,51 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         try context.launch("bias_add_backward", global: [channels * w], local: [w], [i(outer), i(channels), i(inner), b(dy), b(dbias)])
     }
 
-    // MARK: convolution helpers
+    // MARK: convolutions
+
+    /// Whether convolutions run as implicit GEMMs (GPU tiling) rather than im2col + GEMM.
+    var convolvesImplicitly: Bool { tuning.gemmVariant == .tiled && tuning.implicitConvolutions }
+
+    private func convolutionArgs(_ g: ConvGeometry, _ images: Int, _ outChannels: Int) -> [KernelArgument] {
+        [i(images), i(g.channels), i(g.height), i(g.width), i(outChannels), i(g.kernelH), i(g.kernelW),
+         i(g.stride), i(g.padding), i(g.outHeight), i(g.outWidth)]
+    }
+
+    /// Work-items of one implicit-GEMM launch over an m x n output: tiles of gemm_tiled.
+    private func tiledGrid(m: Int, n: Int, slices: Int = 1) -> (global: [Int], local: [Int]) {
+        let rtsm = tuning.tileM / tuning.workPerThreadM, rtsn = tuning.tileN / tuning.workPerThreadN
+        return ([(n + tuning.tileN - 1) / tuning.tileN * rtsn, (m + tuning.tileM - 1) / tuning.tileM * rtsm, slices], [rtsn, rtsm, 1])
+    }
+
+    public func conv2dForward(_ g: ConvGeometry, images n: Int, outChannels oc: Int, x: Storage, w: Storage, y: Storage) throws {
+        guard convolvesImplicitly else { return try im2colConv2dForward(g, images: n, outChannels: oc, x: x, w: w, y: y) }
+        let grid = tiledGrid(m: oc, n: n * g.outHeight * g.outWidth)
+        try context.launch("conv_forward_implicit", global: grid.global, local: grid.local, convolutionArgs(g, n, oc) + [b(w), b(x), b(y)])
+    }
+
+    public func conv2dBackward(_ g: ConvGeometry, images n: Int, outChannels oc: Int, x: Storage, w: Storage, dy: Storage,
+                               dx: Storage?, dw: Storage) throws {
+        guard convolvesImplicitly else { return try im2colConv2dBackward(g, images: n, outChannels: oc, x: x, w: w, dy: dy, dx: dx, dw: dw) }
+        // dW: O x C*KH*KW over k = every output pixel of every image, split along k as a GEMM would be.
+        let m = oc, cols = g.columnRows, k = n * g.outHeight * g.outWidth
+        var slices = splitKSlices(m: m, n: cols, k: k, batch: 1)
+        let depth = (k + slices - 1) / slices
+        slices = (k + depth - 1) / depth
+        let target = slices > 1 ? try allocate(slices * m * cols) : dw
+        let grid = tiledGrid(m: m, n: cols, slices: slices)
+        try context.launch("conv_backward_weights_implicit", global: grid.global, local: grid.local,
+                           convolutionArgs(g, n, oc) + [i(depth), b(dy), b(x), b(target)])
+        if slices > 1 {
+            try context.launch("gemm_splitk_reduce", global: [cols, m], local: nil,
+                               [i(m), i(cols), i(slices), b(target), f(0), b(dw), i(0), i(cols)])
+        }
+        if let dx {
+            let grid = tiledGrid(m: g.channels, n: n * g.height * g.width)
+            try context.launch("conv_backward_data_implicit", global: grid.global, local: grid.local, convolutionArgs(g, n, oc) + [b(w), b(dy), b(dx)])
+        }
+    }
+
+    // MARK: convolution helpers (im2col path)
 
     private func geometryArgs(_ g: ConvGeometry, _ first: Int, _ images: Int) -> [KernelArgument] {
         [i(first), i(images), i(g.channels), i(g.height), i(g.width), i(g.kernelH), i(g.kernelW), i(g.stride), i(g.padding), i(g.outHeight), i(g.outWidth)]

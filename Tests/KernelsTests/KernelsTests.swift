@@ -147,7 +147,7 @@ final class KernelsTests: XCTestCase {
         XCTAssertEqual(all.count, KernelSource.text.components(separatedBy: "__kernel void").count - 1, "every kernel parsed")
         XCTAssertEqual(all["fill"]?.parameters.map(\.kind), [.int, .float, .buffer])
         XCTAssertEqual(all["fill"]?.parameters.map(\.name), ["n", "value", "X"])
-        XCTAssertEqual(all["gemm_tiled"]?.parameters.count, 17)
+        XCTAssertEqual(all["gemm_tiled"]?.parameters.count, 19)
         XCTAssertThrowsError(try KernelSignatures.check("fill", [.int(8), .int(2)])) {
             XCTAssertTrue("\($0)".contains("fill") && "\($0)".contains("takes 3 arguments"), "\($0)")
         }

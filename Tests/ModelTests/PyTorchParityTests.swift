@@ -37,13 +37,21 @@ final class PyTorchParityTests: XCTestCase {
         }
     }()
 
-    static let relativeTolerance = 1e-4
-    /// Sampled elements: `|a_i - b_i| <= 1e-4 max|b|`, except in the AdamW runs (weights and the
-    /// running statistics that follow them), where `1e-2 max|b|`: AdamW's first steps are close to
-    /// lr * sign(g), so the few weights (up to 4 in 100,000) whose gradient element is within
-    /// float32 rounding of zero move by up to 2 lr either way (PyTorch float32 against float64 alike:
-    /// up to 1.6e-3 max|b|). Their share of the L2 error is what `relativeTolerance` bounds.
-    static func elementTolerance(_ key: String) -> Double { key.contains(" adamw.") ? 1e-2 : 1e-4 }
+    /// One step (logits, loss, gradients, evaluation): within 1e-4, relative and of max|b| per
+    /// element. After the four training steps (the weights and running statistics of the `sgd.`
+    /// and `adamw.` runs) float32 itself is about that far from the float64 reference: PyTorch's
+    /// own float32 ResNet18 run is 1.03e-4 max|b| off in an SGD weight and 7.8e-5 (relative) /
+    /// 1.2e-4 (element) in a running mean (`pytorch_parity.py`, torch 2.11), and any other
+    /// summation order (a GPU's reductions, split-K) lands at the same distance. Those get 3e-4
+    /// relative and 5e-4 per element.
+    static func relativeTolerance(_ key: String) -> Double { isAfterTraining(key) ? 3e-4 : 1e-4 }
+    /// Sampled elements: as above, except in the AdamW runs, where `1e-2 max|b|`: AdamW's first
+    /// steps are close to lr * sign(g), so the few weights (up to 4 in 100,000) whose gradient
+    /// element is within float32 rounding of zero move by up to 2 lr either way (PyTorch float32
+    /// against float64 alike: up to 1.6e-3 max|b|). Their share of the L2 error is what
+    /// `relativeTolerance` bounds.
+    static func elementTolerance(_ key: String) -> Double { key.contains(" adamw.") ? 1e-2 : isAfterTraining(key) ? 5e-4 : 1e-4 }
+    static func isAfterTraining(_ key: String) -> Bool { key.contains(" sgd.") || key.contains(" adamw.") }
 
     static var devices: [Device] { [Device.cpu] + (opencl.map { [$0] } ?? []) }
 
@@ -193,7 +201,7 @@ final class PyTorchParityTests: XCTestCase {
                       + String(format: " rel %.2e", r.value) + " (\(r.key))  max elementwise/max|ref| " + String(format: "%.2e", m.value) + " (\(m.key))")
             }
             for m in measures {
-                for failure in m.failures(relative: Self.relativeTolerance, element: Self.elementTolerance(m.key)) {
+                for failure in m.failures(relative: Self.relativeTolerance(m.key), element: Self.elementTolerance(m.key)) {
                     XCTFail("\(architectureName) on \(device.identifier): \(m.key): \(failure)")
                 }
             }

@@ -1,5 +1,6 @@
 import Foundation
-import Tensor
+import Kernels
+@testable import Tensor
 import TestSupport
 import XCTest
 
@@ -26,6 +27,36 @@ final class BackwardOpTests: XCTestCase {
                 assertClose(try grads.dBias!.toArray(), finiteDifference(b.doubles) { f(x.doubles, wt.doubles, $0) }, tolerance: tolerance, "\(label) db")
                 // The single-purpose wrappers agree with the combined pass.
                 XCTAssertEqual(try Ops.conv2dBackwardInput(Tensor(dy, shape: [n, o, oh, ow], on: device), x: xt, weight: wtt, stride: s, padding: p).toArray(), try grads.dx!.toArray())
+            }
+        }
+    }
+
+    /// The GPU kernels (on the OpenCL device here, with a GPU's tuning): convolutions as implicit
+    /// GEMMs, forward, backward-data and backward-weights (split along k as well as whole), and the
+    /// im2col path with transposed operands read in place, against float64.
+    func testImplicitGEMMConvolutionsOnOpenCL() throws {
+        guard let cl = TestDevices.opencl?.openCLContext else { throw XCTSkip("no OpenCL device") }
+        for (implicit, splitK) in [(true, false), (true, true), (false, false)] {
+            var tuning = KernelTuning(gemmVariant: .tiled)
+            tuning.tileM = 32; tuning.tileN = 32; tuning.tileK = 8; tuning.workPerThreadM = 4; tuning.workPerThreadN = 4
+            tuning.implicitConvolutions = implicit
+            if splitK { tuning.splitKGroupsPerUnit = 64; tuning.splitKMinimumDepth = 16 }
+            let backend = OpenCLBackend(context: try OpenCLContext(device: cl.info, tuning: tuning))
+            XCTAssertEqual(backend.convolvesImplicitly, implicit)
+            let device = Device.opencl(backend.context)
+            for (n, c, h, w, o, k, s, p) in [(2, 3, 9, 11, 4, 3, 1, 1), (3, 2, 12, 12, 5, 7, 2, 3), (2, 16, 10, 9, 33, 3, 2, 1), (2, 32, 6, 6, 16, 1, 2, 0), (1, 5, 7, 6, 3, 2, 3, 0)] {
+                let x = rng.uniform(n * c * h * w), wt = rng.uniform(o * c * k * k)
+                let oh = (h + 2 * p - k) / s + 1, ow = (w + 2 * p - k) / s + 1
+                let dy = rng.uniform(n * o * oh * ow)
+                let label = "conv2d \(n),\(c),\(h),\(w) o\(o) k\(k) s\(s) p\(p) implicit \(implicit) split-K \(splitK)"
+                let xt = try Tensor(x, shape: [n, c, h, w], on: device), wtt = try Tensor(wt, shape: [o, c, k, k], on: device)
+                let y = try Ops.conv2dForward(xt, weight: wtt, bias: nil, stride: s, padding: p)
+                assertClose(try y.toArray(), Reference.conv2d(x.doubles, wt.doubles, [Double](repeating: 0, count: o), n: n, c: c, h: h, wd: w, o: o, kh: k, kw: k, stride: s, pad: p), "\(label) forward")
+                if splitK && n * oh * ow >= 2 * tuning.splitKMinimumDepth { XCTAssertGreaterThan(backend.splitKSlices(m: o, n: c * k * k, k: n * oh * ow, batch: 1), 1, label) }
+                let ref = Reference.conv2dBackward(x.doubles, wt.doubles, dy.doubles, n: n, c: c, h: h, wd: w, o: o, k: k, stride: s, pad: p)
+                let grads = try Ops.conv2dBackward(Tensor(dy, shape: [n, o, oh, ow], on: device), x: xt, weight: wtt, stride: s, padding: p)
+                assertClose(try grads.dx!.toArray(), ref.dx, tolerance: 1e-4, "\(label) dx")
+                assertClose(try grads.dWeight.toArray(), ref.dw, tolerance: 1e-4, "\(label) dW")
             }
         }
     }

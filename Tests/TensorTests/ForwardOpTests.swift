@@ -46,9 +46,12 @@ final class ForwardOpTests: XCTestCase {
             tuning.tileM = 32; tuning.tileN = 32; tuning.tileK = 8; tuning.workPerThreadM = 4; tuning.workPerThreadN = 4
             let device = Device.opencl(try OpenCLContext(device: cl.info, tuning: tuning))
             let (m, n, k) = (70, 45, 33)
-            let a = rng.uniform(m * k), b = rng.uniform(k * n)
-            let c = try Ops.matmul(Tensor(a, shape: [m, k], on: device), Tensor(b, shape: [k, n], on: device)).toArray()
-            assertClose(c, Reference.gemm(a.doubles, b.doubles, m: m, n: n, k: k, transA: false, transB: false), "gemm \(variant)")
+            for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                let a = rng.uniform(m * k), b = rng.uniform(k * n)
+                let c = try Ops.matmul(Tensor(a, shape: ta ? [k, m] : [m, k], on: device), Tensor(b, shape: tb ? [n, k] : [k, n], on: device),
+                                       transposeA: ta, transposeB: tb).toArray()
+                assertClose(c, Reference.gemm(a.doubles, b.doubles, m: m, n: n, k: k, transA: ta, transB: tb), "gemm \(variant) tA=\(ta) tB=\(tb)")
+            }
         }
     }
 
