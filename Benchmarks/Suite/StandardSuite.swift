@@ -50,6 +50,13 @@ public enum StandardSuite {
                 }
             }
         }
+        for d in devices {
+            guard let cl = d.backend as? OpenCLBackend, !cl.convolutionPaths.paths.isEmpty else { continue }
+            let (paths, file) = cl.convolutionPaths
+            let implicit = paths.values.filter { $0 == "implicit-gemm" }.count
+            log("\(d.identifier) convolution paths chosen: \(implicit) implicit GEMM, \(paths.count - implicit) im2col (\(file ?? "not kept"))")
+            for (key, path) in paths.sorted(by: { $0.key < $1.key }) { log("  \(key): \(path)") }
+        }
         if let cpu = Device.cpu.backend as? CPUBackend, devices.contains(where: { !$0.isOpenCL }) {
             let paths = cpu.convolutionChoices.paths
             let im2col = paths.values.filter { $0 == "im2col" }.count

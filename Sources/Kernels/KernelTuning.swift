@@ -11,9 +11,11 @@ public struct KernelTuning: Sendable, Equatable, CustomStringConvertible {
     /// unit is cut along k into slices of at least `splitKMinimumDepth`, computed side by side and
     /// summed (a convolution's weight gradient is such a product: small m x n, k = batch x pixels).
     public var splitKGroupsPerUnit = 2, splitKMinimumDepth = 256
-    /// Convolutions as implicit GEMMs (`conv_*_implicit`: tiles read straight from the tensors,
-    /// gemm_tiled's tile shape) rather than im2col + GEMM + col2im; only with the tiled variant.
-    public var implicitConvolutions = true
+    /// How convolutions run with the tiled variant: im2col + GEMM + col2im, implicit GEMMs
+    /// (`conv_*_implicit`: tiles read straight from the tensors), or per shape and direction
+    /// whichever is measured faster on the device (the default). The blocked variant uses im2col.
+    public enum ConvolutionKernels: String, Sendable { case im2col, implicitGEMM = "implicit-gemm", tuned }
+    public var convolutions = ConvolutionKernels.tuned
     /// Work-group size of reductions (a power of two).
     public var reduceWorkGroup = 256
     /// Work-group size of elementwise kernels (nil lets the runtime choose).

@@ -62,10 +62,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         case .tuned:
             let engine = try oneDNNConvolutions()
             try choices!.run(ConvolutionChoices.key(g, images: images, outChannels: outChannels, direction)) { path in
-                switch path {
-                case .oneDNN: try oneDNNRun(engine)
-                case .im2col: try im2col()
-                }
+                if path == .im2col { try im2col() } else { try oneDNNRun(engine) }
             }
         }
     }

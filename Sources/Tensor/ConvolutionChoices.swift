@@ -10,11 +10,14 @@ import Kernels
 /// when it is at least `margin` faster) and
 /// kept in a file beside the kernel binaries, so every later process on the machine makes the
 /// same choice (and computes the same bits) without measuring again.
+/// The OpenCL backend on GPUs chooses the same way between its implicit-GEMM kernels and
+/// im2col + GEMM (neither wins everywhere there either: on an H200 the implicit kernels ran
+/// ResNet18's 56x56 layers 1.3x faster, its strided backward passes 2x slower).
 final class ConvolutionChoices: @unchecked Sendable {
-    enum Path: String, Codable, Sendable { case oneDNN = "onednn", im2col }
+    enum Path: String, Codable, Sendable { case oneDNN = "onednn", im2col, implicitGEMM = "implicit-gemm" }
     enum Direction: String, Sendable { case forward, backward, backwardWeights = "backward-weights", inference }
 
-    /// im2col is chosen only when it is at least this much faster (oneDNN is the default).
+    /// The alternative is chosen only when it is at least this much faster than the preferred path.
     static let margin = 0.05
     /// Timed runs of each path when a shape is new.
     static let rounds = 3
@@ -28,9 +31,14 @@ final class ConvolutionChoices: @unchecked Sendable {
     }
     private let lock = NSLock()
 
+    /// The path used unless the other is measured `margin` faster, and that other.
+    let preferred: Path, alternative: Path
+
     /// Choices kept in `file` (nil: measured afresh in each process).
-    init(file: String?) {
+    init(file: String?, preferred: Path = .oneDNN, alternative: Path = .im2col) {
         self.file = file
+        self.preferred = preferred
+        self.alternative = alternative
         table = file.flatMap { try? JSONDecoder().decode([String: Path].self, from: Data(contentsOf: URL(fileURLWithPath: $0))) } ?? [:]
     }
 
@@ -44,6 +52,13 @@ final class ConvolutionChoices: @unchecked Sendable {
         return dir + "/cpu-convolutions-\(hash).json"
     }
 
+    /// The file for one OpenCL device: its name, driver and kernel tuning in the name.
+    static func deviceFile(_ info: OpenCLDeviceInfo, tuning: KernelTuning) -> String? {
+        guard let dir = KernelCache.directory else { return nil }
+        let hash = SHA256.hex(Array("\(info.name)|\(info.driverVersion)|\(tuning.buildOptions)".utf8)).prefix(16)
+        return dir + "/opencl-convolutions-\(hash).json"
+    }
+
     /// The key of a shape: batch rounded up to a power of two (a last, smaller batch of an epoch
     /// takes its full batch's choice rather than being measured again).
     static func key(_ g: ConvGeometry, images: Int, outChannels: Int, _ direction: Direction) -> String {
@@ -53,27 +68,30 @@ final class ConvolutionChoices: @unchecked Sendable {
     }
 
     /// The path for `key`, measuring both with `run` (which performs the convolution, writing its
-    /// outputs) when the key is new. On return the outputs hold the chosen path's result.
-    func run(_ key: String, _ run: (Path) throws -> Void) throws {
+    /// outputs) when the key is new; `synchronize` waits for a device's queued work, so each timed
+    /// run is timed to its end. On return the outputs hold the chosen path's result.
+    func run(_ key: String, synchronize: () throws -> Void = {}, _ run: (Path) throws -> Void) throws {
         lock.lock()
         if let path = table[key] { lock.unlock(); return try run(path) }
         defer { lock.unlock() }
         func timed(_ path: Path) throws -> Double {
+            try synchronize()
             let t0 = DispatchTime.now().uptimeNanoseconds
             try run(path)
+            try synchronize()
             return Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
         }
-        // A first, untimed run of each (oneDNN builds its kernels, buffers are touched), then
-        // rounds of both, interleaved so a passing load slows both alike; the best of each counts.
-        try run(.im2col)
-        try run(.oneDNN)
-        var im2col = Double.infinity, oneDNN = Double.infinity
+        // A first, untimed run of each (kernels are built, buffers are touched), then rounds of
+        // both, interleaved so a passing load slows both alike; the best of each counts.
+        try run(alternative)
+        try run(preferred)
+        var other = Double.infinity, usual = Double.infinity
         for _ in 0..<Self.rounds {
-            im2col = min(im2col, try timed(.im2col))
-            oneDNN = min(oneDNN, try timed(.oneDNN))
+            other = min(other, try timed(alternative))
+            usual = min(usual, try timed(preferred))
         }
-        let path: Path = im2col < oneDNN * (1 - Self.margin) ? .im2col : .oneDNN
-        if path == .im2col { try run(.im2col) }
+        let path = other < usual * (1 - Self.margin) ? alternative : preferred
+        if path == alternative { try run(alternative) }
         table[key] = path
         save(key, path)
     }

@@ -9,10 +9,16 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     /// Work-group size for 1-D elementwise launches (nil: runtime's choice).
     private let wg: Int?
 
+    /// With the tiled variant and `.tuned` convolutions: the per-shape choice between im2col and
+    /// the implicit-GEMM kernels, measured on this device and kept beside its kernel binaries.
+    let convolutionChoices: ConvolutionChoices?
+
     public init(context: OpenCLContext) {
         self.context = context
         tuning = context.tuning
         wg = context.tuning.elementwiseWorkGroup
+        convolutionChoices = tuning.gemmVariant == .tiled && tuning.convolutions == .tuned
+            ? ConvolutionChoices(file: ConvolutionChoices.deviceFile(context.info, tuning: tuning), preferred: .im2col, alternative: .implicitGEMM) : nil
     }
 
     public func allocate(_ count: Int) throws -> Storage { Storage(buffer: try context.makeBuffer(count: count)) }
@@ -172,8 +178,32 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
 
     // MARK: convolutions
 
-    /// Whether convolutions run as implicit GEMMs (GPU tiling) rather than im2col + GEMM.
-    var convolvesImplicitly: Bool { tuning.gemmVariant == .tiled && tuning.implicitConvolutions }
+    /// The convolution path chosen per shape and direction so far (empty unless `.tuned`), and the file they are kept in.
+    public var convolutionPaths: (paths: [String: String], file: String?) { (convolutionChoices?.paths ?? [:], convolutionChoices?.file) }
+
+    /// The convolution paths kept for a device with its default tuning (nil when it has no
+    /// choice to make: CPU-type devices use im2col), read from their file.
+    public static func keptConvolutionChoices(for info: OpenCLDeviceInfo) -> (implicitGEMM: Int, im2col: Int, file: String?)? {
+        let tuning = KernelTuning.defaults(for: info)
+        guard tuning.gemmVariant == .tiled, tuning.convolutions == .tuned else { return nil }
+        let file = ConvolutionChoices.deviceFile(info, tuning: tuning)
+        let paths = ConvolutionChoices(file: file).paths.values
+        return (paths.filter { $0 == ConvolutionChoices.Path.implicitGEMM.rawValue }.count, paths.filter { $0 == ConvolutionChoices.Path.im2col.rawValue }.count, file)
+    }
+
+    /// Whether convolutions can run as implicit GEMMs (the tiled variant; `.tuned` chooses per shape).
+    var convolvesImplicitly: Bool { tuning.gemmVariant == .tiled && tuning.convolutions != .im2col }
+
+    /// Runs `body` with the convolution path for this shape and direction: fixed by the tuning, or
+    /// chosen by measuring both on the device the first time the shape is seen.
+    private func convolutionPath(_ g: ConvGeometry, images: Int, outChannels: Int, _ direction: ConvolutionChoices.Direction,
+                                 _ body: (_ implicit: Bool) throws -> Void) throws {
+        guard convolvesImplicitly else { return try body(false) }
+        guard let choices = convolutionChoices else { return try body(true) }
+        try choices.run(ConvolutionChoices.key(g, images: images, outChannels: outChannels, direction), synchronize: context.finish) {
+            try body($0 == .implicitGEMM)
+        }
+    }
 
     private func convolutionArgs(_ g: ConvGeometry, _ images: Int, _ outChannels: Int) -> [KernelArgument] {
         [i(images), i(g.channels), i(g.height), i(g.width), i(outChannels), i(g.kernelH), i(g.kernelW),
@@ -187,14 +217,23 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     }
 
     public func conv2dForward(_ g: ConvGeometry, images n: Int, outChannels oc: Int, x: Storage, w: Storage, y: Storage) throws {
-        guard convolvesImplicitly else { return try im2colConv2dForward(g, images: n, outChannels: oc, x: x, w: w, y: y) }
-        let grid = tiledGrid(m: oc, n: n * g.outHeight * g.outWidth)
-        try context.launch("conv_forward_implicit", global: grid.global, local: grid.local, convolutionArgs(g, n, oc) + [b(w), b(x), b(y)])
+        try convolutionPath(g, images: n, outChannels: oc, .forward) { implicit in
+            guard implicit else { return try im2colConv2dForward(g, images: n, outChannels: oc, x: x, w: w, y: y) }
+            let grid = tiledGrid(m: oc, n: n * g.outHeight * g.outWidth)
+            try context.launch("conv_forward_implicit", global: grid.global, local: grid.local, convolutionArgs(g, n, oc) + [b(w), b(x), b(y)])
+        }
     }
 
     public func conv2dBackward(_ g: ConvGeometry, images n: Int, outChannels oc: Int, x: Storage, w: Storage, dy: Storage,
                                dx: Storage?, dw: Storage) throws {
-        guard convolvesImplicitly else { return try im2colConv2dBackward(g, images: n, outChannels: oc, x: x, w: w, dy: dy, dx: dx, dw: dw) }
+        try convolutionPath(g, images: n, outChannels: oc, dx == nil ? .backwardWeights : .backward) { implicit in
+            guard implicit else { return try im2colConv2dBackward(g, images: n, outChannels: oc, x: x, w: w, dy: dy, dx: dx, dw: dw) }
+            try implicitConv2dBackward(g, images: n, outChannels: oc, x: x, w: w, dy: dy, dx: dx, dw: dw)
+        }
+    }
+
+    private func implicitConv2dBackward(_ g: ConvGeometry, images n: Int, outChannels oc: Int, x: Storage, w: Storage, dy: Storage,
+                                        dx: Storage?, dw: Storage) throws {
         // dW: O x C*KH*KW over k = every output pixel of every image, split along k as a GEMM would be.
         let m = oc, cols = g.columnRows, k = n * g.outHeight * g.outWidth
         var slices = splitKSlices(m: m, n: cols, k: k, batch: 1)

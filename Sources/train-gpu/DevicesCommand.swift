@@ -29,6 +29,11 @@ struct DevicesCommand: ParsableCommand {
             print("  opencl:\(d.index)  \(d.name)\(mark)")
             print("      platform \(d.platformName); type \(d.kind.rawValue); \(d.computeUnits) compute units; global memory \(gib(d.globalMemoryBytes)); local memory \(d.localMemoryBytes / 1024) KiB; max work-group \(d.maxWorkGroupSize)")
             print("      driver \(d.driverVersion); \(d.openCLVersion); kernels: \(KernelTuning.defaults(for: d).description)")
+            if let kept = OpenCLBackend.keptConvolutionChoices(for: d) {
+                print("      convolutions: per shape, implicit GEMM or im2col + GEMM, whichever measured faster here on first use; "
+                      + (kept.implicitGEMM + kept.im2col == 0 ? "none measured yet" : "\(kept.implicitGEMM) shapes chose implicit GEMM, \(kept.im2col) im2col")
+                      + (kept.file.map { " (\($0))" } ?? ""))
+            }
         }
         let cores = Machine.usableCores
         print("CPU fallback:")

@@ -36,19 +36,20 @@ final class BackwardOpTests: XCTestCase {
     /// im2col path with transposed operands read in place, against float64.
     func testImplicitGEMMConvolutionsOnOpenCL() throws {
         guard let cl = TestDevices.opencl?.openCLContext else { throw XCTSkip("no OpenCL device") }
-        for (implicit, splitK) in [(true, false), (true, true), (false, false)] {
+        for (implicit, splitK) in [(true, false), (true, true), (false, false), (nil, false)] {
             var tuning = KernelTuning(gemmVariant: .tiled)
             tuning.tileM = 32; tuning.tileN = 32; tuning.tileK = 8; tuning.workPerThreadM = 4; tuning.workPerThreadN = 4
-            tuning.implicitConvolutions = implicit
+            tuning.convolutions = implicit.map { $0 ? .implicitGEMM : .im2col } ?? .tuned  // nil: per shape, measured
             if splitK { tuning.splitKGroupsPerUnit = 64; tuning.splitKMinimumDepth = 16 }
             let backend = OpenCLBackend(context: try OpenCLContext(device: cl.info, tuning: tuning))
-            XCTAssertEqual(backend.convolvesImplicitly, implicit)
+            XCTAssertEqual(backend.convolvesImplicitly, implicit ?? true)
+            XCTAssertEqual(backend.convolutionChoices != nil, implicit == nil)
             let device = Device.opencl(backend.context)
             for (n, c, h, w, o, k, s, p) in [(2, 3, 9, 11, 4, 3, 1, 1), (3, 2, 12, 12, 5, 7, 2, 3), (2, 16, 10, 9, 33, 3, 2, 1), (2, 32, 6, 6, 16, 1, 2, 0), (1, 5, 7, 6, 3, 2, 3, 0)] {
                 let x = rng.uniform(n * c * h * w), wt = rng.uniform(o * c * k * k)
                 let oh = (h + 2 * p - k) / s + 1, ow = (w + 2 * p - k) / s + 1
                 let dy = rng.uniform(n * o * oh * ow)
-                let label = "conv2d \(n),\(c),\(h),\(w) o\(o) k\(k) s\(s) p\(p) implicit \(implicit) split-K \(splitK)"
+                let label = "conv2d \(n),\(c),\(h),\(w) o\(o) k\(k) s\(s) p\(p) implicit \(implicit.map { "\($0)" } ?? "tuned") split-K \(splitK)"
                 let xt = try Tensor(x, shape: [n, c, h, w], on: device), wtt = try Tensor(wt, shape: [o, c, k, k], on: device)
                 let y = try Ops.conv2dForward(xt, weight: wtt, bias: nil, stride: s, padding: p)
                 assertClose(try y.toArray(), Reference.conv2d(x.doubles, wt.doubles, [Double](repeating: 0, count: o), n: n, c: c, h: h, wd: w, o: o, kh: k, kw: k, stride: s, pad: p), "\(label) forward")
