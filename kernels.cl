@@ -879,6 +879,62 @@ __kernel void augment_spectrogram(const int batch, const int H, const int W, con
     Y[i] = v;
 }
 
+// The bar fills of augment_spectrogram, as the reference draws its bars: each filled with the
+// image's mean as it is when the bar is drawn (time bars, then frequency bars; earlier bars
+// included). One work-group per sample writes params[0] (the first mean), params[16..21] (each
+// bar's fill) and params[22] = 1. A pixel's value when bar k is drawn is the fill of the last
+// earlier bar covering it, else the image's.
+__kernel void augment_bar_fills(const int batch, const int H, const int W, __global const float* X, __global float* params)
+{
+    __local float partial[REDUCE_WG];
+    __local float total;
+    const int b = get_group_id(0), lid = get_local_id(0);
+    const __global float* x = X + (long)b * H * W;
+    __global float* p = params + b * AUGMENT_PARAMS;
+    const float count = (float)max(1, H * W);
+    float s = 0.0f, comp = 0.0f;
+    for (int i = lid; i < H * W; i += REDUCE_WG) KAHAN_ADD(s, comp, x[i]);
+    partial[lid] = s;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int w = REDUCE_WG / 2; w > 0; w >>= 1) {
+        if (lid < w) partial[lid] += partial[lid + w];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (lid == 0) { total = partial[0]; p[0] = total / count; }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    float fills[6];
+    for (int k = 0; k < 6; k++) {
+        const float fill = total / count;
+        fills[k] = fill;
+        const int time = k < 3;
+        const int start = (int)p[1 + 2 * k], extent = (int)p[2 + 2 * k];
+        const int lo = max(0, start), hi = min(time ? W : H, start + extent);
+        const int across = time ? H : W;
+        float d = 0.0f, dc = 0.0f;
+        for (int j = lid; hi > lo && j < (hi - lo) * across; j += REDUCE_WG) {
+            const int a = lo + j / across, c = j % across;
+            const int row = time ? c : a, col = time ? a : c;
+            float v = x[row * W + col];
+            for (int e = 0; e < k; e++) {
+                const int es = (int)p[1 + 2 * e], ee = es + (int)p[2 + 2 * e];
+                const int at = e < 3 ? col : row;
+                if (at >= es && at < ee) v = fills[e];
+            }
+            KAHAN_ADD(d, dc, fill - v);
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+        partial[lid] = d;
+        barrier(CLK_LOCAL_MEM_FENCE);
+        for (int w = REDUCE_WG / 2; w > 0; w >>= 1) {
+            if (lid < w) partial[lid] += partial[lid + w];
+            barrier(CLK_LOCAL_MEM_FENCE);
+        }
+        if (lid == 0) { total += partial[0]; p[16 + k] = fill; }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (lid == 0) p[22] = 1.0f;
+}
+
 // Audio augmentation of a batch of waveforms [B, L] (the reference toolkit's current pipeline,
 // after random trimming; the host draws every choice and computes the level-dependent factors):
 //   z[t] = A(a * x[t]) + c * o[t]                  gain (a), overlay mixed as audio (c * o, rounds

@@ -54,8 +54,7 @@ public enum StandardSuite {
             guard let cl = d.backend as? OpenCLBackend, !cl.convolutionPaths.paths.isEmpty else { continue }
             let (paths, file) = cl.convolutionPaths
             let implicit = paths.values.filter { $0 == "implicit-gemm" }.count
-            log("\(d.identifier) convolution paths chosen: \(implicit) implicit GEMM, \(paths.count - implicit) im2col (\(file ?? "not kept"))")
-            for (key, path) in paths.sorted(by: { $0.key < $1.key }) { log("  \(key): \(path)") }
+            log("\(d.identifier) convolution paths chosen: \(implicit) shapes implicit GEMM, \(paths.count - implicit) im2col (\(file ?? "not kept"))")
         }
         if let cpu = Device.cpu.backend as? CPUBackend, devices.contains(where: { !$0.isOpenCL }) {
             let paths = cpu.convolutionChoices.paths

@@ -310,9 +310,14 @@ public final class OpenCLContext: @unchecked Sendable {
         try check(clEnqueueWriteBuffer(queue, buffer.mem, cl_bool(CL_TRUE), offset * 4, count * 4, source, 0, nil, nil), "clEnqueueWriteBuffer")
     }
 
+    /// Device-to-host reads so far (each one waits for the queue): a training step should make none.
+    public var readCount: Int { launchLock.withLock { reads } }
+    private var reads = 0
+
     /// Copies `count` floats from the buffer at element `offset` to host memory (blocking).
     public func read(_ buffer: DeviceBuffer, into destination: UnsafeMutablePointer<Float>, count: Int, offset: Int = 0) throws {
         guard count > 0 else { return }
+        launchLock.withLock { reads += 1 }
         try check(clEnqueueReadBuffer(queue, buffer.mem, cl_bool(CL_TRUE), offset * 4, count * 4, destination, 0, nil, nil), "clEnqueueReadBuffer")
     }
 

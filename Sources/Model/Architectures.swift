@@ -91,4 +91,12 @@ public enum LossKind: String, Codable, Sendable {
         case .softmaxCrossEntropy: return try Ops.softmaxCrossEntropy(logits: logits, targets: targets)
         }
     }
+
+    /// The mean loss as a one-element tensor left on the device (nothing is read back), and the gradient.
+    public func computeOnDevice(logits: Tensor, targets: Tensor) throws -> (loss: Tensor, gradient: Tensor) {
+        switch self {
+        case .bceWithLogits: return try Ops.bceWithLogitsOnDevice(logits: logits, targets: targets)
+        case .softmaxCrossEntropy: return try Ops.softmaxCrossEntropyOnDevice(logits: logits, targets: targets)
+        }
+    }
 }

@@ -150,7 +150,7 @@ struct SampleAugmentation {
     /// Seconds after the clip's start where the trimmed clip begins.
     var startOffset: Double = 0
     /// Image masks, noise and translation (`augment_spectrogram`'s block; the mask fills, slots 0
-    /// and 16–22, are set once the image is known: `AugmentationPlanner.setBarFills`).
+    /// and 16–22, are set on the device once the image is known: `Ops.augmentBarFills`).
     var parameters = [Float](repeating: 0, count: augmentParameterCount)
     /// The audio pipeline's draws (nil in the classic pipeline).
     var audio: AudioDraws?
@@ -271,29 +271,4 @@ struct AugmentationPlanner {
         return v
     }
 
-    /// The reference fills each bar with the mean of the image as it is when the bar is drawn
-    /// (time bars, then frequency bars, earlier bars included): sets those fills (slots 16–21,
-    /// flag 22) and the image mean (slot 0) in `parameters` for `image` [height, width].
-    static func setBarFills(_ parameters: inout [Float], image: ArraySlice<Float>, height: Int, width: Int) {
-        var img = Array(image)
-        var sum = img.reduce(0.0) { $0 + Double($1) }
-        let count = Double(max(1, height * width))
-        parameters[0] = Float(sum / count)
-        for k in 0..<6 {
-            let fill = Float(sum / count)
-            parameters[16 + k] = fill
-            let start = Int(parameters[1 + 2 * k]), extent = Int(parameters[2 + 2 * k])
-            let time = k < 3
-            let lo = max(0, start), hi = min(time ? width : height, start + extent)
-            guard hi > lo else { continue }
-            for a in lo..<hi {
-                for b in 0..<(time ? height : width) {
-                    let i = time ? b * width + a : a * width + b
-                    sum += Double(fill) - Double(img[i])
-                    img[i] = fill
-                }
-            }
-        }
-        parameters[22] = 1
-    }
 }

@@ -67,7 +67,7 @@ public struct Preprocessing: Codable, Sendable, Equatable {
 public enum PipelineError: Error, CustomStringConvertible {
     case invalidParameter(String)
     case tooManyFailures(failed: Int, total: Int, set: String, examples: [String])
-    case nonFiniteLoss(epoch: Int, batch: Int, checkpoint: String?)
+    case nonFiniteLoss(epoch: Int, batches: ClosedRange<Int>, checkpoint: String?)
     case diverged(epoch: Int, what: String, checkpoint: String?)
     case noData(String)
     case incompatible(String)
@@ -77,8 +77,8 @@ public enum PipelineError: Error, CustomStringConvertible {
         case let .invalidParameter(s): return s
         case let .tooManyFailures(failed, total, set, examples):
             return "\(failed) of \(total) \(set) clips could not be read (more than 10%); stopping. First failures:\n" + examples.map { "  " + $0 }.joined(separator: "\n")
-        case let .nonFiniteLoss(epoch, batch, checkpoint):
-            return "loss became NaN or infinite at epoch \(epoch), batch \(batch); stopped. " +
+        case let .nonFiniteLoss(epoch, batches, checkpoint):
+            return "loss became NaN or infinite at epoch \(epoch), " + (batches.count == 1 ? "batch \(batches.lowerBound)" : "batches \(batches.lowerBound)–\(batches.upperBound)") + "; stopped. " +
                 (checkpoint.map { "The last good checkpoint is kept: \($0)" } ?? "No checkpoint was written yet.") + " Try a lower --learning-rate."
         case let .diverged(epoch, what, checkpoint):
             return "training diverged in epoch \(epoch): \(what) is NaN or infinite; stopped without saving it. " +

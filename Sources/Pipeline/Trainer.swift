@@ -22,6 +22,9 @@ public struct EpochMetrics: Codable, Sendable {
     /// Data-parallel runs: seconds spent summing gradients over the processes, and the steps.
     public var gradientSumSeconds: Double? = nil
     public var steps: Int? = nil
+    /// OpenCL: device-to-host reads in the epoch's training steps (the loss, once per
+    /// `Trainer.lossReadInterval` steps and at the end; nil on the CPU fallback).
+    public var deviceReads: Int? = nil
 }
 
 /// The processes of a data-parallel training run (MPI ranks): each trains on its share of every
@@ -294,6 +297,27 @@ public final class Trainer {
         var lossSum = 0.0, samples = 0, steps = 0
         var sumSeconds = 0.0
         var lr: Float = 0
+        // Single process: the loss stays on the device, summed (weighted by rows) over a window of
+        // steps and read once per window and at the epoch's end, so a step waits for nothing. A NaN
+        // or infinite loss makes the sum non-finite (losses are never negative) and is caught at
+        // the read. Data-parallel steps sum the loss over the ranks with the gradients instead.
+        let window = try Tensor.zeros([1], on: device)
+        var windowFirstBatch = 0, windowSteps = 0, windowSamples = 0, shownLoss = Float.nan
+        let reads0 = device.openCLContext?.readCount
+        func readWindow(lastBatch: Int) throws {
+            guard windowSteps > 0 else { return }
+            let total = try window.toArray()[0]
+            guard total.isFinite else {
+                throw PipelineError.nonFiniteLoss(epoch: epoch + 1, batches: (windowFirstBatch + 1)...(lastBatch + 1),
+                                                  checkpoint: FileSystem.exists(run.checkpointPath) ? run.checkpointPath : nil)
+            }
+            lossSum += Double(total)
+            shownLoss = total / Float(max(1, windowSamples))
+            try Ops.fill(window, 0)
+            windowSteps = 0
+            windowSamples = 0
+            windowFirstBatch = lastBatch + 1
+        }
         for b in 0..<nb {
             if let stop = stopAfterBatches, b >= stop { throw PipelineError.noData("stopped after \(stop) batches (simulated kill)") }
             let taken = try prefetch.take()
@@ -311,7 +335,7 @@ public final class Trainer {
             guard let batch = taken else { continue }
             let (x, y) = try deviceBatch(batch, epoch: epoch, batchIndex: b)
             let logits = try network.forward(x, training: true)
-            var (loss, grad) = try configuration.loss.compute(logits: logits, targets: y)
+            let (lossOnDevice, grad) = try configuration.loss.computeOnDevice(logits: logits, targets: y)
             if let group {
                 // The gradient of the mean over the global batch: each share's mean loss weighted by
                 // its rows, summed over the processes (with the loss itself, in one reduction).
@@ -319,28 +343,38 @@ public final class Trainer {
                 try Ops.scale(grad, by: weight)
                 _ = try network.backward(grad)
                 let t = Date()
-                loss = try sumGradients(group, loss: loss * weight)
+                let loss = try sumGradients(group, loss: try lossOnDevice.toArray()[0] * weight)
                 sumSeconds += Date().timeIntervalSince(t)
+                guard loss.isFinite else {
+                    throw PipelineError.nonFiniteLoss(epoch: epoch + 1, batches: (b + 1)...(b + 1), checkpoint: FileSystem.exists(run.checkpointPath) ? run.checkpointPath : nil)
+                }
+                lossSum += Double(loss) * Double(rows)
+                shownLoss = loss
             } else {
                 _ = try network.backward(grad)
-            }
-            guard loss.isFinite else {
-                throw PipelineError.nonFiniteLoss(epoch: epoch + 1, batch: b + 1, checkpoint: FileSystem.exists(run.checkpointPath) ? run.checkpointPath : nil)
+                try Ops.axpy(Float(rows), lossOnDevice, into: window)
+                windowSteps += 1
+                windowSamples += rows
             }
             try optimizer.step(network.parameters, learningRate: lr)
-            lossSum += Double(loss) * Double(rows)
             samples += rows
             steps += 1
+            if windowSteps >= Self.lossReadInterval { try readWindow(lastBatch: b) }
             let elapsed = Date().timeIntervalSince(t0)
-            progress.update(done: b + 1, rateUnits: Double(samples) / max(elapsed, 1e-9), extra: String(format: "loss %.4f lr %.2g", loss, lr))
+            progress.update(done: b + 1, rateUnits: Double(samples) / max(elapsed, 1e-9), extra: String(format: "loss %.4f lr %.2g", shownLoss, lr))
         }
+        try readWindow(lastBatch: nb - 1)
         try device.synchronize()
+        let hostReads = reads0.map { device.openCLContext!.readCount - $0 }
         let seconds = Date().timeIntervalSince(t0)
         return EpochMetrics(epoch: epoch + 1, trainLoss: samples > 0 ? lossSum / Double(samples) : .nan, validationLoss: nil, validationMAP: nil,
                             validationMacroAUC: nil, classAP: [], learningRate: Double(lr), samplesPerSecond: Double(samples) / seconds,
                             seconds: seconds, loaderWaitFraction: prefetch.waitSeconds / max(seconds, 1e-9),
-                            gradientSumSeconds: group == nil ? nil : sumSeconds, steps: steps)
+                            gradientSumSeconds: group == nil ? nil : sumSeconds, steps: steps, deviceReads: hostReads)
     }
+
+    /// Training steps between reads of the loss (and its NaN check) from the device.
+    public static let lossReadInterval = 16
 
     /// This process's contiguous share of a global batch: the rows split as evenly as they go
     /// (shares differ by at most one row; none when the batch has fewer rows than processes).
@@ -499,16 +533,11 @@ public final class Trainer {
         if a.timeMask || a.frequencyMask || a.translate || a.noiseStd > 0 {
             // Bars are filled as the reference fills them: each with the mean of the image (after
             // gain and overlays) as it is when the bar is drawn.
-            let images = try x.toArray()
-            var params = [Float](repeating: 0, count: n * augmentParameterCount)
-            for k in 0..<n {
-                var p = batch.augmentations[k].parameters
-                AugmentationPlanner.setBarFills(&p, image: images[(k * hw)..<((k + 1) * hw)], height: pp.image.height, width: pp.image.width)
-                params.replaceSubrange((k * augmentParameterCount)..<((k + 1) * augmentParameterCount), with: p)
-            }
+            // The fills are computed on the device, so nothing is read back.
+            let parameters = try Tensor(batch.augmentations.flatMap(\.parameters), shape: [n, augmentParameterCount], on: device)
+            try Ops.augmentBarFills(x, parameters: parameters)
             let seed = configuration.seed ^ (UInt64(epoch) << 32 | UInt64(batchIndex)) ^ 0x5EED
-            x = try Ops.augmentSpectrogram(x, parameters: Tensor(params, shape: [n, augmentParameterCount], on: device), seed: seed,
-                                           offset: 2 * UInt64(batch.firstRow * hw))
+            x = try Ops.augmentSpectrogram(x, parameters: parameters, seed: seed, offset: 2 * UInt64(batch.firstRow * hw))
         }
         return (x, y)
     }
@@ -527,16 +556,11 @@ public final class Trainer {
         let y = try Tensor(batch.labels, shape: [n, classes.count], on: device)
         if configuration.augmentation.frequencyMask {
             // Bars are filled with the image's mean as it is when each is drawn, as in the classic pipeline.
-            let images = try x.toArray(), hw = pp.imageCount
-            var params = [Float](repeating: 0, count: n * augmentParameterCount)
-            for k in 0..<n {
-                var p = batch.augmentations[k].parameters
-                AugmentationPlanner.setBarFills(&p, image: images[(k * hw)..<((k + 1) * hw)], height: pp.image.height, width: pp.image.width)
-                p[15] = 0
-                params.replaceSubrange((k * augmentParameterCount)..<((k + 1) * augmentParameterCount), with: p)
-            }
-            x = try Ops.augmentSpectrogram(x, parameters: Tensor(params, shape: [n, augmentParameterCount], on: device), seed: seed,
-                                           offset: 2 * UInt64(batch.firstRow * pp.imageCount))
+            // (computed on the device: nothing is read back). No noise here: the waveforms had theirs.
+            let parameters = try Tensor(batch.augmentations.flatMap { a -> [Float] in var p = a.parameters; p[15] = 0; return p },
+                                        shape: [n, augmentParameterCount], on: device)
+            try Ops.augmentBarFills(x, parameters: parameters)
+            x = try Ops.augmentSpectrogram(x, parameters: parameters, seed: seed, offset: 2 * UInt64(batch.firstRow * pp.imageCount))
         }
         return (x, y)
     }

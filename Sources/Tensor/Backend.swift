@@ -81,6 +81,9 @@ public protocol Backend: AnyObject {
     func overlayLabelUnion(batch: Int, classes: Int, labels: Storage, overlayLabels: Storage, apply: Storage, out: Storage) throws
     /// Masks, noise and translation of spectrogram images; see `augment_spectrogram` in kernels.cl.
     func augmentSpectrogram(batch: Int, height: Int, width: Int, seed: UInt64, offset: UInt64, x: Storage, params: Storage, y: Storage) throws
+    /// The bar fills of `augmentSpectrogram` from the images themselves (each bar's fill is the
+    /// image's mean when it is drawn); see `augment_bar_fills` in kernels.cl.
+    func augmentBarFills(batch: Int, height: Int, width: Int, x: Storage, params: Storage) throws
     /// Gain, overlay mixing, relative noise, wrap and time masks of waveforms; see `augment_waveform` in kernels.cl.
     func augmentWaveform(batch: Int, length: Int, seed: UInt64, offset: UInt64, x: Storage, overlay: Storage, params: Storage, y: Storage) throws
     /// `y = clamp(x + offsets[b], -1, 1)` per sample of `size` elements (random gain on images).

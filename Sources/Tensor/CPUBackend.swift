@@ -628,6 +628,36 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         for i in 0..<(batch * classes) { pout[i] = pa[i / classes] > 0.5 ? max(pl[i], po[i]) : pl[i] }
     }
 
+    public func augmentBarFills(batch: Int, height: Int, width: Int, x: Storage, params: Storage) throws {
+        let px = x.host!, pp = params.host!
+        let plane = height * width
+        parallel(batch, cost: plane) { lo, hi in
+            for b in lo..<hi {
+                let image = px + b * plane, p = pp + b * augmentParameterCount
+                var current = Array(UnsafeBufferPointer(start: image, count: plane))
+                var sum = current.reduce(0.0) { $0 + Double($1) }
+                let count = Double(max(1, plane))
+                p[0] = Float(sum / count)
+                for k in 0..<6 {
+                    let fill = Float(sum / count)
+                    p[16 + k] = fill
+                    let start = Int(p[1 + 2 * k]), extent = Int(p[2 + 2 * k])
+                    let time = k < 3
+                    let lo = max(0, start), hi = min(time ? width : height, start + extent)
+                    guard hi > lo else { continue }
+                    for a in lo..<hi {
+                        for c in 0..<(time ? height : width) {
+                            let i = time ? c * width + a : a * width + c
+                            sum += Double(fill) - Double(current[i])
+                            current[i] = fill
+                        }
+                    }
+                }
+                p[22] = 1
+            }
+        }
+    }
+
     public func augmentSpectrogram(batch: Int, height: Int, width: Int, seed: UInt64, offset: UInt64, x: Storage, params: Storage, y: Storage) throws {
         let px = x.host!, pp = params.host!, py = y.host!
         let plane = height * width

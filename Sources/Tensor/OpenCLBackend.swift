@@ -383,6 +383,11 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         try launch1D("overlay_label_union", batch * classes, [i(batch), i(classes), b(labels), b(overlayLabels), b(apply), b(out)])
     }
 
+    public func augmentBarFills(batch: Int, height: Int, width: Int, x: Storage, params: Storage) throws {
+        let w = tuning.reduceWorkGroup
+        try context.launch("augment_bar_fills", global: [batch * w], local: [w], [i(batch), i(height), i(width), b(x), b(params)])
+    }
+
     public func augmentSpectrogram(batch: Int, height: Int, width: Int, seed: UInt64, offset: UInt64, x: Storage, params: Storage, y: Storage) throws {
         try launch1D("augment_spectrogram", batch * height * width, [i(batch), i(height), i(width), .uint64(seed), .uint64(offset), b(x), b(params), b(y)])
     }

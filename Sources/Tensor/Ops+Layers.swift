@@ -138,21 +138,41 @@ extension Ops {
     /// Softmax cross-entropy for single-target rows (targets one-hot or probabilities), mean over
     /// rows; returns the loss and its gradient with respect to the logits.
     public static func softmaxCrossEntropy(logits: Tensor, targets: Tensor) throws -> (loss: Float, gradient: Tensor) {
+        let (loss, dx) = try softmaxCrossEntropyOnDevice(logits: logits, targets: targets)
+        return (try loss.toArray()[0], dx)
+    }
+
+    /// As `softmaxCrossEntropy`, the mean loss left on the device as a one-element tensor (no read).
+    public static func softmaxCrossEntropyOnDevice(logits: Tensor, targets: Tensor) throws -> (loss: Tensor, gradient: Tensor) {
         try logits.requireSameShape("softmaxCrossEntropy", targets)
         guard logits.rank == 2 else { throw TensorError.invalidShape(op: "softmaxCrossEntropy", shape: logits.shape, expected: "[rows, classes]") }
         let rows = logits.shape[0]
         let rowLoss = try Tensor.empty([rows], on: logits.device), dx = try Tensor.empty(logits.shape, on: logits.device)
         try logits.device.backend.softmaxCrossEntropy(rows: rows, cols: logits.shape[1], x: logits.storage, target: targets.storage,
                                                       rowLoss: rowLoss.storage, dx: dx.storage)
-        return (try sum(rowLoss) / Float(rows), dx)
+        return (try mean(rowLoss), dx)
     }
 
     /// Binary cross-entropy with logits (multi-target), mean over all elements; loss and gradient.
     public static func bceWithLogits(logits: Tensor, targets: Tensor) throws -> (loss: Float, gradient: Tensor) {
+        let (loss, dx) = try bceWithLogitsOnDevice(logits: logits, targets: targets)
+        return (try loss.toArray()[0], dx)
+    }
+
+    /// As `bceWithLogits`, the mean loss left on the device as a one-element tensor (no read).
+    public static func bceWithLogitsOnDevice(logits: Tensor, targets: Tensor) throws -> (loss: Tensor, gradient: Tensor) {
         try logits.requireSameShape("bceWithLogits", targets)
         let loss = try Tensor.empty(logits.shape, on: logits.device), dx = try Tensor.empty(logits.shape, on: logits.device)
         try logits.device.backend.bceWithLogits(count: logits.count, x: logits.storage, target: targets.storage, loss: loss.storage, dx: dx.storage)
-        return (try sum(loss) / Float(logits.count), dx)
+        return (try mean(loss), dx)
+    }
+
+    /// The mean of all elements as a one-element tensor on the same device (no read).
+    static func mean(_ x: Tensor) throws -> Tensor {
+        let out = try Tensor.empty([1], on: x.device)
+        try x.device.backend.reduceSum(count: x.count, x: x.storage, out: out.storage)
+        try x.device.backend.scale(out.storage, count: 1, alpha: 1 / Float(x.count))
+        return out
     }
 
     // MARK: optimizer updates (in place)
@@ -206,6 +226,18 @@ extension Ops {
 
     /// Time/frequency masks filled with each sample's mean, Gaussian noise, and translation (fill 0)
     /// of a batch [B, 1, H, W] (or [B, H, W]); `parameters` is [B, augmentParameterCount] (see kernels.cl).
+    /// Sets each sample's bar fills in `parameters` (in place, on the device) from its image: every
+    /// bar is filled with the image's mean as it is when the bar is drawn, as the reference does.
+    public static func augmentBarFills(_ x: Tensor, parameters: Tensor) throws {
+        guard x.rank >= 3, parameters.shape == [x.shape[0], augmentParameterCount] else {
+            throw TensorError.shapeMismatch(op: "augmentBarFills", lhs: x.shape, rhs: parameters.shape)
+        }
+        try x.requireDevice("augmentBarFills", parameters)
+        let h = x.shape[x.rank - 2], w = x.shape[x.rank - 1]
+        guard x.count == x.shape[0] * h * w else { throw TensorError.invalidShape(op: "augmentBarFills", shape: x.shape, expected: "one channel") }
+        try x.device.backend.augmentBarFills(batch: x.shape[0], height: h, width: w, x: x.storage, params: parameters.storage)
+    }
+
     public static func augmentSpectrogram(_ x: Tensor, parameters: Tensor, seed: UInt64, offset: UInt64 = 0) throws -> Tensor {
         guard x.rank >= 3, parameters.shape == [x.shape[0], augmentParameterCount] else {
             throw TensorError.shapeMismatch(op: "augmentSpectrogram", lhs: x.shape, rhs: parameters.shape)

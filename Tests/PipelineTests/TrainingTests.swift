@@ -97,6 +97,24 @@ final class TrainingTests: XCTestCase {
         }
     }
 
+    /// Training steps read nothing back from the OpenCL device: the loss is summed there and read
+    /// (with its NaN check) once every `Trainer.lossReadInterval` steps and at the epoch's end.
+    func testTrainingStepsReadTheLossOnlyEveryFewSteps() throws {
+        guard TrainingTests.openclAvailable else {
+            if ProcessInfo.processInfo.environment["CI"] != nil { XCTFail("CI needs POCL") }
+            throw XCTSkip("no OpenCL device")
+        }
+        let dir = makeTemporaryDirectory("reads")
+        let data = try ToadDataset.make(in: dir, clips: 60)
+        var config = ToadDataset.configuration(device: "opencl", epochs: 1)
+        config.batchSize = 2
+        let summary = try trainer(data, config, run: dir + "/run", overlays: false).fit()
+        let steps = try XCTUnwrap(summary.epochs.first?.steps), reads = try XCTUnwrap(summary.epochs.first?.deviceReads)
+        XCTAssertGreaterThan(steps, Trainer.lossReadInterval)
+        XCTAssertEqual(reads, (steps + Trainer.lossReadInterval - 1) / Trainer.lossReadInterval, "\(reads) reads in \(steps) steps")
+        XCTAssertTrue(summary.epochs[0].trainLoss.isFinite && summary.epochs[0].trainLoss > 0)
+    }
+
     /// Killing a run mid-epoch and resuming gives the same final weights as an uninterrupted run.
     func testResumeAfterKillMatchesUninterruptedRun() throws {
         let dir = makeTemporaryDirectory("resume")

@@ -432,6 +432,43 @@ final class AugmentKernelTests: XCTestCase {
         }
     }
 
+    /// Bar fills from the images, on every device, against float64: each bar's fill is the mean of
+    /// the image as it is when the bar is drawn (overlapping and crossing bars, bars past the edge,
+    /// empty bars), for a batch whose samples have different bars.
+    func testAugmentBarFillsAgainstFloat64() throws {
+        var rng = TestRNG(seed: UInt64.random(in: 0...UInt64.max))
+        let (n, h, w) = (3, 37, 45)
+        let x = rng.uniform(n * h * w)
+        var params = [Float](repeating: 0, count: n * augmentParameterCount)
+        var expected: [[Double]] = []
+        for b in 0..<n {
+            var p = [Float](repeating: 0, count: augmentParameterCount)
+            p[1] = Float(3 + b); p[2] = 9; p[3] = Float(7 + 2 * b); p[4] = 6; p[5] = 40; p[6] = 10   // time bars, the last past the edge
+            p[7] = 2; p[8] = Float(5 + b); p[9] = 20; p[10] = 0; p[11] = Float(4 + b); p[12] = 8      // frequency bars, one empty
+            params.replaceSubrange((b * augmentParameterCount)..<((b + 1) * augmentParameterCount), with: p)
+            var image = x[(b * h * w)..<((b + 1) * h * w)].map(Double.init)
+            var fills = [image.reduce(0, +) / Double(h * w)]
+            for k in 0..<6 {
+                let fill = image.reduce(0, +) / Double(h * w)
+                fills.append(fill)
+                let start = Int(p[1 + 2 * k]), end = min(k < 3 ? w : h, start + Int(p[2 + 2 * k]))
+                for a in start..<max(start, end) { for c in 0..<(k < 3 ? h : w) { image[k < 3 ? c * w + a : a * w + c] = fill } }
+            }
+            expected.append(fills)
+        }
+        for device in TestDevices.all {
+            let parameters = try Tensor(params, shape: [n, augmentParameterCount], on: device)
+            try Ops.augmentBarFills(Tensor(x, shape: [n, 1, h, w], on: device), parameters: parameters)
+            let got = try parameters.toArray()
+            for b in 0..<n {
+                let p = Array(got[(b * augmentParameterCount)..<((b + 1) * augmentParameterCount)])
+                assertClose([p[0]] + Array(p[16...21]), expected[b], tolerance: 1e-6, "bar fills of sample \(b) on \(device.identifier)")
+                XCTAssertEqual(p[22], 1)
+                XCTAssertEqual(Array(p[1...12]), Array(params[(b * augmentParameterCount + 1)...(b * augmentParameterCount + 12)]), "bars untouched")
+            }
+        }
+    }
+
     /// With slot 7 on, the sample's term is clipped to +-slot 6, noise samples and the noisy mix
     /// to [-1, 1], mask noise to [-1, 1] (the reference's apply_gain, mix and Audio.noise clipping).
     func testAugmentWaveformClipsLikeTheReference() throws {
