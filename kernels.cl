@@ -199,6 +199,8 @@ __kernel void transpose(const int rows, const int cols,
     B[offB + (long)b * strideB + (long)c * rows + r] = A[offA + (long)b * strideA + (long)r * cols + c];
 }
 
+// The GEMM tuner (train-gpu tune) builds only the kernels above, for each candidate's defines.
+#ifndef CHORUS_GEMM_ONLY
 // ---------------------------------------------------------------------------------------------
 // Elementwise
 // ---------------------------------------------------------------------------------------------
@@ -1186,3 +1188,4 @@ __kernel void spectrogram_to_image(const int batch, const int rows, const int fr
     const float v = (1.0f - rw) * upper + rw * lower;
     out[((long)b * height + y) * width + x] = (v - 0.5f) * 2.0f;
 }
+#endif  // CHORUS_GEMM_ONLY

@@ -6,7 +6,6 @@ import Model
 import Tensor
 
 // chorus-bench: the Benchmarks target. `chorus-bench` runs the standard suite (as `train-gpu bench`);
-// `chorus-bench gemm-sweep [N]` tries gemm_blocked parameters on the OpenCL device;
 // `chorus-bench resnet [DEVICE] [BATCH] [ARCH]` measures network training and inference throughput;
 // `chorus-bench spectrogram [--quick]` runs only the spectrogram benchmarks;
 // `chorus-bench recipe-dataset --dataset R1|R2|R3 [--seed N] [--backgrounds DIR] --out DIR` writes a
@@ -39,20 +38,6 @@ if args.first == "hash" {
 }
 if args.first == "recipe-dataset" {
     exit(RecipeDatasetCommand.run(Array(args.dropFirst())))
-}
-if args.first == "gemm-sweep" {
-    let n = Int(args.dropFirst().first ?? "1024") ?? 1024
-    guard let info = try OpenCLPlatforms.devices().first else { print("no OpenCL device"); exit(1) }
-    print(String(format: "OpenBLAS sgemm %d: %.1f GFLOP/s", n, TensorBenchmarks.openBLASGEMM(size: n)))
-    for rm in [4, 6, 8, 10] {
-        for rn in [1, 2] {
-            var t = KernelTuning(gemmVariant: .blocked)
-            t.blockRows = rm; t.blockVectors = rn
-            let d = Device.opencl(try OpenCLContext(device: info, tuning: t))
-            print(String(format: "%@: %.1f GFLOP/s", t.description, try TensorBenchmarks.deviceGEMM(d, size: n)))
-        }
-    }
-    exit(0)
 }
 if args.first == "conv" {
     // ResNet18's convolution layers on the CPU fallback: oneDNN beside im2col + OpenBLAS, same run.

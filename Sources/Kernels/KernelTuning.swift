@@ -1,6 +1,9 @@
+import ChorusCore
+import Foundation
+
 /// Tuning parameters for kernels.cl, passed as `-D` defines and chosen per device type at run time.
-public struct KernelTuning: Sendable, Equatable, CustomStringConvertible {
-    public enum GEMMVariant: String, Sendable { case tiled, blocked }
+public struct KernelTuning: Sendable, Equatable, Codable, CustomStringConvertible {
+    public enum GEMMVariant: String, Sendable, Codable { case tiled, blocked }
     /// `tiled` (local-memory tiles, for GPUs) or `blocked` (register blocks, no local memory, for CPU devices).
     public var gemmVariant: GEMMVariant
     // gemm_tiled: tile of C per work-group (tileM x tileN), depth tileK, outputs per work-item.
@@ -14,7 +17,7 @@ public struct KernelTuning: Sendable, Equatable, CustomStringConvertible {
     /// How convolutions run with the tiled variant: im2col + GEMM + col2im, implicit GEMMs
     /// (`conv_*_implicit`: tiles read straight from the tensors), or per shape and direction
     /// whichever is measured faster on the device (the default). The blocked variant uses im2col.
-    public enum ConvolutionKernels: String, Sendable { case im2col, implicitGEMM = "implicit-gemm", tuned }
+    public enum ConvolutionKernels: String, Sendable, Codable { case im2col, implicitGEMM = "implicit-gemm", tuned }
     public var convolutions = ConvolutionKernels.tuned
     /// Work-group size of reductions (a power of two).
     public var reduceWorkGroup = 256
@@ -40,6 +43,12 @@ public struct KernelTuning: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The tuning for a device: the one `train-gpu tune` measured and kept for it (device and
+    /// driver), else the defaults for its type.
+    public static func forDevice(_ device: OpenCLDeviceInfo) -> KernelTuning {
+        KeptTuning.read(for: device)?.tuning ?? defaults(for: device)
+    }
+
     /// The `-D` build options.
     public var buildOptions: String {
         [
@@ -54,5 +63,44 @@ public struct KernelTuning: Sendable, Equatable, CustomStringConvertible {
         case .tiled: return "gemm_tiled TSM=\(tileM) TSN=\(tileN) TSK=\(tileK) WPTM=\(workPerThreadM) WPTN=\(workPerThreadN)"
         case .blocked: return "gemm_blocked RM=\(blockRows) RN=\(blockVectors) KU=\(kUnroll)"
         }
+    }
+}
+
+/// A tuning `train-gpu tune` measured on a device, kept beside the kernel binaries
+/// (`tuning-<device and driver>.json`) and used by every later context on that device.
+public struct KeptTuning: Codable, Sendable, Equatable {
+    public var tuning: KernelTuning
+    /// GEMM GFLOP/s at `size` of the winner, and of the defaults, in the tuner's run.
+    public var gflops: Double, defaultGflops: Double
+    public var size: Int
+    public var device: String, driver: String
+    public var date: String
+
+    public init(tuning: KernelTuning, gflops: Double, defaultGflops: Double, size: Int, device: String, driver: String, date: String) {
+        self.tuning = tuning; self.gflops = gflops; self.defaultGflops = defaultGflops; self.size = size
+        self.device = device; self.driver = driver; self.date = date
+    }
+
+    /// The file for a device (nil without a kernel cache).
+    public static func file(for device: OpenCLDeviceInfo) -> String? {
+        guard let dir = KernelCache.directory else { return nil }
+        let hash = SHA256.hex(Array("\(device.platformName)|\(device.name)|\(device.driverVersion)".utf8)).prefix(16)
+        return dir + "/tuning-\(hash).json"
+    }
+
+    /// The kept tuning of a device, if `train-gpu tune` ran on it (with this driver).
+    public static func read(for device: OpenCLDeviceInfo, file: String? = nil) -> KeptTuning? {
+        guard let path = file ?? Self.file(for: device), let data = FileManager.default.contents(atPath: path),
+              let kept = try? JSONDecoder().decode(KeptTuning.self, from: data),
+              kept.device == device.name, kept.driver == device.driverVersion else { return nil }
+        return kept
+    }
+
+    /// Writes the file atomically.
+    public func write(to path: String) throws {
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(self).write(to: URL(fileURLWithPath: path), options: .atomic)
     }
 }

@@ -41,7 +41,7 @@ public final class OpenCLContext: @unchecked Sendable {
 
     public init(device: OpenCLDeviceInfo, tuning: KernelTuning? = nil) throws {
         info = device
-        self.tuning = tuning ?? KernelTuning.defaults(for: device)
+        self.tuning = tuning ?? KernelTuning.forDevice(device)
         var err: cl_int = 0
         var dev: cl_device_id? = device.deviceID
         guard let ctx = clCreateContext(nil, 1, &dev, nil, nil, &err), err == CL_SUCCESS else {

@@ -115,10 +115,11 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
 
     /// One launch of the device's GEMM kernel (row-major; A is m x k, or k x m read transposed
     /// when `transA`; B is k x n, or n x k when `transB`; only gemm_tiled reads transposed).
-    private func gemmKernel(m: Int, n: Int, k: Int, transA: Bool = false, transB: Bool = false, alpha: Float,
-                            a: Storage, offsetA: Int, lda: Int, strideA: Int,
-                            b: Storage, offsetB: Int, ldb: Int, strideB: Int,
-                            beta: Float, c: Storage, offsetC: Int, ldc: Int, strideC: Int, batch: Int) throws {
+    /// `options`: other build options than the context's (the tuner builds only the GEMM kernels).
+    func gemmKernel(m: Int, n: Int, k: Int, transA: Bool = false, transB: Bool = false, alpha: Float,
+                    a: Storage, offsetA: Int, lda: Int, strideA: Int,
+                    b: Storage, offsetB: Int, ldb: Int, strideB: Int,
+                    beta: Float, c: Storage, offsetC: Int, ldc: Int, strideC: Int, batch: Int, options: String? = nil) throws {
         let operands: [KernelArgument] = [
             f(alpha),
             self.b(a), i(offsetA), i(lda), i(strideA),
@@ -131,14 +132,14 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
             let rtsm = tuning.tileM / tuning.workPerThreadM, rtsn = tuning.tileN / tuning.workPerThreadN
             let gx = (n + tuning.tileN - 1) / tuning.tileN * rtsn
             let gy = (m + tuning.tileM - 1) / tuning.tileM * rtsm
-            try context.launch("gemm_tiled", global: [gx, gy, batch], local: [rtsn, rtsm, 1], args)
+            try context.launch("gemm_tiled", global: [gx, gy, batch], local: [rtsn, rtsm, 1], options: options, args)
         case .blocked:
             precondition(!transA && !transB, "gemm_blocked reads A and B untransposed")
             let args = [i(m), i(n), i(k)] + operands
             let cols = 16 * tuning.blockVectors
             let gx = (n + cols - 1) / cols
             let gy = (m + tuning.blockRows - 1) / tuning.blockRows
-            try context.launch("gemm_blocked", global: [gx, gy, batch], local: [1, 1, 1], args)
+            try context.launch("gemm_blocked", global: [gx, gy, batch], local: [1, 1, 1], options: options, args)
         }
     }
 
@@ -184,7 +185,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     /// The convolution paths kept for a device with its default tuning (nil when it has no
     /// choice to make: CPU-type devices use im2col), read from their file.
     public static func keptConvolutionChoices(for info: OpenCLDeviceInfo) -> (implicitGEMM: Int, im2col: Int, file: String?)? {
-        let tuning = KernelTuning.defaults(for: info)
+        let tuning = KernelTuning.forDevice(info)
         guard tuning.gemmVariant == .tiled, tuning.convolutions == .tuned else { return nil }
         let file = ConvolutionChoices.deviceFile(info, tuning: tuning)
         let paths = ConvolutionChoices(file: file).paths.values

@@ -28,11 +28,14 @@ struct DevicesCommand: ParsableCommand {
             let mark = auto?.index == d.index ? "  [default]" : ""
             print("  opencl:\(d.index)  \(d.name)\(mark)")
             print("      platform \(d.platformName); type \(d.kind.rawValue); \(d.computeUnits) compute units; global memory \(gib(d.globalMemoryBytes)); local memory \(d.localMemoryBytes / 1024) KiB; max work-group \(d.maxWorkGroupSize)")
-            print("      driver \(d.driverVersion); \(d.openCLVersion); kernels: \(KernelTuning.defaults(for: d).description)")
-            if let kept = OpenCLBackend.keptConvolutionChoices(for: d) {
+            let kept = KeptTuning.read(for: d)
+            print("      driver \(d.driverVersion); \(d.openCLVersion); kernels: \(KernelTuning.forDevice(d).description) "
+                  + (kept.map { String(format: "(tuned %@: %.0f GFLOP/s at %d, defaults %.0f)", String($0.date.prefix(10)), $0.gflops, $0.size, $0.defaultGflops) }
+                     ?? "(defaults for its type; train-gpu tune measures better ones)"))
+            if let paths = OpenCLBackend.keptConvolutionChoices(for: d) {
                 print("      convolutions: per shape, implicit GEMM or im2col + GEMM, whichever measured faster here on first use; "
-                      + (kept.implicitGEMM + kept.im2col == 0 ? "none measured yet" : "\(kept.implicitGEMM) shapes chose implicit GEMM, \(kept.im2col) im2col")
-                      + (kept.file.map { " (\($0))" } ?? ""))
+                      + (paths.implicitGEMM + paths.im2col == 0 ? "none measured yet" : "\(paths.implicitGEMM) shapes chose implicit GEMM, \(paths.im2col) im2col")
+                      + (paths.file.map { " (\($0))" } ?? ""))
             }
         }
         let cores = Machine.usableCores

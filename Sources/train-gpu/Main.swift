@@ -14,7 +14,7 @@ struct TrainGPU: ParsableCommand {
         version: chorusVersion,
         subcommands: [
             DemoCommand.self,
-            DevicesCommand.self, BenchCommand.self,
+            DevicesCommand.self, TuneCommand.self, BenchCommand.self,
             SpectrogramCommand.self,
             LabelsCommand.self, BalanceCommand.self, SplitCommand.self,
             TrainCommand.self, PredictCommand.self, MergeCommand.self, EvaluateCommand.self,

@@ -83,6 +83,40 @@ final class ForwardOpTests: XCTestCase {
         }
     }
 
+    /// The GEMM tuner on the OpenCL device here: candidates fit the device's limits, the defaults
+    /// come first and are always measured, each timed candidate passed its float64 check, the
+    /// fastest is kept in the file, read back for this device and driver only, and products with
+    /// the kept tuning are right.
+    func testGEMMTunerKeepsTheFastestCheckedSetting() throws {
+        guard let info = TestDevices.opencl?.openCLContext?.info else { throw XCTSkip("no OpenCL device") }
+        let candidates = GEMMTuner.candidates(for: info)
+        XCTAssertEqual(candidates.first, KernelTuning.defaults(for: info))
+        XCTAssertGreaterThan(candidates.count, 10)
+        for t in candidates where t.gemmVariant == .tiled {
+            let items = (t.tileM / t.workPerThreadM) * (t.tileN / t.workPerThreadN), localBytes = 4 * t.tileK * (t.tileM + t.tileN + 2)
+            XCTAssertLessThanOrEqual(items, Int(info.maxWorkGroupSize))
+            XCTAssertLessThanOrEqual(localBytes, Int(info.localMemoryBytes))
+        }
+        let file = makeTemporaryDirectory("tune") + "/tuning.json"
+        let outcome = try GEMMTuner.run(device: info, seconds: 600, atMost: 3, sizes: [96], keepIn: file)
+        XCTAssertEqual(outcome.candidates.first?.tuning, KernelTuning.defaults(for: info))
+        XCTAssertEqual(outcome.candidates.count, 3)
+        XCTAssertGreaterThanOrEqual(outcome.best.score, outcome.defaults.score)
+        for c in outcome.candidates where c.rejected == nil { XCTAssertGreaterThan(c.gflops[96] ?? 0, 0, c.tuning.description) }
+        let kept = try XCTUnwrap(KeptTuning.read(for: info, file: file))
+        XCTAssertEqual(kept.tuning, outcome.best.tuning)
+        XCTAssertEqual(kept.device, info.name)
+        var other = kept
+        other.driver += "-other"
+        try other.write(to: file)
+        XCTAssertNil(KeptTuning.read(for: info, file: file), "a tuning from another driver is not used")
+        let device = Device.opencl(try OpenCLContext(device: info, tuning: kept.tuning))
+        let (m, n, k) = (45, 70, 61)
+        let a = rng.uniform(m * k), b = rng.uniform(k * n)
+        let c = try Ops.matmul(Tensor(a, shape: [m, k], on: device), Tensor(b, shape: [k, n], on: device)).toArray()
+        assertClose(c, Reference.gemm(a.doubles, b.doubles, m: m, n: n, k: k, transA: false, transB: false), "gemm with the kept tuning")
+    }
+
     func testConv2dForwardStridesPaddingAndChunks() throws {
         // The last three have channel counts where oneDNN's blocked layouts (and their reorders) are used.
         let cases = [(2, 3, 9, 11, 4, 3, 3, 1, 1), (3, 2, 12, 12, 5, 7, 7, 2, 3), (2, 4, 8, 8, 6, 1, 1, 2, 0), (1, 3, 5, 7, 2, 3, 3, 1, 0),

@@ -1,0 +1,42 @@
+import ArgumentParser
+import Foundation
+import Kernels
+import Tensor
+
+struct TuneCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tune",
+        abstract: "Tune the GEMM kernel on an OpenCL device and keep the fastest setting for it.",
+        discussion: """
+        Tries the GEMM kernel's settings (tile shapes and work per item on GPUs, register blocks and k unrolling on \
+        CPU-type devices), each checked against the device's limits before it is built and against a float64 product \
+        before it is timed, until --seconds have passed. The fastest is kept beside the kernel binaries for this device \
+        and driver, and used by every later run on it (train-gpu devices shows it). Convolutions choose their own path \
+        per shape the first time each is used.
+        """)
+
+    @Option(help: "OpenCL device to tune: opencl, gpu or opencl:N.") var device: String = "opencl"
+    @Option(help: "Stop trying new settings after this many seconds (the defaults are always measured).") var seconds: Double = 120
+
+    func validate() throws {
+        guard seconds > 0, seconds <= 3600 else { throw ValidationError("--seconds must be in (0, 3600], got \(seconds)") }
+    }
+
+    func run() throws {
+        let request = try DeviceRequest(parsing: device)
+        guard request != .cpu, request != .auto || (try? OpenCLPlatforms.devices())?.isEmpty == false,
+              let info = try request.resolve(among: try OpenCLPlatforms.devices()) else {
+            throw ValidationError("--device \(device): tune measures an OpenCL device (the CPU fallback tunes its convolutions itself on first use); see train-gpu devices")
+        }
+        print("tuning the GEMM kernel on opencl:\(info.index) \(info.name) (driver \(info.driverVersion)) for up to \(Int(seconds)) s")
+        let outcome = try GEMMTuner.run(device: info, seconds: seconds) { print($0) }
+        let size = outcome.sizes.max() ?? 0
+        let best = outcome.best, defaults = outcome.defaults
+        let rejected = outcome.candidates.filter { $0.rejected != nil }.count
+        print(String(format: "tried %d of %d settings%@ (%d rejected)", outcome.candidates.count, GEMMTuner.candidates(for: info).count,
+                     outcome.stoppedEarly ? ", stopped at the time limit" : "", rejected))
+        print(String(format: "best: %@: %.1f GFLOP/s at %d (defaults %.1f, %.2fx)", best.tuning.description, best.gflops[size] ?? 0, size,
+                     defaults.gflops[size] ?? 0, (best.gflops[size] ?? 0) / max(defaults.gflops[size] ?? 1, 1e-9)))
+        if let file = KeptTuning.file(for: info) { print("kept in \(file)") } else { print("no kernel cache directory: nothing kept") }
+    }
+}
