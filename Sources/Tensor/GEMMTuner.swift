@@ -96,7 +96,8 @@ public enum GEMMTuner {
         return Outcome(candidates: results, best: best, defaults: defaults, sizes: sizes, stoppedEarly: stoppedEarly)
     }
 
-    static let gemmOnly = " -DCHORUS_GEMM_ONLY"
+    /// Only the GEMM kernels, and no warnings (POCL prints clang's -Wpsabi notes on float16 for every build).
+    static let gemmOnly = " -DCHORUS_GEMM_ONLY -w"
 
     /// nil if the candidate's products match float64 (edge sizes, both beta cases), else why not.
     static func check(_ backend: OpenCLBackend) throws -> String? {
