@@ -66,7 +66,7 @@ final class ForwardOpTests: XCTestCase {
             tuning.splitKGroupsPerUnit = 64; tuning.splitKMinimumDepth = 40
             let backend = OpenCLBackend(context: try OpenCLContext(device: cl.info, tuning: tuning))
             let device = Device.opencl(backend.context)
-            for (m, n, k) in [(20, 9, 1003), (64, 49, 1500), (3, 70, 333)] {
+            for (m, n, k) in [(20, 9, 303), (40, 33, 250), (3, 70, 133)] {  // small: CI runs this under Oclgrind too
                 XCTAssertGreaterThan(backend.splitKSlices(m: m, n: n, k: k, batch: 1), 1, "\(m)x\(n)x\(k) is split")
                 for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
                     let a = rng.uniform(m * k), b = rng.uniform(k * n), c0 = rng.uniform(m * n + 5)
@@ -98,11 +98,11 @@ final class ForwardOpTests: XCTestCase {
             XCTAssertLessThanOrEqual(localBytes, Int(info.localMemoryBytes))
         }
         let file = makeTemporaryDirectory("tune") + "/tuning.json"
-        let outcome = try GEMMTuner.run(device: info, seconds: 600, atMost: 3, sizes: [96], keepIn: file)
+        let outcome = try GEMMTuner.run(device: info, seconds: 600, atMost: 2, sizes: [32], keepIn: file)
         XCTAssertEqual(outcome.candidates.first?.tuning, KernelTuning.defaults(for: info))
-        XCTAssertEqual(outcome.candidates.count, 3)
+        XCTAssertEqual(outcome.candidates.count, 2)
         XCTAssertGreaterThanOrEqual(outcome.best.score, outcome.defaults.score)
-        for c in outcome.candidates where c.rejected == nil { XCTAssertGreaterThan(c.gflops[96] ?? 0, 0, c.tuning.description) }
+        for c in outcome.candidates where c.rejected == nil { XCTAssertGreaterThan(c.gflops[32] ?? 0, 0, c.tuning.description) }
         let kept = try XCTUnwrap(KeptTuning.read(for: info, file: file))
         XCTAssertEqual(kept.tuning, outcome.best.tuning)
         XCTAssertEqual(kept.device, info.name)
