@@ -101,9 +101,8 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     /// The convolution paths kept for this machine (see `ConvolutionChoices`), read from their
     /// file: how many shapes chose each, and the file.
     public static func keptConvolutionChoices() -> (oneDNN: Int, im2col: Int, file: String?) {
-        let file = ConvolutionChoices.machineFile(oneDNNVersion: OneDNNConvolutions.version)
-        let paths = ConvolutionChoices(file: file).paths.values
-        return (paths.filter { $0 == ConvolutionChoices.Path.oneDNN.rawValue }.count, paths.filter { $0 == ConvolutionChoices.Path.im2col.rawValue }.count, file)
+        let file = ConvolutionChoices.machineFile(oneDNNVersion: OneDNNConvolutions.version), kept = ConvolutionChoices(file: file)
+        return (kept.count(.oneDNN), kept.count(.im2col), file)
     }
 
     /// The implementations oneDNN chose for a convolution shape on this machine (e.g. `jit:avx512_core`).

@@ -31,6 +31,12 @@ final class ConvolutionChoices: @unchecked Sendable {
     }
     private let lock = NSLock()
 
+    /// How many shapes and directions chose `path`.
+    func count(_ path: Path) -> Int {
+        lock.lock(); defer { lock.unlock() }
+        return table.values.filter { $0 == path }.count
+    }
+
     /// The path used unless the other is measured `margin` faster, and that other.
     let preferred: Path, alternative: Path
 
@@ -52,10 +58,11 @@ final class ConvolutionChoices: @unchecked Sendable {
         return dir + "/cpu-convolutions-\(hash).json"
     }
 
-    /// The file for one OpenCL device: its name, driver and kernel tuning in the name.
+    /// The file for one OpenCL device: its name, driver, kernel tuning and the kernels' source in
+    /// the name (changed kernels are measured again).
     static func deviceFile(_ info: OpenCLDeviceInfo, tuning: KernelTuning) -> String? {
         guard let dir = KernelCache.directory else { return nil }
-        let hash = SHA256.hex(Array("\(info.name)|\(info.driverVersion)|\(tuning.buildOptions)".utf8)).prefix(16)
+        let hash = SHA256.hex(string: "\(info.name)|\(info.driverVersion)|\(tuning.buildOptions)|\(KernelSource.text)").prefix(16)
         return dir + "/opencl-convolutions-\(hash).json"
     }
 

@@ -129,10 +129,8 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         switch tuning.gemmVariant {
         case .tiled:
             let args = [i(m), i(n), i(k), i(transA ? 1 : 0), i(transB ? 1 : 0)] + operands
-            let rtsm = tuning.tileM / tuning.workPerThreadM, rtsn = tuning.tileN / tuning.workPerThreadN
-            let gx = (n + tuning.tileN - 1) / tuning.tileN * rtsn
-            let gy = (m + tuning.tileM - 1) / tuning.tileM * rtsm
-            try context.launch("gemm_tiled", global: [gx, gy, batch], local: [rtsn, rtsm, 1], options: options, args)
+            let grid = tiledGrid(m: m, n: n, slices: batch)
+            try context.launch("gemm_tiled", global: grid.global, local: grid.local, options: options, args)
         case .blocked:
             precondition(!transA && !transB, "gemm_blocked reads A and B untransposed")
             let args = [i(m), i(n), i(k)] + operands
@@ -187,9 +185,8 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     public static func keptConvolutionChoices(for info: OpenCLDeviceInfo) -> (implicitGEMM: Int, im2col: Int, file: String?)? {
         let tuning = KernelTuning.forDevice(info)
         guard tuning.gemmVariant == .tiled, tuning.convolutions == .tuned else { return nil }
-        let file = ConvolutionChoices.deviceFile(info, tuning: tuning)
-        let paths = ConvolutionChoices(file: file).paths.values
-        return (paths.filter { $0 == ConvolutionChoices.Path.implicitGEMM.rawValue }.count, paths.filter { $0 == ConvolutionChoices.Path.im2col.rawValue }.count, file)
+        let file = ConvolutionChoices.deviceFile(info, tuning: tuning), kept = ConvolutionChoices(file: file)
+        return (kept.count(.implicitGEMM), kept.count(.im2col), file)
     }
 
     /// Whether convolutions can run as implicit GEMMs (the tiled variant; `.tuned` chooses per shape).
@@ -211,7 +208,8 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
          i(g.stride), i(g.padding), i(g.outHeight), i(g.outWidth)]
     }
 
-    /// Work-items of one implicit-GEMM launch over an m x n output: tiles of gemm_tiled.
+    /// Work-items of a gemm_tiled or implicit-GEMM launch over an m x n output, `slices` deep
+    /// (a batch, or split-K's slices).
     private func tiledGrid(m: Int, n: Int, slices: Int = 1) -> (global: [Int], local: [Int]) {
         let rtsm = tuning.tileM / tuning.workPerThreadM, rtsn = tuning.tileN / tuning.workPerThreadN
         return ([(n + tuning.tileN - 1) / tuning.tileN * rtsn, (m + tuning.tileM - 1) / tuning.tileM * rtsm, slices], [rtsn, rtsm, 1])
