@@ -34,25 +34,6 @@
 #define RTSM (TSM / WPTM)
 #define RTSN (TSN / WPTN)
 
-// The tiled kernels' inner step: acc (WPTM x WPTN outputs of this work-item) += the product of
-// the A and B tiles in local memory. Shared by gemm_tiled and the implicit-GEMM convolutions.
-inline void tile_multiply_accumulate(__local float (*Asub)[TSM + 1], __local float (*Bsub)[TSN + 1],
-                                     float (*acc)[WPTN], const int tidm, const int tidn)
-{
-    #pragma unroll
-    for (int k = 0; k < TSK; k++) {
-        float breg[WPTN];
-        #pragma unroll
-        for (int j = 0; j < WPTN; j++) breg[j] = Bsub[k][tidn + j * RTSN];
-        #pragma unroll
-        for (int i = 0; i < WPTM; i++) {
-            const float a = Asub[k][tidm + i * RTSM];
-            #pragma unroll
-            for (int j = 0; j < WPTN; j++) acc[i][j] = fma(a, breg[j], acc[i][j]);
-        }
-    }
-}
-
 // C = alpha * op(A) op(B) + beta * C, op(A) m x k and op(B) k x n, read as stored (transA: A is
 // k x m; transB: B is n x k), batched with element strides; tiles in local memory (GPUs).
 __kernel void gemm_tiled(const int M, const int N, const int K, const int transA, const int transB, const float alpha,
@@ -89,7 +70,18 @@ __kernel void gemm_tiled(const int M, const int N, const int K, const int transA
             Bsub[r][c] = (gk < K && gn < N) ? B[transB ? (long)gn * ldb + gk : (long)gk * ldb + gn] : 0.0f;
         }
         barrier(CLK_LOCAL_MEM_FENCE);
-        tile_multiply_accumulate(Asub, Bsub, acc, tidm, tidn);
+        #pragma unroll
+        for (int k = 0; k < TSK; k++) {
+            float breg[WPTN];
+            #pragma unroll
+            for (int j = 0; j < WPTN; j++) breg[j] = Bsub[k][tidn + j * RTSN];
+            #pragma unroll
+            for (int i = 0; i < WPTM; i++) {
+                const float a = Asub[k][tidm + i * RTSM];
+                #pragma unroll
+                for (int j = 0; j < WPTN; j++) acc[i][j] = fma(a, breg[j], acc[i][j]);
+            }
+        }
         barrier(CLK_LOCAL_MEM_FENCE);
     }
     for (int i = 0; i < WPTM; i++) {
@@ -427,7 +419,18 @@ inline void conv_gemm_tiled(const int mode, const int batchN, const int C, const
             Bsub[r][c] = v;
         }
         barrier(CLK_LOCAL_MEM_FENCE);
-        tile_multiply_accumulate(Asub, Bsub, acc, tidm, tidn);
+        #pragma unroll
+        for (int k = 0; k < TSK; k++) {
+            float breg[WPTN];
+            #pragma unroll
+            for (int j = 0; j < WPTN; j++) breg[j] = Bsub[k][tidn + j * RTSN];
+            #pragma unroll
+            for (int i = 0; i < WPTM; i++) {
+                const float a = Asub[k][tidm + i * RTSM];
+                #pragma unroll
+                for (int j = 0; j < WPTN; j++) acc[i][j] = fma(a, breg[j], acc[i][j]);
+            }
+        }
         barrier(CLK_LOCAL_MEM_FENCE);
     }
     for (int i = 0; i < WPTM; i++) {
