@@ -22,6 +22,11 @@ enum TestDevices {
     /// For convolutions: each of the CPU fallback's paths (oneDNN, im2col + OpenBLAS, and the
     /// per-shape choice between them) and OpenCL.
     static var convolution: [Device] { [Device.cpu, Device.cpuOneDNN, Device.cpuIm2col] + (opencl.map { [$0] } ?? []) }
+
+    /// Whether the OpenCL device is Oclgrind's simulated GPU (scripts/oclgrind-check), where a
+    /// kernel runs thousands of times slower: tests whose large shapes serve the CPU paths leave it
+    /// out there (the same kernels run on smaller shapes in the OpenCL tests).
+    static var openCLIsSimulated: Bool { opencl?.openCLContext?.info.platformName.contains("Oclgrind") ?? false }
 }
 
 /// Max relative error: |a - b| / max(1, |b|) elementwise.
