@@ -8,13 +8,17 @@
 #endif
 
 // ---------------------------------------------------------------------------------------------
-// GEMM: C[b] = alpha * A[b] (M x K, row-major, lda) * B[b] (K x N, row-major, ldb) + beta * C[b].
-// Transposed operands are transposed by the host wrapper first (`transpose`), so each device runs
-// one well-tuned layout. Two variants, chosen per device type at run time:
+// GEMM: C[b] = alpha * op(A[b]) op(B[b]) + beta * C[b], row-major, batched with element strides.
+// Three variants, chosen per device type at run time (and by `train-gpu tune` on the device):
 //   gemm_tiled   - GPUs: TSM x TSN tiles of C per work-group, TSK-deep tiles of A and B staged in
-//                  __local memory, WPTM x WPTN outputs per work-item in registers.
-//   gemm_blocked - CPU devices (POCL): no __local memory or barriers; each work-item keeps an
-//                  RM x (16*RN) block of C in float16 registers and streams A and B through cache.
+//                  __local memory, WPTM x WPTN outputs per work-item in registers; reads
+//                  transposed operands in place.
+//   gemm_packed  - CPU devices (POCL, the default there): operands copied into panels first
+//                  (gemm_pack, or conv_pack_* straight from a convolution's images), then
+//                  cache-blocked register tiles (below).
+//   gemm_blocked - CPU devices: no packing; each work-item keeps an RM x (16*RN) block of C in
+//                  float16 registers and streams A and B (untransposed, the host transposes
+//                  first) through the cache; fast while the operands fit in it.
 // ---------------------------------------------------------------------------------------------
 #ifndef TSM
 #define TSM 64
@@ -189,6 +193,134 @@ __kernel void gemm_splitk_reduce(const int M, const int N, const int slices, __g
     C[idx] = beta == 0.0f ? sum : sum + beta * C[idx];
 }
 
+// ---------------------------------------------------------------------------------------------
+// gemm_packed - CPU devices, for products larger than the caches (as BLIS does it): op(A) and
+// op(B) are first copied by `gemm_pack` into panels (A: PM rows, B: NR = PV*PN columns, each
+// panel k-major and zero-padded at the edge), so the inner loop reads both contiguously; each
+// work-item computes an (MCB*PM) x (NCB*NR) block of C in KC-deep chunks (a KC x NR sliver of B
+// stays in L1 while the block's A panels stream from L2), PM x NR outputs at a time in
+// floatPV registers.
+// ---------------------------------------------------------------------------------------------
+#ifndef PM
+#define PM 6
+#endif
+#ifndef PV
+#define PV 8
+#endif
+#ifndef PN
+#define PN 2
+#endif
+#ifndef KC
+#define KC 256
+#endif
+#ifndef MCB
+#define MCB 8
+#endif
+#ifndef NCB
+#define NCB 8
+#endif
+#define NR (PV * PN)
+#if PV == 16
+#define PVEC float16
+#define PLOAD vload16
+#define PSTORE vstore16
+#elif PV == 4
+#define PVEC float4
+#define PLOAD vload4
+#define PSTORE vstore4
+#else
+#define PVEC float8
+#define PLOAD vload8
+#define PSTORE vstore8
+#endif
+
+// dst[b] = the rows x depth matrix whose element (r, k) is
+//   src[off + b*stride + r*rStride + (k / kBlock)*kBlockStride + (k % kBlock)*kStride]
+// in panels of P rows: element (r, k) at (r/P)*depth*P + k*P + r%P, rows past the last padded
+// with zeros. A row-major m x k matrix is rStride = ld, kStride = 1 (transposed: 1 and ld), and
+// B as its n x k transpose the other way round; kBlock splits k into blocks kBlockStride apart
+// (the images of an NCHW tensor read as a channels x images*pixels matrix).
+__kernel void gemm_pack(const int rows, const int depth, const int P, __global const float* src, const int off, const int stride,
+                        const int rStride, const int kStride, const int kBlock, const int kBlockStride,
+                        __global float* dst, const int dstStride)
+{
+    // One work-item writes one panel's P entries at one k; neighbours write neighbouring lines.
+    const int k = get_global_id(0), panel = get_global_id(1), b = get_global_id(2);
+    if (panel * P >= rows || k >= depth) return;
+    const __global float* s = src + off + (long)b * stride + (long)(k / kBlock) * kBlockStride + (long)(k % kBlock) * kStride;
+    __global float* out = dst + (long)b * dstStride + (long)panel * depth * P + (long)k * P;
+    for (int j = 0, r = panel * P; j < P; j++, r++) out[j] = r < rows ? s[(long)r * rStride] : 0.0f;
+}
+
+// C[b] = alpha * op(A) op(B) + beta * C[b] from the packed panels Ap[b] (PM rows each) and
+// Bp[b] (NR columns each).
+__kernel void gemm_packed(const int M, const int N, const int K, const float alpha,
+                          __global const float* Ap, const int strideAp, __global const float* Bp, const int strideBp,
+                          const float beta, __global float* C, const int offC, const int ldc, const int strideC)
+{
+    const int batch = get_global_id(2);
+    Ap += (long)batch * strideAp;
+    Bp += (long)batch * strideBp;
+    C += offC + (long)batch * strideC;
+    const int panelsM = (M + PM - 1) / PM, panelsN = (N + NR - 1) / NR;
+    const int ip0 = get_global_id(1) * MCB, jp0 = get_global_id(0) * NCB;
+    const int ipEnd = min(ip0 + MCB, panelsM), jpEnd = min(jp0 + NCB, panelsN);
+    for (int p0 = 0; p0 < K; p0 += KC) {
+        const int kc = min(KC, K - p0);
+        const float scaleC = p0 == 0 ? beta : 1.0f;  // later chunks add to what the first wrote
+        for (int jp = jp0; jp < jpEnd; jp++) {
+            const __global float* b = Bp + (long)jp * K * NR + (long)p0 * NR;
+            for (int ip = ip0; ip < ipEnd; ip++) {
+                const __global float* a = Ap + (long)ip * K * PM + (long)p0 * PM;
+                PVEC acc[PM][PN];
+                #pragma unroll
+                for (int i = 0; i < PM; i++)
+                    #pragma unroll
+                    for (int j = 0; j < PN; j++) acc[i][j] = (PVEC)(0.0f);
+                for (int k = 0; k < kc; k++) {
+                    PVEC bv[PN];
+                    #pragma unroll
+                    for (int j = 0; j < PN; j++) bv[j] = PLOAD(0, b + k * NR + j * PV);
+                    #pragma unroll
+                    for (int i = 0; i < PM; i++) {
+                        const PVEC av = (PVEC)(a[k * PM + i]);
+                        #pragma unroll
+                        for (int j = 0; j < PN; j++) acc[i][j] = fma(av, bv[j], acc[i][j]);
+                    }
+                }
+                const int i0 = ip * PM, j0 = jp * NR;
+                if (i0 + PM <= M && j0 + NR <= N) {
+                    #pragma unroll
+                    for (int i = 0; i < PM; i++) {
+                        #pragma unroll
+                        for (int j = 0; j < PN; j++) {
+                            __global float* c = C + (long)(i0 + i) * ldc + j0 + j * PV;
+                            PVEC r = alpha * acc[i][j];
+                            if (scaleC != 0.0f) r += scaleC * PLOAD(0, c);
+                            PSTORE(r, 0, c);
+                        }
+                    }
+                } else {
+                    // Edge tile: only the elements inside C (loops unrolled, so that acc is
+                    // indexed by constants and stays in registers).
+                    #pragma unroll
+                    for (int i = 0; i < PM; i++) {
+                        #pragma unroll
+                        for (int j = 0; j < PN; j++) {
+                            float t[PV];
+                            PSTORE(acc[i][j], 0, t);
+                            for (int q = 0; q < PV && i0 + i < M && j0 + j * PV + q < N; q++) {
+                                __global float* c = C + (long)(i0 + i) * ldc + j0 + j * PV + q;
+                                *c = scaleC == 0.0f ? alpha * t[q] : alpha * t[q] + scaleC * *c;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 // B[b][c][r] = A[b][r][c]: rows x cols -> cols x rows, batched with element strides.
 __kernel void transpose(const int rows, const int cols,
                         __global const float* A, const int offA, const int strideA,
@@ -320,6 +452,62 @@ __kernel void im2col(const int n0, const int count, const int C, const int H, co
     col[(long)row * count * P + q] = v;
 }
 
+// The column matrix packed for gemm_packed without writing it out first (CPU devices). Forward:
+// each image's columns as B, in panels of PP output pixels (r = pixel, k = row); dst holds one
+// padded block per image. One work-item writes one panel's PP entries of one row (a cache line
+// for PP = 16), stepping through the pixels instead of dividing for each.
+__kernel void conv_pack_pixels(const int n0, const int count, const int C, const int H, const int W,
+                               const int KH, const int KW, const int stride, const int pad, const int OH, const int OW,
+                               const int PP, __global const float* X, __global float* dst)
+{
+    const int k = get_global_id(0), panel = get_global_id(1), n = get_global_id(2);  // neighbours write neighbouring lines
+    const int P = OH * OW, K = C * KH * KW, padded = (P + PP - 1) / PP * PP;
+    if (panel * PP >= padded || k >= K) return;
+    const int kw = k % KW, kh = (k / KW) % KH, c = k / (KW * KH);
+    const __global float* x = X + ((long)(n0 + n) * C + c) * H * W;
+    __global float* out = dst + (long)n * padded * K + (long)panel * K * PP + (long)k * PP;
+    // Runs of pixels along one output row: their inputs lie along one input row, stride apart.
+    int p = panel * PP, oh = p / OW, ow = p % OW;
+    for (int j = 0; j < PP;) {
+        const int run = min(PP - j, OW - ow), ih = oh * stride - pad + kh, iw0 = ow * stride - pad + kw;
+        const bool rowInside = ih >= 0 && ih < H && p < P;
+        const __global float* xr = x + ih * W;
+        for (int t = 0; t < run; t++) {
+            const int iw = iw0 + t * stride;
+            out[j + t] = rowInside && p + t < P && iw >= 0 && iw < W ? xr[iw] : 0.0f;
+        }
+        j += run; p += run; ow = 0; oh++;
+    }
+}
+
+// Weight gradient: the chunk's transposed column matrix as B (r = row, k = pixel over the
+// chunk's images), in panels of PP rows; one work-item writes one pixel's PP rows of a panel.
+__kernel void conv_pack_rows(const int n0, const int count, const int C, const int H, const int W,
+                             const int KH, const int KW, const int stride, const int pad, const int OH, const int OW,
+                             const int PP, __global const float* X, __global float* dst)
+{
+    const int q = get_global_id(0), panel = get_global_id(1);  // neighbours write neighbouring lines
+    const int P = OH * OW, K = C * KH * KW, padded = (K + PP - 1) / PP * PP, depth = count * P;
+    if (panel * PP >= padded || q >= depth) return;
+    const int n = q / P, p = q % P, oh = p / OW, ow = p % OW;
+    const __global float* x = X + (long)(n0 + n) * C * H * W;
+    __global float* out = dst + (long)panel * depth * PP + (long)q * PP;
+    // Runs of rows along one kernel row (kw = 0, 1, ...): their inputs lie side by side.
+    const int ih0 = oh * stride - pad, iw0 = ow * stride - pad;
+    int r = panel * PP, kw = r % KW, kh = (r / KW) % KH, c = r / (KW * KH);
+    for (int j = 0; j < PP;) {
+        const int run = min(PP - j, KW - kw), ih = ih0 + kh;
+        const bool rowInside = ih >= 0 && ih < H;
+        const __global float* xr = x + ((long)c * H + ih) * W + iw0;
+        for (int t = 0; t < run; t++) {
+            const int iw = iw0 + kw + t;
+            out[j + t] = rowInside && r + t < K && iw >= 0 && iw < W ? xr[kw + t] : 0.0f;
+        }
+        j += run; r += run; kw = 0;
+        if (++kh == KH) { kh = 0; c++; }
+    }
+}
+
 // dX (chunk of images) = sum of the column entries that read each input pixel (gather, no atomics).
 __kernel void col2im(const int n0, const int count, const int C, const int H, const int W,
                      const int KH, const int KW, const int stride, const int pad, const int OH, const int OW,
@@ -330,19 +518,19 @@ __kernel void col2im(const int n0, const int count, const int C, const int H, co
     if (i >= total) return;
     const int iw = i % W, ih = (i / W) % H, c = (i / ((long)W * H)) % C, n = i / ((long)W * H * C);
     const int P = OH * OW;
+    // The output pixels whose kernel window covers (ih, iw): oh in [ohFirst, ohLast], kh = ihp -
+    // oh*stride in [0, KH); walked from the last, so kh (and kw) rise as in a plain sum over the
+    // window.
+    const int ihp = ih + pad, iwp = iw + pad;
+    const int ohFirst = ihp < KH ? 0 : (ihp - KH) / stride + 1, ohLast = min(ihp / stride, OH - 1);
+    const int owFirst = iwp < KW ? 0 : (iwp - KW) / stride + 1, owLast = min(iwp / stride, OW - 1);
+    const __global float* base = col + (long)n * P + (long)c * KH * KW * count * P;
     float s = 0.0f;
-    for (int kh = 0; kh < KH; kh++) {
-        const int t = ih + pad - kh;
-        if (t < 0 || t % stride != 0) continue;
-        const int oh = t / stride;
-        if (oh >= OH) continue;
-        for (int kw = 0; kw < KW; kw++) {
-            const int u = iw + pad - kw;
-            if (u < 0 || u % stride != 0) continue;
-            const int ow = u / stride;
-            if (ow >= OW) continue;
-            const int row = (c * KH + kh) * KW + kw;
-            s += col[(long)row * count * P + (long)n * P + oh * OW + ow];
+    for (int oh = ohLast; oh >= ohFirst; oh--) {
+        const int kh = ihp - oh * stride;
+        for (int ow = owLast; ow >= owFirst; ow--) {
+            const int kw = iwp - ow * stride;
+            s += base[(long)(kh * KW + kw) * count * P + oh * OW + ow];
         }
     }
     dX[(((long)(n0 + n) * C + c) * H + ih) * W + iw] = s;

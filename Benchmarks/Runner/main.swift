@@ -8,6 +8,7 @@ import Tensor
 // chorus-bench: the Benchmarks target. `chorus-bench` runs the standard suite (as `train-gpu bench`);
 // `chorus-bench resnet [DEVICE] [BATCH] [ARCH]` measures network training and inference throughput;
 // `chorus-bench spectrogram [--quick]` runs only the spectrogram benchmarks;
+// `chorus-bench gemm [SIZES] [DEVICE]` times square products beside OpenBLAS;
 // `chorus-bench recipe-dataset --dataset R1|R2|R3 [--seed N] [--backgrounds DIR] --out DIR` writes a
 // recipe-check dataset (Benchmarks/recipe/README.md);
 // `chorus-bench hash FILE...` times provenance hashing against sha256sum in the same run.
@@ -38,6 +39,16 @@ if args.first == "hash" {
 }
 if args.first == "recipe-dataset" {
     exit(RecipeDatasetCommand.run(Array(args.dropFirst())))
+}
+if args.first == "gemm" {
+    // Square products on one device beside OpenBLAS, same run: chorus-bench gemm [SIZES] [DEVICE].
+    let sizes = (args.count > 1 ? args[1] : "512,1024,2048").split(separator: ",").compactMap { Int($0) }
+    let device = try Device.select(args.count > 2 ? args[2] : "opencl")
+    for n in sizes {
+        let blas = TensorBenchmarks.openBLASGEMM(size: n), g = try TensorBenchmarks.deviceGEMM(device, size: n)
+        print(String(format: "gemm %d: %@ %.1f GFLOP/s, OpenBLAS %.1f (%.2fx)", n, device.identifier, g, blas, g / blas))
+    }
+    exit(0)
 }
 if args.first == "conv" {
     // ResNet18's convolution layers on the CPU fallback: oneDNN beside im2col + OpenBLAS, same run.

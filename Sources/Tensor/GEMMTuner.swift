@@ -3,8 +3,8 @@ import Foundation
 import Kernels
 
 /// Tunes the GEMM kernel on the device it will run on, as CLBlast does: every candidate tuning
-/// (tile shapes and work per item for `gemm_tiled` on GPUs; register blocks and k unrolling for
-/// `gemm_blocked` on CPU-type devices) is checked against the device's limits before it is
+/// (tile shapes and work per item for `gemm_tiled` on GPUs; on CPU-type devices `gemm_packed`'s
+/// panels, register tile, cache block and chunk of k, and `gemm_blocked`'s register blocks) is checked against the device's limits before it is
 /// built, against a float64 product before it is timed, and timed on square products; the
 /// fastest is kept per device and driver (`KeptTuning`) and used by every later context there.
 public enum GEMMTuner {
@@ -42,11 +42,22 @@ public enum GEMMTuner {
                     }
                 }
             }
-        case .blocked:
+        case .blocked, .packed:
+            // Packed panels first (they keep large products in cache), then register blocks.
+            for (pm, pv, pn) in [(6, 8, 2), (4, 8, 3), (8, 8, 1), (4, 16, 2), (8, 16, 1), (12, 8, 1), (6, 16, 1)] {
+                for (kc, mcb, ncb) in [(256, 8, 8), (128, 16, 8), (512, 4, 4), (256, 16, 2), (192, 8, 16)] {
+                    var t = base
+                    t.gemmVariant = .packed
+                    t.panelRows = pm; t.panelVectorWidth = pv; t.panelVectors = pn
+                    t.panelDepth = kc; t.panelsPerItemM = mcb; t.panelsPerItemN = ncb
+                    if t != base { out.append(t) }
+                }
+            }
             for rm in [4, 6, 8, 12] {
                 for rn in [1, 2, 4] {
                     for ku in [1, 2, 4] where rm * rn <= 32 {
                         var t = base
+                        t.gemmVariant = .blocked
                         t.blockRows = rm; t.blockVectors = rn; t.kUnroll = ku
                         if t != base { out.append(t) }
                     }
@@ -61,7 +72,7 @@ public enum GEMMTuner {
     /// `KeptTuning.file`) unless nil.
     public static func run(device: OpenCLDeviceInfo, seconds: Double, atMost limit: Int = .max, sizes: [Int]? = nil, keepIn file: String?? = .none,
                            log: (String) -> Void = { _ in }) throws -> Outcome {
-        let sizes = sizes ?? (device.kind == .cpu ? [512, 1024] : [1024, 2048])
+        let sizes = sizes ?? [1024, 2048]  // the packed panels' blocking shows from 1024 on
         let started = DispatchTime.now().uptimeNanoseconds
         var results: [Candidate] = []
         var stoppedEarly = false

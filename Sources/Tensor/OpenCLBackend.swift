@@ -55,12 +55,12 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
                      a: Storage, offsetA: Int, lda: Int, strideA: Int,
                      b: Storage, offsetB: Int, ldb: Int, strideB: Int,
                      beta: Float, c: Storage, offsetC: Int, ldc: Int, strideC: Int, batch: Int) throws {
-        // gemm_tiled reads transposed operands as they are; for gemm_blocked they are first
-        // brought into its layout (A: m x k, B: k x n, row-major).
+        // gemm_tiled reads transposed operands as they are and gemm_packed packs them as they
+        // are; for gemm_blocked they are first brought into its layout (A: m x k, B: k x n).
         var aS = a, aOff = offsetA, aLd = lda, aStride = strideA
         var bS = b, bOff = offsetB, bLd = ldb, bStride = strideB
         var scratch: [Storage] = []
-        let readsTransposed = tuning.gemmVariant == .tiled
+        let readsTransposed = tuning.gemmVariant != .blocked
         let transA = readsTransposed && transposeA, transB = readsTransposed && transposeB
         if transposeA && !transA {
             let t = try allocate(m * k * batch)
@@ -106,6 +106,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         switch tuning.gemmVariant {
         case .tiled: groups = (n + tuning.tileN - 1) / tuning.tileN * ((m + tuning.tileM - 1) / tuning.tileM)
         case .blocked: groups = (n + 16 * tuning.blockVectors - 1) / (16 * tuning.blockVectors) * ((m + tuning.blockRows - 1) / tuning.blockRows)
+        case .packed: groups = packedGrid(m: m, n: n).reduce(1, *)
         }
         let target = tuning.splitKGroupsPerUnit * max(1, context.info.computeUnits)
         guard groups < target else { return 1 }
@@ -113,8 +114,14 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         return slices >= 2 ? slices : 1
     }
 
+    /// gemm_packed's work-items along n and m.
+    func packedGrid(m: Int, n: Int) -> [Int] {
+        let panelsM = (m + tuning.panelRows - 1) / tuning.panelRows, panelsN = (n + tuning.panelColumns - 1) / tuning.panelColumns
+        return [(panelsN + tuning.panelsPerItemN - 1) / tuning.panelsPerItemN, (panelsM + tuning.panelsPerItemM - 1) / tuning.panelsPerItemM]
+    }
+
     /// One launch of the device's GEMM kernel (row-major; A is m x k, or k x m read transposed
-    /// when `transA`; B is k x n, or n x k when `transB`; only gemm_tiled reads transposed).
+    /// when `transA`; B is k x n, or n x k when `transB`; gemm_blocked reads neither transposed).
     /// `options`: other build options than the context's (the tuner builds only the GEMM kernels).
     func gemmKernel(m: Int, n: Int, k: Int, transA: Bool = false, transB: Bool = false, alpha: Float,
                     a: Storage, offsetA: Int, lda: Int, strideA: Int,
@@ -138,7 +145,40 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
             let gx = (n + cols - 1) / cols
             let gy = (m + tuning.blockRows - 1) / tuning.blockRows
             try context.launch("gemm_blocked", global: [gx, gy, batch], local: [1, 1, 1], options: options, args)
+        case .packed:
+            // Both operands into panels (one launch each, every batch entry), then the product.
+            let ap = try pack(rows: m, depth: k, panel: tuning.panelRows, a, offset: offsetA, stride: strideA,
+                              rowStep: transA ? 1 : lda, depthStep: transA ? lda : 1, batch: batch, options: options)
+            let bp = try pack(rows: n, depth: k, panel: tuning.panelColumns, b, offset: offsetB, stride: strideB,
+                              rowStep: transB ? ldb : 1, depthStep: transB ? 1 : ldb, batch: batch, options: options)
+            try gemmPacked(m: m, n: n, k: k, alpha: alpha, ap: ap, strideAp: ap.count / batch, bp: bp, strideBp: bp.count / batch,
+                           beta: beta, c: c, offsetC: offsetC, ldc: ldc, strideC: strideC, batch: batch, options: options)
         }
+    }
+
+    /// `gemm_pack`: the rows x depth matrix whose element (r, k) is at
+    /// `offset + r*rowStep + (k / depthBlock)*depthBlockStep + (k % depthBlock)*depthStep` (and
+    /// `stride` further per batch entry), copied into zero-padded panels of `panel` rows.
+    func pack(rows: Int, depth: Int, panel: Int, _ source: Storage, offset: Int, stride: Int, rowStep: Int, depthStep: Int,
+              depthBlock: Int? = nil, depthBlockStep: Int = 0, batch: Int = 1, options: String? = nil) throws -> PackedPanels {
+        let padded = (rows + panel - 1) / panel * panel
+        let out = try allocate(padded * depth * batch)
+        try context.launch("gemm_pack", global: [depth, padded / panel, batch], local: nil, options: options,
+                           [i(rows), i(depth), i(panel), b(source), i(offset), i(stride), i(rowStep), i(depthStep),
+                            i(depthBlock ?? max(1, depth)), i(depthBlockStep), b(out), i(padded * depth)])
+        return PackedPanels(storage: out, count: padded * depth * batch)
+    }
+
+    /// Operands copied into gemm_packed's panels (A: `panelRows` rows each, B: `panelColumns`).
+    struct PackedPanels { var storage: Storage; var count: Int }
+
+    /// `gemm_packed`: C = alpha * A B + beta * C from packed panels.
+    func gemmPacked(m: Int, n: Int, k: Int, alpha: Float = 1, ap: PackedPanels, strideAp: Int, bp: PackedPanels, strideBp: Int,
+                    beta: Float, c: Storage, offsetC: Int, ldc: Int, strideC: Int, batch: Int, options: String? = nil) throws {
+        let grid = packedGrid(m: m, n: n)
+        try context.launch("gemm_packed", global: [grid[0], grid[1], batch], local: [1, 1, 1], options: options,
+                           [i(m), i(n), i(k), f(alpha), b(ap.storage), i(strideAp), b(bp.storage), i(strideBp),
+                            f(beta), b(c), i(offsetC), i(ldc), i(strideC)])
     }
 
     /// The `transpose` kernel: out[b] (cols x rows) = a[b] (rows x cols, leading dimension `ld`).
@@ -216,6 +256,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     }
 
     public func conv2dForward(_ g: ConvGeometry, images n: Int, outChannels oc: Int, x: Storage, w: Storage, y: Storage) throws {
+        if tuning.gemmVariant == .packed { return try packedConv2dForward(g, images: n, outChannels: oc, x: x, w: w, y: y) }
         try convolutionPath(g, images: n, outChannels: oc, .forward) { implicit in
             guard implicit else { return try im2colConv2dForward(g, images: n, outChannels: oc, x: x, w: w, y: y) }
             let grid = tiledGrid(m: oc, n: n * g.outHeight * g.outWidth)
@@ -225,6 +266,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
 
     public func conv2dBackward(_ g: ConvGeometry, images n: Int, outChannels oc: Int, x: Storage, w: Storage, dy: Storage,
                                dx: Storage?, dw: Storage) throws {
+        if tuning.gemmVariant == .packed { return try packedConv2dBackward(g, images: n, outChannels: oc, x: x, w: w, dy: dy, dx: dx, dw: dw) }
         try convolutionPath(g, images: n, outChannels: oc, dx == nil ? .backwardWeights : .backward) { implicit in
             guard implicit else { return try im2colConv2dBackward(g, images: n, outChannels: oc, x: x, w: w, dy: dy, dx: dx, dw: dw) }
             try implicitConv2dBackward(g, images: n, outChannels: oc, x: x, w: w, dy: dy, dx: dx, dw: dw)
@@ -249,6 +291,57 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         if let dx {
             let grid = tiledGrid(m: g.channels, n: n * g.height * g.width)
             try context.launch("conv_backward_data_implicit", global: grid.global, local: grid.local, convolutionArgs(g, n, oc) + [b(w), b(dy), b(dx)])
+        }
+    }
+
+    // MARK: convolutions with packed panels (CPU devices)
+    //
+    // im2col + GEMM without the column matrix: the images are packed straight into gemm_packed's
+    // panels (conv_pack_pixels, conv_pack_rows), and the products write NCHW directly (one batch
+    // entry per image), so neither im2col nor the CNHW permutes run.
+
+    private func packedConv2dForward(_ g: ConvGeometry, images n: Int, outChannels oc: Int, x: Storage, w: Storage, y: Storage) throws {
+        let P = g.outHeight * g.outWidth, K = g.columnRows, pn = tuning.panelColumns
+        let padded = (P + pn - 1) / pn * pn
+        let chunk = Self.chunkSize(g, batch: n)
+        let weights = try pack(rows: oc, depth: K, panel: tuning.panelRows, w, offset: 0, stride: 0, rowStep: K, depthStep: 1)
+        let columns = PackedPanels(storage: try allocate(padded * K * chunk), count: padded * K * chunk)
+        var n0 = 0
+        while n0 < n {
+            let cnt = min(chunk, n - n0)
+            try context.launch("conv_pack_pixels", global: [K, padded / pn, cnt], local: nil, geometryArgs(g, n0, cnt) + [i(pn), b(x), b(columns.storage)])
+            try gemmPacked(m: oc, n: P, k: K, ap: weights, strideAp: 0, bp: columns, strideBp: padded * K,
+                           beta: 0, c: y, offsetC: n0 * oc * P, ldc: P, strideC: oc * P, batch: cnt)
+            n0 += cnt
+        }
+    }
+
+    private func packedConv2dBackward(_ g: ConvGeometry, images n: Int, outChannels oc: Int, x: Storage, w: Storage, dy: Storage,
+                                      dx: Storage?, dw: Storage) throws {
+        let P = g.outHeight * g.outWidth, K = g.columnRows, pm = tuning.panelRows, pn = tuning.panelColumns
+        let chunk = Self.chunkSize(g, batch: n)
+        // dX's columns = W^T dY per image: W^T packed once.
+        let transposedWeights = dx == nil ? nil : try pack(rows: K, depth: oc, panel: pm, w, offset: 0, stride: 0, rowStep: 1, depthStep: K)
+        let col = dx == nil ? nil : try allocate(K * chunk * P)
+        var n0 = 0
+        while n0 < n {
+            let cnt = min(chunk, n - n0)
+            // dW (+)= dY (O x cnt*P, the chunk's images side by side) times its columns, transposed.
+            let gradients = try pack(rows: oc, depth: cnt * P, panel: pm, dy, offset: n0 * oc * P, stride: 0, rowStep: P, depthStep: 1,
+                                     depthBlock: P, depthBlockStep: oc * P)
+            let rows = (K + pn - 1) / pn * pn
+            let columns = PackedPanels(storage: try allocate(rows * cnt * P), count: rows * cnt * P)
+            try context.launch("conv_pack_rows", global: [cnt * P, rows / pn], local: nil, geometryArgs(g, n0, cnt) + [i(pn), b(x), b(columns.storage)])
+            try gemmPacked(m: oc, n: K, k: cnt * P, ap: gradients, strideAp: 0, bp: columns, strideBp: 0,
+                           beta: n0 == 0 ? 0 : 1, c: dw, offsetC: 0, ldc: K, strideC: 0, batch: 1)
+            if let dx, let transposedWeights, let col {
+                // Each image's dY (O x P) as B; its columns land in the chunk's CNHW column matrix.
+                let perImage = try pack(rows: P, depth: oc, panel: pn, dy, offset: n0 * oc * P, stride: oc * P, rowStep: 1, depthStep: P, batch: cnt)
+                try gemmPacked(m: K, n: P, k: oc, ap: transposedWeights, strideAp: 0, bp: perImage, strideBp: perImage.count / cnt,
+                               beta: 0, c: col, offsetC: 0, ldc: cnt * P, strideC: P, batch: cnt)
+                try col2im(g, firstImage: n0, images: cnt, col: col, dx: dx)
+            }
+            n0 += cnt
         }
     }
 

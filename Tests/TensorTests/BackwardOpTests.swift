@@ -31,28 +31,30 @@ final class BackwardOpTests: XCTestCase {
         }
     }
 
-    /// The GPU kernels (on the OpenCL device here, with a GPU's tuning): convolutions as implicit
-    /// GEMMs, forward, backward-data and backward-weights (split along k as well as whole), and the
-    /// im2col path with transposed operands read in place, against float64.
-    func testImplicitGEMMConvolutionsOnOpenCL() throws {
+    /// Every convolution path of the OpenCL backend on the device here, forward, backward-data and
+    /// backward-weights against float64: with a GPU's tuning the implicit GEMMs (split along k as
+    /// well as whole) and the per-shape choice; with a CPU device's, im2col + gemm_blocked and the
+    /// packed path (columns packed straight from the images, small panels so edges are hit).
+    func testConvolutionPathsOnOpenCL() throws {
         guard let cl = TestDevices.opencl?.openCLContext else { throw XCTSkip("no OpenCL device") }
-        // (The im2col path with transposed reads is checked by ForwardOpTests' tiled-variant test.)
-        for (implicit, splitK) in [(true, false), (true, true), (nil, false)] {
-            var tuning = KernelTuning(gemmVariant: .tiled)
-            tuning.tileM = 32; tuning.tileN = 32; tuning.tileK = 8; tuning.workPerThreadM = 4; tuning.workPerThreadN = 4
+        let configurations: [(KernelTuning.GEMMVariant, Bool?, Bool)] = [(.tiled, true, false), (.tiled, true, true), (.tiled, nil, false), (.blocked, false, false), (.packed, false, false)]
+        for (variant, implicit, splitK) in configurations {
+            var tuning = ForwardOpTests.smallTuning(variant)
             tuning.convolutions = implicit.map { $0 ? .implicitGEMM : .im2col } ?? .tuned  // nil: per shape, measured
             if splitK { tuning.splitKGroupsPerUnit = 64; tuning.splitKMinimumDepth = 16 }
             let backend = OpenCLBackend(context: try OpenCLContext(device: cl.info, tuning: tuning))
             XCTAssertEqual(backend.convolvesImplicitly, implicit ?? true)
             XCTAssertEqual(backend.convolutionChoices != nil, implicit == nil)
             let device = Device.opencl(backend.context)
-            // Measuring each new shape both ways (nil: tuned) runs it eight times: two shapes there.
+            // Measuring a new shape both ways (nil: tuned) runs it nine times per direction, minutes
+            // under Oclgrind: one small shape there (the choice machinery, not the kernels, is
+            // what that case adds).
             let shapes = [(2, 3, 9, 11, 4, 3, 1, 1), (3, 2, 12, 12, 5, 7, 2, 3), (2, 16, 10, 9, 33, 3, 2, 1), (2, 32, 6, 6, 16, 1, 2, 0), (1, 5, 7, 6, 3, 2, 3, 0)]
-            for (n, c, h, w, o, k, s, p) in implicit == nil ? Array(shapes.prefix(2)) : shapes {
+            for (n, c, h, w, o, k, s, p) in implicit == nil ? [shapes[4]] : shapes {
                 let x = rng.uniform(n * c * h * w), wt = rng.uniform(o * c * k * k)
                 let oh = (h + 2 * p - k) / s + 1, ow = (w + 2 * p - k) / s + 1
                 let dy = rng.uniform(n * o * oh * ow)
-                let label = "conv2d \(n),\(c),\(h),\(w) o\(o) k\(k) s\(s) p\(p) implicit \(implicit.map { "\($0)" } ?? "tuned") split-K \(splitK)"
+                let label = "conv2d \(n),\(c),\(h),\(w) o\(o) k\(k) s\(s) p\(p) \(variant) implicit \(implicit.map { "\($0)" } ?? "tuned") split-K \(splitK)"
                 let xt = try Tensor(x, shape: [n, c, h, w], on: device), wtt = try Tensor(wt, shape: [o, c, k, k], on: device)
                 let y = try Ops.conv2dForward(xt, weight: wtt, bias: nil, stride: s, padding: p)
                 assertClose(try y.toArray(), Reference.conv2d(x.doubles, wt.doubles, [Double](repeating: 0, count: o), n: n, c: c, h: h, wd: w, o: o, kh: k, kw: k, stride: s, pad: p), "\(label) forward")
@@ -69,7 +71,7 @@ final class BackwardOpTests: XCTestCase {
     /// out (finite differences would take minutes here), including the weights-only pass of a
     /// first layer.
     func testConv2dBackwardInBlockedLayouts() throws {
-        for device in TestDevices.convolution {
+        for device in TestDevices.convolution where !(device.openCLContext != nil && TestDevices.openCLIsSimulated) {
             for (n, c, h, w, o, k, s, p) in [(2, 16, 10, 9, 32, 3, 2, 1), (3, 24, 7, 7, 40, 3, 1, 1), (2, 1, 12, 12, 16, 7, 2, 3), (2, 32, 6, 6, 16, 1, 2, 0)] {
                 let x = rng.uniform(n * c * h * w), wt = rng.uniform(o * c * k * k)
                 let oh = (h + 2 * p - k) / s + 1, ow = (w + 2 * p - k) / s + 1

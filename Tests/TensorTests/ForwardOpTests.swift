@@ -38,12 +38,22 @@ final class ForwardOpTests: XCTestCase {
         }
     }
 
-    /// The GPU-shaped (local-memory) GEMM variant also runs, and agrees, on the OpenCL device here.
+    /// Small settings of every GEMM variant: gemm_packed with chunks of k shorter than the
+    /// products' (so later chunks add to what the first wrote) and several panels per work-item.
+    static func smallTuning(_ variant: KernelTuning.GEMMVariant) -> KernelTuning {
+        var tuning = KernelTuning(gemmVariant: variant)
+        tuning.tileM = 32; tuning.tileN = 32; tuning.tileK = 8; tuning.workPerThreadM = 4; tuning.workPerThreadN = 4
+        tuning.panelRows = 3; tuning.panelVectorWidth = 4; tuning.panelVectors = 2; tuning.panelDepth = 16
+        tuning.panelsPerItemM = 2; tuning.panelsPerItemN = 3
+        return tuning
+    }
+
+    /// Every GEMM variant (the GPU-shaped local-memory one too) runs, and agrees, on the OpenCL
+    /// device here.
     func testTiledGEMMVariantOnOpenCL() throws {
         guard let cl = TestDevices.opencl?.openCLContext else { throw XCTSkip("no OpenCL device") }
-        for variant in [KernelTuning.GEMMVariant.tiled, .blocked] {
-            var tuning = KernelTuning(gemmVariant: variant)
-            tuning.tileM = 32; tuning.tileN = 32; tuning.tileK = 8; tuning.workPerThreadM = 4; tuning.workPerThreadN = 4
+        for variant in [KernelTuning.GEMMVariant.tiled, .blocked, .packed] {
+            let tuning = Self.smallTuning(variant)
             let device = Device.opencl(try OpenCLContext(device: cl.info, tuning: tuning))
             let (m, n, k) = (70, 45, 33)
             for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
@@ -55,14 +65,42 @@ final class ForwardOpTests: XCTestCase {
         }
     }
 
+    /// gemm_packed on batched products with offsets, strides between entries, every transpose,
+    /// beta accumulating, and edges in m and n, against float64.
+    func testPackedGEMMBatchedWithOffsetsAndBeta() throws {
+        guard let cl = TestDevices.opencl?.openCLContext else { throw XCTSkip("no OpenCL device") }
+        let backend = OpenCLBackend(context: try OpenCLContext(device: cl.info, tuning: Self.smallTuning(.packed)))
+        let device = Device.opencl(backend.context)
+        for (bt, m, n, k) in [(3, 17, 40, 37), (2, 1, 9, 64), (1, 26, 1, 5)] {
+            for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                let (offA, offB, offC) = (3, 5, 2), (gapA, gapB, gapC) = (4, 1, 7)
+                let strideA = m * k + gapA, strideB = k * n + gapB, strideC = m * n + gapC
+                let a = rng.uniform(offA + bt * strideA), b = rng.uniform(offB + bt * strideB), c0 = rng.uniform(offC + bt * strideC)
+                let c = try Tensor(c0, shape: [c0.count], on: device)
+                try backend.gemm(transposeA: ta, transposeB: tb, m: m, n: n, k: k, alpha: 1.25,
+                                 a: try Tensor(a, shape: [a.count], on: device).storage, offsetA: offA, lda: ta ? m : k, strideA: strideA,
+                                 b: try Tensor(b, shape: [b.count], on: device).storage, offsetB: offB, ldb: tb ? k : n, strideB: strideB,
+                                 beta: 0.5, c: c.storage, offsetC: offC, ldc: n, strideC: strideC, batch: bt)
+                var ref = c0.doubles
+                for e in 0..<bt {
+                    let ae = Array(a[(offA + e * strideA)..<(offA + e * strideA + m * k)]).doubles
+                    let be = Array(b[(offB + e * strideB)..<(offB + e * strideB + k * n)]).doubles
+                    for (q, v) in Reference.gemm(ae, be, m: m, n: n, k: k, transA: ta, transB: tb).enumerated() {
+                        ref[offC + e * strideC + q] = 1.25 * v + 0.5 * Double(c0[offC + e * strideC + q])
+                    }
+                }
+                assertClose(try c.toArray(), ref, "packed gemm batch \(bt) \(m)x\(n)x\(k) tA=\(ta) tB=\(tb)")
+            }
+        }
+    }
+
     /// Split-K (k cut into slices computed side by side, then summed; the weight gradients of
     /// convolutions take this path on GPUs) on both GEMM variants: every transpose, a remainder of
     /// k, and beta accumulating into an offset C.
     func testSplitKGEMMOnOpenCL() throws {
         guard let cl = TestDevices.opencl?.openCLContext else { throw XCTSkip("no OpenCL device") }
-        for variant in [KernelTuning.GEMMVariant.tiled, .blocked] {
-            var tuning = KernelTuning(gemmVariant: variant)
-            tuning.tileM = 32; tuning.tileN = 32; tuning.tileK = 8; tuning.workPerThreadM = 4; tuning.workPerThreadN = 4
+        for variant in [KernelTuning.GEMMVariant.tiled, .blocked, .packed] {
+            var tuning = Self.smallTuning(variant)
             tuning.splitKGroupsPerUnit = 64; tuning.splitKMinimumDepth = 40
             let backend = OpenCLBackend(context: try OpenCLContext(device: cl.info, tuning: tuning))
             let device = Device.opencl(backend.context)
