@@ -298,13 +298,20 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     //
     // im2col + GEMM without the column matrix: the images are packed straight into gemm_packed's
     // panels (conv_pack_pixels, conv_pack_rows), and the products write NCHW directly (one batch
-    // entry per image), so neither im2col nor the CNHW permutes run.
+    // entry per image), so neither im2col nor the CNHW permutes run. The data gradient of a
+    // stride-1 convolution is itself such a convolution (of dY with the weights flipped and
+    // transposed), so col2im runs only for strided ones.
 
     private func packedConv2dForward(_ g: ConvGeometry, images n: Int, outChannels oc: Int, x: Storage, w: Storage, y: Storage) throws {
+        let weights = try pack(rows: oc, depth: g.columnRows, panel: tuning.panelRows, w, offset: 0, stride: 0, rowStep: g.columnRows, depthStep: 1)
+        try packedConvolution(g, images: n, outChannels: oc, x: x, weights: weights, y: y)
+    }
+
+    /// y = the convolution of x by weights already packed as A (outChannels x columnRows).
+    private func packedConvolution(_ g: ConvGeometry, images n: Int, outChannels oc: Int, x: Storage, weights: PackedPanels, y: Storage) throws {
         let P = g.outHeight * g.outWidth, K = g.columnRows, pn = tuning.panelColumns
         let padded = (P + pn - 1) / pn * pn
         let chunk = Self.chunkSize(g, batch: n)
-        let weights = try pack(rows: oc, depth: K, panel: tuning.panelRows, w, offset: 0, stride: 0, rowStep: K, depthStep: 1)
         let columns = PackedPanels(storage: try allocate(padded * K * chunk), count: padded * K * chunk)
         var n0 = 0
         while n0 < n {
@@ -319,10 +326,22 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     private func packedConv2dBackward(_ g: ConvGeometry, images n: Int, outChannels oc: Int, x: Storage, w: Storage, dy: Storage,
                                       dx: Storage?, dw: Storage) throws {
         let P = g.outHeight * g.outWidth, K = g.columnRows, pm = tuning.panelRows, pn = tuning.panelColumns
+        let kk = g.kernelH * g.kernelW
+        // Stride 1, square kernel: dX = dY convolved (padding KH-1-pad) with W'[c][o] = W[o][c]
+        // rotated by 180 degrees, packed as A (channels x outChannels*KH*KW) in one copy.
+        let transposed = dx != nil && g.stride == 1 && g.kernelH == g.kernelW && g.padding < g.kernelH
+        if let dx, transposed {
+            let flipped = try pack(rows: g.channels, depth: oc * kk, panel: pm, w, offset: kk - 1, stride: 0, rowStep: kk, depthStep: -1,
+                                   depthBlock: kk, depthBlockStep: g.channels * kk)
+            let t = ConvGeometry(channels: oc, height: g.outHeight, width: g.outWidth, kernelH: g.kernelH, kernelW: g.kernelW,
+                                 stride: 1, padding: g.kernelH - 1 - g.padding)
+            try packedConvolution(t, images: n, outChannels: g.channels, x: dy, weights: flipped, y: dx)
+        }
         let chunk = Self.chunkSize(g, batch: n)
-        // dX's columns = W^T dY per image: W^T packed once.
-        let transposedWeights = dx == nil ? nil : try pack(rows: K, depth: oc, panel: pm, w, offset: 0, stride: 0, rowStep: 1, depthStep: K)
-        let col = dx == nil ? nil : try allocate(K * chunk * P)
+        // Otherwise dX's columns = W^T dY per image (W^T packed once), then col2im.
+        let viaColumns = dx != nil && !transposed
+        let transposedWeights = viaColumns ? try pack(rows: K, depth: oc, panel: pm, w, offset: 0, stride: 0, rowStep: 1, depthStep: K) : nil
+        let col = viaColumns ? try allocate(K * chunk * P) : nil
         var n0 = 0
         while n0 < n {
             let cnt = min(chunk, n - n0)
