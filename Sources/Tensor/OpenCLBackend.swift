@@ -342,14 +342,14 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         let viaColumns = dx != nil && !transposed
         let transposedWeights = viaColumns ? try pack(rows: K, depth: oc, panel: pm, w, offset: 0, stride: 0, rowStep: 1, depthStep: K) : nil
         let col = viaColumns ? try allocate(K * chunk * P) : nil
+        let rows = (K + pn - 1) / pn * pn
+        let columns = PackedPanels(storage: try allocate(rows * chunk * P), count: rows * chunk * P)
         var n0 = 0
         while n0 < n {
             let cnt = min(chunk, n - n0)
             // dW (+)= dY (O x cnt*P, the chunk's images side by side) times its columns, transposed.
             let gradients = try pack(rows: oc, depth: cnt * P, panel: pm, dy, offset: n0 * oc * P, stride: 0, rowStep: P, depthStep: 1,
                                      depthBlock: P, depthBlockStep: oc * P)
-            let rows = (K + pn - 1) / pn * pn
-            let columns = PackedPanels(storage: try allocate(rows * cnt * P), count: rows * cnt * P)
             try context.launch("conv_pack_rows", global: [cnt * P, rows / pn], local: nil, geometryArgs(g, n0, cnt) + [i(pn), b(x), b(columns.storage)])
             try gemmPacked(m: oc, n: K, k: cnt * P, ap: gradients, strideAp: 0, bp: columns, strideBp: 0,
                            beta: n0 == 0 ? 0 : 1, c: dw, offsetC: 0, ldc: K, strideC: 0, batch: 1)

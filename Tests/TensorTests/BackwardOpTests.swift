@@ -39,7 +39,7 @@ final class BackwardOpTests: XCTestCase {
         guard let cl = TestDevices.opencl?.openCLContext else { throw XCTSkip("no OpenCL device") }
         let configurations: [(KernelTuning.GEMMVariant, Bool?, Bool)] = [(.tiled, true, false), (.tiled, true, true), (.tiled, nil, false), (.blocked, false, false), (.packed, false, false)]
         for (variant, implicit, splitK) in configurations {
-            var tuning = ForwardOpTests.smallTuning(variant)
+            var tuning = TestDevices.smallTuning(variant)
             tuning.convolutions = implicit.map { $0 ? .implicitGEMM : .im2col } ?? .tuned  // nil: per shape, measured
             if splitK { tuning.splitKGroupsPerUnit = 64; tuning.splitKMinimumDepth = 16 }
             let backend = OpenCLBackend(context: try OpenCLContext(device: cl.info, tuning: tuning))
@@ -64,6 +64,17 @@ final class BackwardOpTests: XCTestCase {
                 let grads = try Ops.conv2dBackward(Tensor(dy, shape: [n, o, oh, ow], on: device), x: xt, weight: wtt, stride: s, padding: p)
                 assertClose(try grads.dx!.toArray(), ref.dx, tolerance: 1e-4, "\(label) dx")
                 assertClose(try grads.dWeight.toArray(), ref.dw, tolerance: 1e-4, "\(label) dW")
+                if variant == .packed {
+                    // The packed path writes no column matrix forward, and gathers with col2im
+                    // only for strided layers (stride 1: dX is a convolution of dY).
+                    backend.context.startKernelProfile()
+                    _ = try Ops.conv2dForward(xt, weight: wtt, bias: nil, stride: s, padding: p)
+                    _ = try Ops.conv2dBackward(Tensor(dy, shape: [n, o, oh, ow], on: device), x: xt, weight: wtt, stride: s, padding: p)
+                    let kernels = Set(try backend.context.stopKernelProfile().entries.map(\.kernel))
+                    XCTAssertTrue(kernels.isSuperset(of: ["conv_pack_pixels", "conv_pack_rows", "gemm_packed"]), "\(label): \(kernels.sorted())")
+                    XCTAssertFalse(kernels.contains("im2col"), "\(label): \(kernels.sorted())")
+                    XCTAssertEqual(kernels.contains("col2im"), s != 1 || p >= k, "\(label): \(kernels.sorted())")
+                }
             }
         }
     }

@@ -38,22 +38,12 @@ final class ForwardOpTests: XCTestCase {
         }
     }
 
-    /// Small settings of every GEMM variant: gemm_packed with chunks of k shorter than the
-    /// products' (so later chunks add to what the first wrote) and several panels per work-item.
-    static func smallTuning(_ variant: KernelTuning.GEMMVariant) -> KernelTuning {
-        var tuning = KernelTuning(gemmVariant: variant)
-        tuning.tileM = 32; tuning.tileN = 32; tuning.tileK = 8; tuning.workPerThreadM = 4; tuning.workPerThreadN = 4
-        tuning.panelRows = 3; tuning.panelVectorWidth = 4; tuning.panelVectors = 2; tuning.panelDepth = 16
-        tuning.panelsPerItemM = 2; tuning.panelsPerItemN = 3
-        return tuning
-    }
-
     /// Every GEMM variant (the GPU-shaped local-memory one too) runs, and agrees, on the OpenCL
     /// device here.
     func testTiledGEMMVariantOnOpenCL() throws {
         guard let cl = TestDevices.opencl?.openCLContext else { throw XCTSkip("no OpenCL device") }
         for variant in [KernelTuning.GEMMVariant.tiled, .blocked, .packed] {
-            let tuning = Self.smallTuning(variant)
+            let tuning = TestDevices.smallTuning(variant)
             let device = Device.opencl(try OpenCLContext(device: cl.info, tuning: tuning))
             let (m, n, k) = (70, 45, 33)
             for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
@@ -69,7 +59,7 @@ final class ForwardOpTests: XCTestCase {
     /// beta accumulating, and edges in m and n, against float64.
     func testPackedGEMMBatchedWithOffsetsAndBeta() throws {
         guard let cl = TestDevices.opencl?.openCLContext else { throw XCTSkip("no OpenCL device") }
-        let backend = OpenCLBackend(context: try OpenCLContext(device: cl.info, tuning: Self.smallTuning(.packed)))
+        let backend = OpenCLBackend(context: try OpenCLContext(device: cl.info, tuning: TestDevices.smallTuning(.packed)))
         let device = Device.opencl(backend.context)
         for (bt, m, n, k) in [(3, 17, 40, 37), (2, 1, 9, 64), (1, 26, 1, 5)] {
             for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
@@ -100,7 +90,7 @@ final class ForwardOpTests: XCTestCase {
     func testSplitKGEMMOnOpenCL() throws {
         guard let cl = TestDevices.opencl?.openCLContext else { throw XCTSkip("no OpenCL device") }
         for variant in [KernelTuning.GEMMVariant.tiled, .blocked, .packed] {
-            var tuning = Self.smallTuning(variant)
+            var tuning = TestDevices.smallTuning(variant)
             tuning.splitKGroupsPerUnit = 64; tuning.splitKMinimumDepth = 40
             let backend = OpenCLBackend(context: try OpenCLContext(device: cl.info, tuning: tuning))
             let device = Device.opencl(backend.context)

@@ -23,6 +23,17 @@ enum TestDevices {
     /// per-shape choice between them) and OpenCL.
     static var convolution: [Device] { [Device.cpu, Device.cpuOneDNN, Device.cpuIm2col] + (opencl.map { [$0] } ?? []) }
 
+    /// Small settings of every GEMM variant, for the OpenCL tests: gemm_packed with chunks of k
+    /// shorter than the products' (so later chunks add to what the first wrote) and several panels
+    /// per work-item.
+    static func smallTuning(_ variant: KernelTuning.GEMMVariant) -> KernelTuning {
+        var tuning = KernelTuning(gemmVariant: variant)
+        tuning.tileM = 32; tuning.tileN = 32; tuning.tileK = 8; tuning.workPerThreadM = 4; tuning.workPerThreadN = 4
+        tuning.panelRows = 3; tuning.panelVectorWidth = 4; tuning.panelVectors = 2; tuning.panelDepth = 16
+        tuning.panelsPerItemM = 2; tuning.panelsPerItemN = 3
+        return tuning
+    }
+
     /// Whether the OpenCL device is Oclgrind's simulated GPU (scripts/oclgrind-check), where a
     /// kernel runs thousands of times slower: tests whose large shapes serve the CPU paths leave it
     /// out there (the same kernels run on smaller shapes in the OpenCL tests).
