@@ -756,7 +756,12 @@ __kernel void global_avgpool_backward(const int NC, const int HW, __global const
 // length); the variance takes a second pass over the squared deviations from the mean.
 // ---------------------------------------------------------------------------------------------
 
-__kernel void batchnorm_forward_train(const int N, const int C, const int HW, const float eps, const float momentum,
+// The normalised value (x - mean) * g + b with g = gamma * invstd, written once: the backward
+// of a batch norm with a fused ReLU recomputes from it exactly the forward's positive outputs.
+inline float batchnorm_output(const float x, const float mean, const float g, const float b) { return (x - mean) * g + b; }
+
+// relu != 0: the ReLU after the batch norm is fused in (Y = max(normalised, 0)).
+__kernel void batchnorm_forward_train(const int N, const int C, const int HW, const float eps, const float momentum, const int relu,
                                       __global const float* X, __global float* Y,
                                       __global const float* gamma, __global const float* beta,
                                       __global float* runningMean, __global float* runningVar,
@@ -795,7 +800,10 @@ __kernel void batchnorm_forward_train(const int N, const int C, const int HW, co
     for (int n = 0; n < N; n++) {
         const __global float* x = X + ((long)n * C + c) * HW;
         __global float* y = Y + ((long)n * C + c) * HW;
-        for (int j = lid; j < HW; j += REDUCE_WG) y[j] = (x[j] - mean) * g + bb;
+        for (int j = lid; j < HW; j += REDUCE_WG) {
+            const float v = batchnorm_output(x[j], mean, g, bb);
+            y[j] = relu ? fmax(v, 0.0f) : v;
+        }
     }
     if (lid == 0) {
         savedMean[c] = mean;
@@ -833,20 +841,26 @@ __kernel void batchnorm_fold(const int O, const int inner, const float eps, __gl
 }
 
 // Per channel: dbeta = sum dY, dgamma = sum dY * xhat (one work-group per channel, Kahan-compensated).
-__kernel void batchnorm_backward_reduce(const int N, const int C, const int HW,
+// relu != 0: the ReLU was fused into the forward; dY is the gradient of its output, kept where
+// the recomputed output was positive.
+__kernel void batchnorm_backward_reduce(const int N, const int C, const int HW, const int relu,
                                         __global const float* X, __global const float* dY,
+                                        __global const float* gamma, __global const float* beta,
                                         __global const float* savedMean, __global const float* savedInvStd,
                                         __global float* dgamma, __global float* dbeta)
 {
     __local float s1[REDUCE_WG];
     __local float s2[REDUCE_WG];
     const int c = get_group_id(0), lid = get_local_id(0);
-    const float mean = savedMean[c], invstd = savedInvStd[c];
+    const float mean = savedMean[c], invstd = savedInvStd[c], g = gamma[c] * invstd, bb = beta[c];
     float a = 0.0f, b = 0.0f, ca = 0.0f, cb = 0.0f;
     for (int n = 0; n < N; n++) {
         const __global float* x = X + ((long)n * C + c) * HW;
         const __global float* dy = dY + ((long)n * C + c) * HW;
-        for (int j = lid; j < HW; j += REDUCE_WG) { KAHAN_ADD(a, ca, dy[j]); KAHAN_ADD(b, cb, dy[j] * (x[j] - mean)); }
+        for (int j = lid; j < HW; j += REDUCE_WG) {
+            const float d = relu && !(batchnorm_output(x[j], mean, g, bb) > 0.0f) ? 0.0f : dy[j];
+            KAHAN_ADD(a, ca, d); KAHAN_ADD(b, cb, d * (x[j] - mean));
+        }
     }
     s1[lid] = a; s2[lid] = b;
     barrier(CLK_LOCAL_MEM_FENCE);
@@ -857,10 +871,12 @@ __kernel void batchnorm_backward_reduce(const int N, const int C, const int HW,
     if (lid == 0) { dbeta[c] = s1[0]; dgamma[c] = s2[0] * invstd; }
 }
 
-// dX = gamma * invstd / M * (M * dY - dbeta - xhat * dgamma)
-__kernel void batchnorm_backward_input(const int N, const int C, const int HW,
+// dX = gamma * invstd / M * (M * dY - dbeta - xhat * dgamma), dY masked as in the reduction when
+// the ReLU is fused.
+__kernel void batchnorm_backward_input(const int N, const int C, const int HW, const int relu,
                                        __global const float* X, __global const float* dY,
-                                       __global const float* gamma, __global const float* savedMean, __global const float* savedInvStd,
+                                       __global const float* gamma, __global const float* beta,
+                                       __global const float* savedMean, __global const float* savedInvStd,
                                        __global const float* dgamma, __global const float* dbeta, __global float* dX)
 {
     const long i = get_global_id(0);
@@ -868,8 +884,9 @@ __kernel void batchnorm_backward_input(const int N, const int C, const int HW,
     const int c = (i / HW) % C;
     const float M = (float)N * HW;
     const float invstd = savedInvStd[c];
+    const float d = relu && !(batchnorm_output(X[i], savedMean[c], gamma[c] * invstd, beta[c]) > 0.0f) ? 0.0f : dY[i];
     const float xhat = (X[i] - savedMean[c]) * invstd;
-    dX[i] = gamma[c] * invstd / M * (M * dY[i] - dbeta[c] - xhat * dgamma[c]);
+    dX[i] = gamma[c] * invstd / M * (M * d - dbeta[c] - xhat * dgamma[c]);
 }
 
 // ---------------------------------------------------------------------------------------------

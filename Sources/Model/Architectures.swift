@@ -45,8 +45,7 @@ public final class Network: Layer {
     static func resnet18(classes: Int, inputChannels: Int, device: Device, seed: UInt64) throws -> Sequential {
         var layers: [Layer] = [
             try Conv2d("conv1", inChannels: inputChannels, outChannels: 64, kernel: 7, stride: 2, padding: 3, device: device, seed: seed),
-            try BatchNorm2d("bn1", channels: 64, device: device),
-            ReLU(),
+            try BatchNorm2d("bn1", channels: 64, relu: true, device: device),
             MaxPool2d(kernel: 3, stride: 2, padding: 1),
         ]
         var inC = 64
@@ -65,13 +64,13 @@ public final class Network: Layer {
     static func smallCNN(classes: Int, inputChannels: Int, device: Device, seed: UInt64) throws -> Sequential {
         Sequential([
             try Conv2d("features.0", inChannels: inputChannels, outChannels: 16, kernel: 5, stride: 2, padding: 2, device: device, seed: seed),
-            try BatchNorm2d("features.1", channels: 16, device: device), ReLU(), MaxPool2d(kernel: 2, stride: 2),
+            try BatchNorm2d("features.1", channels: 16, relu: true, device: device), MaxPool2d(kernel: 2, stride: 2),
             try Conv2d("features.4", inChannels: 16, outChannels: 32, kernel: 3, stride: 1, padding: 1, device: device, seed: seed),
-            try BatchNorm2d("features.5", channels: 32, device: device), ReLU(), MaxPool2d(kernel: 2, stride: 2),
+            try BatchNorm2d("features.5", channels: 32, relu: true, device: device), MaxPool2d(kernel: 2, stride: 2),
             try Conv2d("features.8", inChannels: 32, outChannels: 64, kernel: 3, stride: 1, padding: 1, device: device, seed: seed),
-            try BatchNorm2d("features.9", channels: 64, device: device), ReLU(), MaxPool2d(kernel: 2, stride: 2),
+            try BatchNorm2d("features.9", channels: 64, relu: true, device: device), MaxPool2d(kernel: 2, stride: 2),
             try Conv2d("features.12", inChannels: 64, outChannels: 64, kernel: 3, stride: 1, padding: 1, device: device, seed: seed),
-            try BatchNorm2d("features.13", channels: 64, device: device), ReLU(),
+            try BatchNorm2d("features.13", channels: 64, relu: true, device: device),
             GlobalAvgPool(),
             try Linear("fc", inFeatures: 64, outFeatures: classes, device: device, seed: seed),
         ])

@@ -46,15 +46,21 @@ public final class Conv2d: Layer {
     public var parameters: [Parameter] { [weight] + (bias.map { [$0] } ?? []) }
 }
 
-/// Batch normalisation over channels of NCHW; running statistics are buffers.
+/// Batch normalisation over channels of NCHW; running statistics are buffers. `relu`: a ReLU
+/// follows it, fused in (the layer's output is max(normalised, 0); no separate pass over the
+/// tensor forward or backward).
 public final class BatchNorm2d: Layer {
     public let weight: Parameter, bias: Parameter
     public let runningMean: Parameter, runningVar: Parameter
     public var eps: Float = 1e-5, momentum: Float = 0.1
+    public let relu: Bool
     private var input: Tensor?
     private var saved: Ops.BatchNormSaved?
+    /// The output of the synchronised forward with a ReLU (its backward masks with it).
+    private var reluOutput: Tensor?
 
-    public init(_ name: String, channels: Int, device: Device) throws {
+    public init(_ name: String, channels: Int, relu: Bool = false, device: Device) throws {
+        self.relu = relu
         weight = Parameter(name: name + ".weight", value: try Tensor.full([channels], value: 1, on: device))
         bias = Parameter(name: name + ".bias", value: try Tensor.zeros([channels], on: device))
         runningMean = Parameter(name: name + ".running_mean", value: try Tensor.zeros([channels], on: device))
@@ -70,32 +76,35 @@ public final class BatchNorm2d: Layer {
         if training, let sum = Self.crossProcessSum { return try synchronisedForward(x, sum: sum) }
         if training {
             let r = try Ops.batchNorm2dForwardTrain(x, gamma: weight.value, beta: bias.value, runningMean: runningMean.value,
-                                                    runningVar: runningVar.value, eps: eps, momentum: momentum)
+                                                    runningVar: runningVar.value, eps: eps, momentum: momentum, relu: relu)
             input = x; saved = r.saved
             return r.y
         }
-        return try Ops.batchNorm2dForwardEval(x, gamma: weight.value, beta: bias.value, runningMean: runningMean.value, runningVar: runningVar.value, eps: eps)
+        let y = try Ops.batchNorm2dForwardEval(x, gamma: weight.value, beta: bias.value, runningMean: runningMean.value, runningVar: runningVar.value, eps: eps)
+        return relu ? try Ops.reluForward(y) : y
     }
 
     public func backward(_ dy: Tensor) throws -> Tensor {
         guard let x = input, let saved else { throw ModelError.backwardBeforeForward(weight.name) }
-        defer { input = nil; self.saved = nil }
+        defer { input = nil; self.saved = nil; reluOutput = nil }
         if let sum = Self.crossProcessSum {
+            // The synchronised forward ran its ReLU as a pass of its own; so does its backward.
+            let dy = try reluOutput.map { try Ops.reluBackward(dy, output: $0) } ?? dy
             // This process's sums are its parameter gradients (the trainer sums those over
             // processes); dx needs the sums over all rows, scaled to this process's share.
-            let local = try Ops.batchNorm2dBackwardReduce(dy, x: x, saved: saved)
+            let local = try Ops.batchNorm2dBackwardReduce(dy, x: x, gamma: weight.value, beta: bias.value, saved: saved)
             let dg = try local.dGamma.toArray(), db = try local.dBeta.toArray()
             let rows = Double(x.shape[0] * x.shape[2] * x.shape[3])
             var sums = dg.map(Double.init) + db.map(Double.init) + [rows]
             sum(&sums)
             let c = dg.count, share = rows / sums[2 * c]
-            let dx = try Ops.batchNorm2dBackwardInput(dy, x: x, gamma: weight.value, saved: saved,
+            let dx = try Ops.batchNorm2dBackwardInput(dy, x: x, gamma: weight.value, beta: bias.value, saved: saved,
                                                       dGamma: Tensor(sums[0..<c].map { Float($0 * share) }, shape: [c], on: x.device),
                                                       dBeta: Tensor(sums[c..<(2 * c)].map { Float($0 * share) }, shape: [c], on: x.device))
             weight.gradient = local.dGamma; bias.gradient = local.dBeta
             return dx
         }
-        let g = try Ops.batchNorm2dBackward(dy, x: x, gamma: weight.value, saved: saved)
+        let g = try Ops.batchNorm2dBackward(dy, x: x, gamma: weight.value, beta: bias.value, saved: saved, relu: relu)
         weight.gradient = g.dGamma; bias.gradient = g.dBeta
         return g.dx
     }
@@ -130,7 +139,10 @@ public final class BatchNorm2d: Layer {
         let rm = try runningMean.value.toArray(), rv = try runningVar.value.toArray()
         runningMean.value = try Tensor((0..<c).map { Float((1 - m) * Double(rm[$0]) + m * mean[$0]) }, shape: [c], on: x.device)
         runningVar.value = try Tensor((0..<c).map { Float((1 - m) * Double(rv[$0]) + m * variance[$0] * unbiased) }, shape: [c], on: x.device)
-        return y
+        guard relu else { return y }
+        let out = try Ops.reluForward(y)
+        reluOutput = out
+        return out
     }
 
     public var parameters: [Parameter] { [weight, bias] }
@@ -216,9 +228,10 @@ public final class Sequential: Layer {
         var i = 0
         while i < layers.count {
             // Inference: a bias-free convolution, its batch norm and a ReLU after them run as one convolution.
+            let reluLayerFollows = i + 2 < layers.count && layers[i + 2] is ReLU
             if !training, let conv = layers[i] as? Conv2d, i + 1 < layers.count, let bn = layers[i + 1] as? BatchNorm2d,
-               let y = try conv.inferenceWithBatchNorm(h, bn, relu: i + 2 < layers.count && layers[i + 2] is ReLU) {
-                i += i + 2 < layers.count && layers[i + 2] is ReLU ? 3 : 2
+               let y = try conv.inferenceWithBatchNorm(h, bn, relu: bn.relu || reluLayerFollows) {
+                i += reluLayerFollows ? 3 : 2
                 h = y
                 continue
             }
@@ -239,13 +252,13 @@ public final class Sequential: Layer {
 /// The ResNet basic block: conv3x3-bn-relu-conv3x3-bn, plus the identity (or a 1x1 conv-bn
 /// downsample), then relu.
 public final class BasicBlock: Layer {
-    let conv1: Conv2d, bn1: BatchNorm2d, relu1 = ReLU(), conv2: Conv2d, bn2: BatchNorm2d
+    let conv1: Conv2d, bn1: BatchNorm2d, conv2: Conv2d, bn2: BatchNorm2d
     let downsample: Sequential?
     private var output: Tensor?
 
     public init(_ name: String, inChannels: Int, outChannels: Int, stride: Int, device: Device, seed: UInt64) throws {
         conv1 = try Conv2d(name + ".conv1", inChannels: inChannels, outChannels: outChannels, kernel: 3, stride: stride, padding: 1, device: device, seed: seed)
-        bn1 = try BatchNorm2d(name + ".bn1", channels: outChannels, device: device)
+        bn1 = try BatchNorm2d(name + ".bn1", channels: outChannels, relu: true, device: device)
         conv2 = try Conv2d(name + ".conv2", inChannels: outChannels, outChannels: outChannels, kernel: 3, stride: 1, padding: 1, device: device, seed: seed)
         bn2 = try BatchNorm2d(name + ".bn2", channels: outChannels, device: device)
         if stride != 1 || inChannels != outChannels {
@@ -263,7 +276,6 @@ public final class BasicBlock: Layer {
         }
         var h = try conv1.forward(x, training: training)
         h = try bn1.forward(h, training: training)
-        h = try relu1.forward(h, training: training)
         h = try conv2.forward(h, training: training)
         h = try bn2.forward(h, training: training)
         let identity = try downsample?.forward(x, training: training) ?? x
@@ -278,7 +290,6 @@ public final class BasicBlock: Layer {
         let dsum = try Ops.reluBackward(dy, output: y)
         var g = try bn2.backward(dsum)
         g = try conv2.backward(g)
-        g = try relu1.backward(g)
         g = try bn1.backward(g)
         g = try conv1.backward(g)
         let dIdentity = try downsample?.backward(dsum) ?? dsum

@@ -50,7 +50,8 @@ public protocol Backend: AnyObject {
     func globalAvgpoolForward(planes: Int, plane: Int, x: Storage, y: Storage) throws
     func globalAvgpoolBackward(planes: Int, plane: Int, dy: Storage, dx: Storage) throws
 
-    func batchnormForwardTrain(n: Int, c: Int, plane: Int, eps: Float, momentum: Float, x: Storage, y: Storage,
+    /// `relu`: the ReLU after the batch norm fused in, y = max(normalised, 0).
+    func batchnormForwardTrain(n: Int, c: Int, plane: Int, eps: Float, momentum: Float, relu: Bool, x: Storage, y: Storage,
                                gamma: Storage, beta: Storage, runningMean: Storage, runningVar: Storage,
                                savedMean: Storage, savedInvStd: Storage) throws
     func batchnormForwardEval(n: Int, c: Int, plane: Int, eps: Float, x: Storage, y: Storage,
@@ -59,9 +60,11 @@ public protocol Backend: AnyObject {
     /// w' = w * s, bias' = beta - mean * s with s = gamma / sqrt(var + eps).
     func batchnormFold(outChannels: Int, inner: Int, eps: Float, w: Storage, gamma: Storage, beta: Storage,
                        runningMean: Storage, runningVar: Storage, foldedW: Storage, foldedBias: Storage) throws
-    func batchnormBackwardReduce(n: Int, c: Int, plane: Int, x: Storage, dy: Storage, savedMean: Storage,
-                                 savedInvStd: Storage, dgamma: Storage, dbeta: Storage) throws
-    func batchnormBackwardInput(n: Int, c: Int, plane: Int, x: Storage, dy: Storage, gamma: Storage,
+    /// With `relu` (fused in the forward), `dy` is the gradient of the ReLU's output, kept where
+    /// the output recomputed from x, the saved statistics, gamma and beta was positive.
+    func batchnormBackwardReduce(n: Int, c: Int, plane: Int, relu: Bool, x: Storage, dy: Storage, gamma: Storage, beta: Storage,
+                                 savedMean: Storage, savedInvStd: Storage, dgamma: Storage, dbeta: Storage) throws
+    func batchnormBackwardInput(n: Int, c: Int, plane: Int, relu: Bool, x: Storage, dy: Storage, gamma: Storage, beta: Storage,
                                 savedMean: Storage, savedInvStd: Storage, dgamma: Storage, dbeta: Storage, dx: Storage) throws
 
     func logSoftmaxForward(rows: Int, cols: Int, x: Storage, y: Storage) throws

@@ -180,22 +180,22 @@ public final class CPUBackend: Backend, @unchecked Sendable {
 
     public func add(count: Int, a: Storage, b: Storage, out: Storage) throws {
         let pa = a.host!, pb = b.host!, po = out.host!
-        parallel(count) { lo, hi in for i in lo..<hi { po[i] = pa[i] + pb[i] } }
+        parallel(count) { lo, hi in HostVectors.combine(pa, pb, po, lo, hi, multiply: false) }
     }
 
     public func mul(count: Int, a: Storage, b: Storage, out: Storage) throws {
         let pa = a.host!, pb = b.host!, po = out.host!
-        parallel(count) { lo, hi in for i in lo..<hi { po[i] = pa[i] * pb[i] } }
+        parallel(count) { lo, hi in HostVectors.combine(pa, pb, po, lo, hi, multiply: true) }
     }
 
     public func reluForward(count: Int, x: Storage, y: Storage) throws {
         let px = x.host!, py = y.host!
-        parallel(count) { lo, hi in for i in lo..<hi { py[i] = max(px[i], 0) } }
+        parallel(count) { lo, hi in HostVectors.relu(px, py, lo, hi) }
     }
 
     public func reluBackward(count: Int, y: Storage, dy: Storage, dx: Storage) throws {
         let py = y.host!, pdy = dy.host!, pdx = dx.host!
-        parallel(count) { lo, hi in for i in lo..<hi { pdx[i] = py[i] > 0 ? pdy[i] : 0 } }
+        parallel(count) { lo, hi in HostVectors.reluBackward(py, pdy, pdx, lo, hi) }
     }
 
     public func sigmoidForward(count: Int, x: Storage, y: Storage) throws {
@@ -230,7 +230,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
             for c in lo..<hi {
                 // Accumulated in Double: a conv bias sums N*H*W values.
                 var s = 0.0
-                for o in 0..<outer { s += CPUBackend.sumInDouble(pdy + (o * channels + c) * inner, inner) }
+                for o in 0..<outer { s += HostVectors.sumInDouble(pdy + (o * channels + c) * inner, inner) }
                 pdb[c] = Float(s)
             }
         }
@@ -332,12 +332,32 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     public func maxpoolForward(_ g: PoolGeometry, x: Storage, y: Storage, argmax: Storage) throws {
         let px = x.host!, py = y.host!, pa = argmax.host!
         let oh = g.outHeight, ow = g.outWidth
+        // Stride 2 (ResNet's stem, the small CNN): eight outputs at a time where their windows
+        // and a 16-wide read lie inside the row; the rest one at a time. Both scan a window row
+        // by row, left to right, keeping the first of equal maxima, so they agree bit for bit.
+        let vectorColumns: Range<Int>
+        if g.stride == 2 {
+            // Window start 2xo - p >= 0; the last read, 2xo - p + (k - 1) + 15, inside the row.
+            let first = (g.padding + 1) / 2, span = g.width - 15 - g.kernel + g.padding
+            let groups = span < 2 * first ? 0 : (span / 2 - first) / HostVectors.width + 1
+            vectorColumns = first..<min(g.outWidth, first + groups * HostVectors.width)
+        } else {
+            vectorColumns = 0..<0
+        }
         parallel(g.planes, cost: oh * ow * g.kernel * g.kernel) { lo, hi in
             for p in lo..<hi {
                 let src = px + p * g.height * g.width
                 for yo in 0..<oh {
                     let y0 = max(0, yo * g.stride - g.padding), y1 = min(g.height, yo * g.stride - g.padding + g.kernel)
-                    for xo in 0..<ow {
+                    let o = (p * oh + yo) * ow
+                    var xo = 0
+                    while xo < ow {
+                        if xo == vectorColumns.lowerBound && !vectorColumns.isEmpty {
+                            Self.maxpoolStride2Row(src, width: g.width, rows: y0..<y1, kernel: g.kernel, firstColumn: xo * 2 - g.padding,
+                                                   outputs: vectorColumns.count, y: py + o + xo, argmax: pa + o + xo)
+                            xo = vectorColumns.upperBound
+                            continue
+                        }
                         let x0 = max(0, xo * g.stride - g.padding), x1 = min(g.width, xo * g.stride - g.padding + g.kernel)
                         var best = -Float.infinity
                         var bi = y0 * g.width + x0
@@ -350,12 +370,39 @@ public final class CPUBackend: Backend, @unchecked Sendable {
                                 bi = better ? ih * g.width + iw : bi
                             }
                         }
-                        let o = (p * oh + yo) * ow + xo
-                        py[o] = best
-                        pa[o] = Float(bi)
+                        py[o + xo] = best
+                        pa[o + xo] = Float(bi)
+                        xo += 1
                     }
                 }
             }
+        }
+    }
+
+    /// `outputs` (a multiple of 8) stride-2 max-pool outputs of one output row whose windows
+    /// start at input column `firstColumn` + 2i and lie inside the row, eight at a time: the
+    /// even lanes of a 16-wide read are the stride-2 columns.
+    @inline(__always)
+    static func maxpoolStride2Row(_ src: UnsafeMutablePointer<Float>, width: Int, rows: Range<Int>, kernel: Int, firstColumn: Int, outputs: Int,
+                                  y: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Float>) {
+        let lane = SIMD8<Float>(0, 2, 4, 6, 8, 10, 12, 14)
+        var i = 0
+        while i < outputs {
+            let column = firstColumn + 2 * i
+            var best = SIMD8<Float>(repeating: -.infinity)
+            var index = lane + Float(rows.lowerBound * width + column)
+            for ih in rows {
+                let r = UnsafePointer(src + ih * width + column)
+                for j in 0..<kernel {
+                    let v = HostVectors.load16(r + j).evenHalf
+                    let better = v .> best
+                    best.replace(with: v, where: better)
+                    index.replace(with: lane + Float(ih * width + column + j), where: better)
+                }
+            }
+            HostVectors.store(best, y + i)
+            HostVectors.store(index, argmax + i)
+            i += HostVectors.width
         }
     }
 
@@ -393,7 +440,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         }
     }
 
-    public func batchnormForwardTrain(n: Int, c: Int, plane: Int, eps: Float, momentum: Float, x: Storage, y: Storage,
+    public func batchnormForwardTrain(n: Int, c: Int, plane: Int, eps: Float, momentum: Float, relu: Bool, x: Storage, y: Storage,
                                       gamma: Storage, beta: Storage, runningMean: Storage, runningVar: Storage,
                                       savedMean: Storage, savedInvStd: Storage) throws {
         let px = x.host!, py = y.host!, pg = gamma.host!, pb = beta.host!
@@ -403,19 +450,16 @@ public final class CPUBackend: Backend, @unchecked Sendable {
                 // Statistics in Double, in two passes (mean, then squared deviations), as PyTorch's
                 // CPU kernels accumulate: float sums over a channel of a large batch drift.
                 var sum = 0.0
-                for i in 0..<n { sum += CPUBackend.sumInDouble(px + (i * c + ch) * plane, plane) }
+                for i in 0..<n { sum += HostVectors.sumInDouble(px + (i * c + ch) * plane, plane) }
                 let m = Double(n * plane)
                 let meanD = sum / m
                 var squares = 0.0
-                for i in 0..<n { squares += CPUBackend.squaredDeviationsInDouble(px + (i * c + ch) * plane, plane, from: meanD) }
+                for i in 0..<n { squares += HostVectors.squaredDeviationsInDouble(px + (i * c + ch) * plane, plane, from: meanD) }
                 let variance = squares / m
                 let mean = Float(meanD)
                 let invstd = Float(1 / (variance + Double(eps)).squareRoot())
-                let g = pg[ch] * invstd, bb = pb[ch]
-                for i in 0..<n {
-                    let src = px + (i * c + ch) * plane, dst = py + (i * c + ch) * plane
-                    for j in 0..<plane { dst[j] = (src[j] - mean) * g + bb }
-                }
+                let f = HostVectors.BatchNormOutput(mean: mean, scale: pg[ch] * invstd, shift: pb[ch])
+                for i in 0..<n { HostVectors.affine(px + (i * c + ch) * plane, py + (i * c + ch) * plane, plane, f, relu: relu) }
                 sm[ch] = mean
                 si[ch] = invstd
                 let unbiased = m > 1 ? variance * m / (m - 1) : variance
@@ -425,33 +469,6 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         }
     }
 
-    /// Sum of `count` floats accumulated in Double (four accumulators, so the loop pipelines).
-    @inline(__always)
-    static func sumInDouble(_ p: UnsafeMutablePointer<Float>, _ count: Int) -> Double {
-        var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
-        var j = 0
-        while j + 4 <= count {
-            s0 += Double(p[j]); s1 += Double(p[j + 1]); s2 += Double(p[j + 2]); s3 += Double(p[j + 3])
-            j += 4
-        }
-        while j < count { s0 += Double(p[j]); j += 1 }
-        return (s0 + s1) + (s2 + s3)
-    }
-
-    /// Sum of `(p[j] - mean)^2` accumulated in Double.
-    @inline(__always)
-    static func squaredDeviationsInDouble(_ p: UnsafeMutablePointer<Float>, _ count: Int, from mean: Double) -> Double {
-        var s0 = 0.0, s1 = 0.0
-        var j = 0
-        while j + 2 <= count {
-            let d0 = Double(p[j]) - mean, d1 = Double(p[j + 1]) - mean
-            s0 += d0 * d0; s1 += d1 * d1
-            j += 2
-        }
-        if j < count { let d = Double(p[j]) - mean; s0 += d * d }
-        return s0 + s1
-    }
-
     public func batchnormForwardEval(n: Int, c: Int, plane: Int, eps: Float, x: Storage, y: Storage,
                                      gamma: Storage, beta: Storage, runningMean: Storage, runningVar: Storage) throws {
         let px = x.host!, py = y.host!, pg = gamma.host!, pb = beta.host!, rm = runningMean.host!, rv = runningVar.host!
@@ -459,8 +476,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
             for nc in lo..<hi {
                 let ch = nc % c
                 let s = pg[ch] / sqrtf(rv[ch] + eps), mean = rm[ch], b = pb[ch]
-                let src = px + nc * plane, dst = py + nc * plane
-                for j in 0..<plane { dst[j] = (src[j] - mean) * s + b }
+                HostVectors.affine(px + nc * plane, py + nc * plane, plane, .init(mean: mean, scale: s, shift: b))
             }
         }
     }
@@ -475,26 +491,25 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         }
     }
 
-    public func batchnormBackwardReduce(n: Int, c: Int, plane: Int, x: Storage, dy: Storage, savedMean: Storage,
-                                        savedInvStd: Storage, dgamma: Storage, dbeta: Storage) throws {
+    /// The fused ReLU of channel `ch`, as the forward computed its outputs.
+    @inline(__always)
+    private static func fusedReLU(_ relu: Bool, _ ch: Int, mean: UnsafeMutablePointer<Float>, invStd: UnsafeMutablePointer<Float>,
+                                  gamma: UnsafeMutablePointer<Float>, beta: UnsafeMutablePointer<Float>) -> HostVectors.BatchNormOutput? {
+        relu ? HostVectors.BatchNormOutput(mean: mean[ch], scale: gamma[ch] * invStd[ch], shift: beta[ch]) : nil
+    }
+
+    public func batchnormBackwardReduce(n: Int, c: Int, plane: Int, relu: Bool, x: Storage, dy: Storage, gamma: Storage, beta: Storage,
+                                        savedMean: Storage, savedInvStd: Storage, dgamma: Storage, dbeta: Storage) throws {
         let px = x.host!, pdy = dy.host!, sm = savedMean.host!, si = savedInvStd.host!, dg = dgamma.host!, db = dbeta.host!
+        let pg = gamma.host!, pb = beta.host!
         parallel(c, cost: n * plane * 2) { lo, hi in
             for ch in lo..<hi {
                 // Accumulated in Double, as the forward statistics.
-                let mean = Double(sm[ch])
+                let mean = Double(sm[ch]), mask = Self.fusedReLU(relu, ch, mean: sm, invStd: si, gamma: pg, beta: pb)
                 var a = 0.0, b = 0.0
                 for i in 0..<n {
-                    let xs = px + (i * c + ch) * plane, ds = pdy + (i * c + ch) * plane
-                    var a0 = 0.0, b0 = 0.0, a1 = 0.0, b1 = 0.0
-                    var j = 0
-                    while j + 2 <= plane {
-                        let d0 = Double(ds[j]), d1 = Double(ds[j + 1])
-                        a0 += d0; b0 += d0 * (Double(xs[j]) - mean)
-                        a1 += d1; b1 += d1 * (Double(xs[j + 1]) - mean)
-                        j += 2
-                    }
-                    if j < plane { let d = Double(ds[j]); a0 += d; b0 += d * (Double(xs[j]) - mean) }
-                    a += a0 + a1; b += b0 + b1
+                    let sums = HostVectors.gradientSums(px + (i * c + ch) * plane, pdy + (i * c + ch) * plane, plane, mean: mean, relu: mask)
+                    a += sums.sum; b += sums.dot
                 }
                 db[ch] = Float(a)
                 dg[ch] = Float(b * Double(si[ch]))
@@ -502,9 +517,9 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         }
     }
 
-    public func batchnormBackwardInput(n: Int, c: Int, plane: Int, x: Storage, dy: Storage, gamma: Storage,
+    public func batchnormBackwardInput(n: Int, c: Int, plane: Int, relu: Bool, x: Storage, dy: Storage, gamma: Storage, beta: Storage,
                                        savedMean: Storage, savedInvStd: Storage, dgamma: Storage, dbeta: Storage, dx: Storage) throws {
-        let px = x.host!, pdy = dy.host!, pg = gamma.host!, sm = savedMean.host!, si = savedInvStd.host!
+        let px = x.host!, pdy = dy.host!, pg = gamma.host!, pb = beta.host!, sm = savedMean.host!, si = savedInvStd.host!
         let dg = dgamma.host!, db = dbeta.host!, pdx = dx.host!
         let m = Float(n * plane)
         parallel(n * c, cost: plane) { lo, hi in
@@ -512,8 +527,15 @@ public final class CPUBackend: Backend, @unchecked Sendable {
                 let ch = nc % c
                 let invstd = si[ch], mean = sm[ch]
                 let k = pg[ch] * invstd / m, dbc = db[ch], dgc = dg[ch]
+                let mask = Self.fusedReLU(relu, ch, mean: sm, invStd: si, gamma: pg, beta: pb)
                 let xs = px + nc * plane, ds = pdy + nc * plane, out = pdx + nc * plane
-                for j in 0..<plane { out[j] = k * (m * ds[j] - dbc - (xs[j] - mean) * invstd * dgc) }
+                var j = 0
+                while j + HostVectors.width <= plane {
+                    let v = HostVectors.load(xs + j), d = HostVectors.masked(HostVectors.load(ds + j), v, mask)
+                    HostVectors.store(k * (m * d - dbc - (v - mean) * invstd * dgc), out + j)
+                    j += HostVectors.width
+                }
+                while j < plane { out[j] = k * (m * HostVectors.masked(ds[j], xs[j], mask) - dbc - (xs[j] - mean) * invstd * dgc); j += 1 }
             }
         }
     }

@@ -411,12 +411,12 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
 
     // MARK: batch norm
 
-    public func batchnormForwardTrain(n: Int, c: Int, plane: Int, eps: Float, momentum: Float, x: Storage, y: Storage,
+    public func batchnormForwardTrain(n: Int, c: Int, plane: Int, eps: Float, momentum: Float, relu: Bool, x: Storage, y: Storage,
                                       gamma: Storage, beta: Storage, runningMean: Storage, runningVar: Storage,
                                       savedMean: Storage, savedInvStd: Storage) throws {
         let w = tuning.reduceWorkGroup
         try context.launch("batchnorm_forward_train", global: [c * w], local: [w],
-                           [i(n), i(c), i(plane), f(eps), f(momentum), b(x), b(y), b(gamma), b(beta),
+                           [i(n), i(c), i(plane), f(eps), f(momentum), i(relu ? 1 : 0), b(x), b(y), b(gamma), b(beta),
                             b(runningMean), b(runningVar), b(savedMean), b(savedInvStd)])
     }
 
@@ -426,17 +426,17 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
                      [i(n), i(c), i(plane), f(eps), b(x), b(y), b(gamma), b(beta), b(runningMean), b(runningVar)])
     }
 
-    public func batchnormBackwardReduce(n: Int, c: Int, plane: Int, x: Storage, dy: Storage, savedMean: Storage,
-                                        savedInvStd: Storage, dgamma: Storage, dbeta: Storage) throws {
+    public func batchnormBackwardReduce(n: Int, c: Int, plane: Int, relu: Bool, x: Storage, dy: Storage, gamma: Storage, beta: Storage,
+                                        savedMean: Storage, savedInvStd: Storage, dgamma: Storage, dbeta: Storage) throws {
         let w = tuning.reduceWorkGroup
         try context.launch("batchnorm_backward_reduce", global: [c * w], local: [w],
-                           [i(n), i(c), i(plane), b(x), b(dy), b(savedMean), b(savedInvStd), b(dgamma), b(dbeta)])
+                           [i(n), i(c), i(plane), i(relu ? 1 : 0), b(x), b(dy), b(gamma), b(beta), b(savedMean), b(savedInvStd), b(dgamma), b(dbeta)])
     }
 
-    public func batchnormBackwardInput(n: Int, c: Int, plane: Int, x: Storage, dy: Storage, gamma: Storage,
+    public func batchnormBackwardInput(n: Int, c: Int, plane: Int, relu: Bool, x: Storage, dy: Storage, gamma: Storage, beta: Storage,
                                        savedMean: Storage, savedInvStd: Storage, dgamma: Storage, dbeta: Storage, dx: Storage) throws {
         try launch1D("batchnorm_backward_input", n * c * plane,
-                     [i(n), i(c), i(plane), b(x), b(dy), b(gamma), b(savedMean), b(savedInvStd), b(dgamma), b(dbeta), b(dx)])
+                     [i(n), i(c), i(plane), i(relu ? 1 : 0), b(x), b(dy), b(gamma), b(beta), b(savedMean), b(savedInvStd), b(dgamma), b(dbeta), b(dx)])
     }
 
     // MARK: softmax and losses

@@ -52,13 +52,14 @@ extension Ops {
     }
 
     /// Training-mode batch norm over NCHW: batch statistics per channel; updates running mean
-    /// and (unbiased) variance in place with `momentum`.
+    /// and (unbiased) variance in place with `momentum`. `relu`: a ReLU fused after it (one pass
+    /// over the tensor instead of two; its backward needs no saved output).
     public static func batchNorm2dForwardTrain(_ x: Tensor, gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor,
-                                               eps: Float = 1e-5, momentum: Float = 0.1) throws -> (y: Tensor, saved: BatchNormSaved) {
+                                               eps: Float = 1e-5, momentum: Float = 0.1, relu: Bool = false) throws -> (y: Tensor, saved: BatchNormSaved) {
         let c = try batchNormChannels("batchNorm2dForwardTrain", x, gamma, beta, runningMean, runningVar)
         let y = try Tensor.empty(x.shape, on: x.device)
         let mean = try Tensor.empty([c], on: x.device), inv = try Tensor.empty([c], on: x.device)
-        try x.device.backend.batchnormForwardTrain(n: x.shape[0], c: c, plane: x.shape[2] * x.shape[3], eps: eps, momentum: momentum,
+        try x.device.backend.batchnormForwardTrain(n: x.shape[0], c: c, plane: x.shape[2] * x.shape[3], eps: eps, momentum: momentum, relu: relu,
                                                    x: x.storage, y: y.storage, gamma: gamma.storage, beta: beta.storage,
                                                    runningMean: runningMean.storage, runningVar: runningVar.storage,
                                                    savedMean: mean.storage, savedInvStd: inv.storage)
@@ -74,38 +75,37 @@ extension Ops {
         return y
     }
 
-    /// Gradients of training-mode batch norm: input, gamma and beta.
-    public static func batchNorm2dBackward(_ dy: Tensor, x: Tensor, gamma: Tensor, saved: BatchNormSaved) throws -> (dx: Tensor, dGamma: Tensor, dBeta: Tensor) {
-        try dy.requireSameShape("batchNorm2dBackward", x)
-        let c = x.shape[1], plane = x.shape[2] * x.shape[3]
-        let dg = try Tensor.empty([c], on: x.device), db = try Tensor.empty([c], on: x.device)
-        let dx = try Tensor.empty(x.shape, on: x.device)
-        let be = x.device.backend
-        try be.batchnormBackwardReduce(n: x.shape[0], c: c, plane: plane, x: x.storage, dy: dy.storage, savedMean: saved.mean.storage,
-                                       savedInvStd: saved.invStd.storage, dgamma: dg.storage, dbeta: db.storage)
-        try be.batchnormBackwardInput(n: x.shape[0], c: c, plane: plane, x: x.storage, dy: dy.storage, gamma: gamma.storage,
-                                      savedMean: saved.mean.storage, savedInvStd: saved.invStd.storage, dgamma: dg.storage, dbeta: db.storage, dx: dx.storage)
+    /// Gradients of training-mode batch norm: input, gamma and beta. With `relu` (fused in the
+    /// forward, same gamma and beta), `dy` is the gradient of the ReLU's output.
+    public static func batchNorm2dBackward(_ dy: Tensor, x: Tensor, gamma: Tensor, beta: Tensor, saved: BatchNormSaved,
+                                           relu: Bool = false) throws -> (dx: Tensor, dGamma: Tensor, dBeta: Tensor) {
+        let (dg, db) = try batchNorm2dBackwardReduce(dy, x: x, gamma: gamma, beta: beta, saved: saved, relu: relu)
+        let dx = try batchNorm2dBackwardInput(dy, x: x, gamma: gamma, beta: beta, saved: saved, dGamma: dg, dBeta: db, relu: relu)
         return (dx, dg, db)
     }
 
     /// The two halves of `batchNorm2dBackward`, for batch norm synchronised across processes:
     /// the per-channel sums dGamma = Σ dy·x̂ and dBeta = Σ dy of this process's rows …
-    public static func batchNorm2dBackwardReduce(_ dy: Tensor, x: Tensor, saved: BatchNormSaved) throws -> (dGamma: Tensor, dBeta: Tensor) {
+    public static func batchNorm2dBackwardReduce(_ dy: Tensor, x: Tensor, gamma: Tensor, beta: Tensor, saved: BatchNormSaved,
+                                                 relu: Bool = false) throws -> (dGamma: Tensor, dBeta: Tensor) {
         try dy.requireSameShape("batchNorm2dBackwardReduce", x)
-        let c = x.shape[1]
+        let c = try batchNormChannels("batchNorm2dBackwardReduce", x, gamma, beta, saved.mean, saved.invStd)
         let dg = try Tensor.empty([c], on: x.device), db = try Tensor.empty([c], on: x.device)
-        try x.device.backend.batchnormBackwardReduce(n: x.shape[0], c: c, plane: x.shape[2] * x.shape[3], x: x.storage, dy: dy.storage,
-                                                     savedMean: saved.mean.storage, savedInvStd: saved.invStd.storage, dgamma: dg.storage, dbeta: db.storage)
+        try x.device.backend.batchnormBackwardReduce(n: x.shape[0], c: c, plane: x.shape[2] * x.shape[3], relu: relu, x: x.storage, dy: dy.storage,
+                                                     gamma: gamma.storage, beta: beta.storage, savedMean: saved.mean.storage,
+                                                     savedInvStd: saved.invStd.storage, dgamma: dg.storage, dbeta: db.storage)
         return (dg, db)
     }
 
     /// … and dx from sums over the rows normalised together: `dGamma`, `dBeta` are those sums
     /// scaled by (this process's rows / all rows), so the per-row means come out right.
-    public static func batchNorm2dBackwardInput(_ dy: Tensor, x: Tensor, gamma: Tensor, saved: BatchNormSaved, dGamma: Tensor, dBeta: Tensor) throws -> Tensor {
+    public static func batchNorm2dBackwardInput(_ dy: Tensor, x: Tensor, gamma: Tensor, beta: Tensor, saved: BatchNormSaved, dGamma: Tensor, dBeta: Tensor,
+                                                relu: Bool = false) throws -> Tensor {
         try dy.requireSameShape("batchNorm2dBackwardInput", x)
+        let c = try batchNormChannels("batchNorm2dBackwardInput", x, gamma, beta, saved.mean, saved.invStd, dGamma, dBeta)
         let dx = try Tensor.empty(x.shape, on: x.device)
-        try x.device.backend.batchnormBackwardInput(n: x.shape[0], c: x.shape[1], plane: x.shape[2] * x.shape[3], x: x.storage, dy: dy.storage,
-                                                    gamma: gamma.storage, savedMean: saved.mean.storage, savedInvStd: saved.invStd.storage,
+        try x.device.backend.batchnormBackwardInput(n: x.shape[0], c: c, plane: x.shape[2] * x.shape[3], relu: relu, x: x.storage, dy: dy.storage,
+                                                    gamma: gamma.storage, beta: beta.storage, savedMean: saved.mean.storage, savedInvStd: saved.invStd.storage,
                                                     dgamma: dGamma.storage, dbeta: dBeta.storage, dx: dx.storage)
         return dx
     }

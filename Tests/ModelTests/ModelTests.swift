@@ -69,7 +69,8 @@ final class ModelTests: XCTestCase {
                 for layer in body.layers {
                     if let block = layer as? BasicBlock {
                         var g = try block.conv1.forward(h, training: false)
-                        g = try block.relu1.forward(try block.bn1.forward(g, training: false), training: false)
+                        g = try block.bn1.forward(g, training: false)  // with the block's first ReLU (bn1.relu)
+                        XCTAssertTrue(block.bn1.relu)
                         g = try block.bn2.forward(try block.conv2.forward(g, training: false), training: false)
                         var identity = h
                         if let d = block.downsample { identity = try d.layers[1].forward(try d.layers[0].forward(h, training: false), training: false) }

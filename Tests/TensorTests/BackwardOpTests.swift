@@ -144,15 +144,39 @@ final class BackwardOpTests: XCTestCase {
         }
     }
 
+    /// Batch norm with its ReLU fused in gives, forward and backward, exactly what the batch norm
+    /// and a ReLU layer give apart: the backward's recomputed mask is the forward's.
+    func testBatchNormWithFusedReLUIsBatchNormThenReLU() throws {
+        for device in TestDevices.all {
+            let (n, c, h, w) = (4, 3, 5, 7)
+            let x = rng.uniform(n * c * h * w, -1, 2), gamma = rng.uniform(c, 0.5, 1.5), beta = rng.uniform(c, -0.5, 0.5), dy = rng.uniform(x.count, -1, 1)
+            let xt = try Tensor(x, shape: [n, c, h, w], on: device), dyt = try Tensor(dy, shape: xt.shape, on: device)
+            let g = try Tensor(gamma, shape: [c], on: device), b = try Tensor(beta, shape: [c], on: device)
+            let stats = { (value: Float) in try Tensor.full([c], value: value, on: device) }
+            let plain = try Ops.batchNorm2dForwardTrain(xt, gamma: g, beta: b, runningMean: stats(0), runningVar: stats(1))
+            let expected = try Ops.reluForward(plain.y)
+            let expectedGrads = try Ops.batchNorm2dBackward(Ops.reluBackward(dyt, output: expected), x: xt, gamma: g, beta: b, saved: plain.saved)
+            let fused = try Ops.batchNorm2dForwardTrain(xt, gamma: g, beta: b, runningMean: stats(0), runningVar: stats(1), relu: true)
+            let grads = try Ops.batchNorm2dBackward(dyt, x: xt, gamma: g, beta: b, saved: fused.saved, relu: true)
+            let zeros = try expected.toArray().filter { $0 == 0 }.count
+            XCTAssert(zeros > x.count / 10 && zeros < x.count * 9 / 10, "the ReLU should cut part of the outputs (\(zeros) of \(x.count))")
+            XCTAssertEqual(try fused.y.toArray(), try expected.toArray(), "fused forward on \(device.identifier)")
+            XCTAssertEqual(try grads.dx.toArray(), try expectedGrads.dx.toArray(), "fused dx on \(device.identifier)")
+            XCTAssertEqual(try grads.dGamma.toArray(), try expectedGrads.dGamma.toArray(), "fused dgamma on \(device.identifier)")
+            XCTAssertEqual(try grads.dBeta.toArray(), try expectedGrads.dBeta.toArray(), "fused dbeta on \(device.identifier)")
+        }
+    }
+
     func testBatchNormBackward() throws {
         for device in TestDevices.all {
             let (n, c, h, w) = (3, 2, 3, 4)
             let x = rng.uniform(n * c * h * w, -1, 2), gamma = rng.uniform(c, 0.5, 1.5), beta = rng.uniform(c), dy = rng.uniform(x.count)
             let g = try Tensor(gamma, shape: [c], on: device)
             let xt = try Tensor(x, shape: [n, c, h, w], on: device)
-            let (_, saved) = try Ops.batchNorm2dForwardTrain(xt, gamma: g, beta: Tensor(beta, shape: [c], on: device),
+            let bt = try Tensor(beta, shape: [c], on: device)
+            let (_, saved) = try Ops.batchNorm2dForwardTrain(xt, gamma: g, beta: bt,
                                                              runningMean: Tensor.zeros([c], on: device), runningVar: Tensor.full([c], value: 1, on: device))
-            let grads = try Ops.batchNorm2dBackward(Tensor(dy, shape: xt.shape, on: device), x: xt, gamma: g, saved: saved)
+            let grads = try Ops.batchNorm2dBackward(Tensor(dy, shape: xt.shape, on: device), x: xt, gamma: g, beta: bt, saved: saved)
             let f = { (xx: [Double], gg: [Double], bb: [Double]) in dot(dy.doubles, Reference.batchnormTrain(xx, gamma: gg, beta: bb, n: n, c: c, plane: h * w, eps: 1e-5)) }
             assertClose(try grads.dx.toArray(), finiteDifference(x.doubles) { f($0, gamma.doubles, beta.doubles) }, tolerance: tolerance, "bn dx on \(device.identifier)")
             assertClose(try grads.dGamma.toArray(), finiteDifference(gamma.doubles) { f(x.doubles, $0, beta.doubles) }, tolerance: tolerance, "bn dgamma")

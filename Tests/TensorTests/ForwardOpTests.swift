@@ -205,6 +205,38 @@ final class ForwardOpTests: XCTestCase {
         }
     }
 
+    /// Rows wide enough for the CPU's eight-at-a-time stride-2 path (and its scalar edges), with
+    /// many equal values, as after a ReLU: every device returns the first maximum in row-major
+    /// order of each window, values and indices exactly.
+    func testMaxPoolKeepsTheFirstOfEqualMaximaOnWideRows() throws {
+        let cases: [(shape: [Int], k: Int, s: Int, p: Int)] = [([2, 3, 5, 40], 3, 2, 1), ([2, 2, 4, 37], 2, 2, 0), ([1, 2, 3, 112], 3, 2, 1),
+                                                                ([1, 1, 6, 41], 4, 2, 2), ([1, 2, 5, 33], 3, 1, 1)]
+        for device in TestDevices.all {
+            for c in cases {
+                let (planes, h, w) = (c.shape[0] * c.shape[1], c.shape[2], c.shape[3])
+                let x = (0..<(planes * h * w)).map { _ in Float(Int.random(in: -2...2, using: &rng)) * 0.5 }
+                let (y, arg) = try Ops.maxPool2dForward(Tensor(x, shape: c.shape, on: device), kernel: c.k, stride: c.s, padding: c.p)
+                let oh = (h + 2 * c.p - c.k) / c.s + 1, ow = (w + 2 * c.p - c.k) / c.s + 1
+                var values: [Float] = [], indices: [Float] = []
+                for q in 0..<planes {
+                    for yo in 0..<oh {
+                        for xo in 0..<ow {
+                            var best = -Float.infinity, at = -1
+                            for ih in (yo * c.s - c.p)..<(yo * c.s - c.p + c.k) where ih >= 0 && ih < h {
+                                for iw in (xo * c.s - c.p)..<(xo * c.s - c.p + c.k) where iw >= 0 && iw < w && x[q * h * w + ih * w + iw] > best {
+                                    best = x[q * h * w + ih * w + iw]; at = ih * w + iw
+                                }
+                            }
+                            values.append(best); indices.append(Float(at))
+                        }
+                    }
+                }
+                XCTAssertEqual(try y.toArray(), values, "maxpool \(c) on \(device.identifier)")
+                XCTAssertEqual(try arg.toArray(), indices, "maxpool argmax \(c) on \(device.identifier)")
+            }
+        }
+    }
+
     func testBatchNormTrainEvalAndRunningStats() throws {
         for device in TestDevices.all {
             let (n, c, h, w) = (3, 4, 5, 6)
@@ -261,9 +293,9 @@ final class ForwardOpTests: XCTestCase {
         for device in TestDevices.all {
             let xt = try Tensor(x, shape: [n, c, h, w], on: device), g = try Tensor(gamma, shape: [c], on: device)
             let rm = try Tensor.zeros([c], on: device), rv = try Tensor.full([c], value: 1, on: device)
-            let (y, saved) = try Ops.batchNorm2dForwardTrain(xt, gamma: g, beta: try Tensor(beta, shape: [c], on: device),
-                                                            runningMean: rm, runningVar: rv, eps: 1e-5, momentum: 0.1)
-            let grads = try Ops.batchNorm2dBackward(try Tensor(dy, shape: xt.shape, on: device), x: xt, gamma: g, saved: saved)
+            let bt = try Tensor(beta, shape: [c], on: device)
+            let (y, saved) = try Ops.batchNorm2dForwardTrain(xt, gamma: g, beta: bt, runningMean: rm, runningVar: rv, eps: 1e-5, momentum: 0.1)
+            let grads = try Ops.batchNorm2dBackward(try Tensor(dy, shape: xt.shape, on: device), x: xt, gamma: g, beta: bt, saved: saved)
             assertClose(try y.toArray(), yRef, tolerance: 2e-6, "large-batch batchnorm output on \(device.identifier)")
             assertClose(try rv.toArray(), varRef, tolerance: 2e-6, "large-batch running var on \(device.identifier)")
             for (a, b) in zip(try grads.dBeta.toArray(), dbRef) {
