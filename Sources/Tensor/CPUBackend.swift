@@ -134,7 +134,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         let work = count * cost
         let parts = work < 1 << 16 ? 1 : min(threads * 4, count)
         if parts <= 1 { body(0, count); return }
-        concurrentPerform(parts) { p in
+        CoreTeam.forEach(parts, threads: threads) { p in
             let lo = count * p / parts, hi = count * (p + 1) / parts
             if lo < hi { body(lo, hi) }
         }
@@ -156,7 +156,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
                 continue
             }
             let splitColumns = n >= m
-            concurrentPerform(parts) { p in
+            CoreTeam.forEach(parts, threads: threads) { p in
                 if splitColumns {
                     let lo = (n * p / parts) & ~15, hi = p == parts - 1 ? n : (n * (p + 1) / parts) & ~15
                     guard hi > lo else { return }
@@ -333,16 +333,14 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         let px = x.host!, py = y.host!, pa = argmax.host!
         let oh = g.outHeight, ow = g.outWidth
         // Stride 2 (ResNet's stem, the small CNN): eight outputs at a time where their windows
-        // and a 16-wide read lie inside the row; the rest one at a time. Both scan a window row
-        // by row, left to right, keeping the first of equal maxima, so they agree bit for bit.
-        let vectorColumns: Range<Int>
-        if g.stride == 2 {
-            // Window start 2xo - p >= 0; the last read, 2xo - p + (k - 1) + 15, inside the row.
-            let first = (g.padding + 1) / 2, span = g.width - 15 - g.kernel + g.padding
-            let groups = span < 2 * first ? 0 : (span / 2 - first) / HostVectors.width + 1
-            vectorColumns = first..<min(g.outWidth, first + groups * HostVectors.width)
-        } else {
-            vectorColumns = 0..<0
+        // lie inside the row (at least eight of them); the edges one at a time. Both scan a
+        // window row by row, left to right, keeping the first of equal maxima: they agree bit
+        // for bit.
+        var vectorColumns = 0..<0
+        if g.stride == 2, g.kernel >= 2, g.width - g.kernel + g.padding >= 0 {
+            // The window of xo spans columns 2xo - p ..< 2xo - p + k.
+            let first = (g.padding + 1) / 2, last = min(g.outWidth - 1, (g.width - g.kernel + g.padding) / 2)
+            if last - first + 1 >= HostVectors.width { vectorColumns = first..<(last + 1) }
         }
         parallel(g.planes, cost: oh * ow * g.kernel * g.kernel) { lo, hi in
             for p in lo..<hi {
@@ -379,9 +377,11 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         }
     }
 
-    /// `outputs` (a multiple of 8) stride-2 max-pool outputs of one output row whose windows
-    /// start at input column `firstColumn` + 2i and lie inside the row, eight at a time: the
-    /// even lanes of a 16-wide read are the stride-2 columns.
+    /// `outputs` (at least 8) stride-2 max-pool outputs of one output row whose windows start
+    /// at input column `firstColumn` + 2i and lie inside the row, eight at a time (the last
+    /// eight overlap the group before when `outputs` is not a multiple of 8). Column c of eight
+    /// windows is the odd lanes of the 16 floats from c - 1 (or the even ones from c = 0), a
+    /// read that stays inside the row.
     @inline(__always)
     static func maxpoolStride2Row(_ src: UnsafeMutablePointer<Float>, width: Int, rows: Range<Int>, kernel: Int, firstColumn: Int, outputs: Int,
                                   y: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Float>) {
@@ -392,17 +392,18 @@ public final class CPUBackend: Backend, @unchecked Sendable {
             var best = SIMD8<Float>(repeating: -.infinity)
             var index = lane + Float(rows.lowerBound * width + column)
             for ih in rows {
-                let r = UnsafePointer(src + ih * width + column)
+                let r = UnsafePointer(src + ih * width)
                 for j in 0..<kernel {
-                    let v = HostVectors.load16(r + j).evenHalf
+                    let c = column + j
+                    let v = c >= 1 ? HostVectors.load16(r + c - 1).oddHalf : HostVectors.load16(r + c).evenHalf
                     let better = v .> best
                     best.replace(with: v, where: better)
-                    index.replace(with: lane + Float(ih * width + column + j), where: better)
+                    index.replace(with: lane + Float(ih * width + c), where: better)
                 }
             }
             HostVectors.store(best, y + i)
             HostVectors.store(index, argmax + i)
-            i += HostVectors.width
+            i = i + HostVectors.width >= outputs || i + 2 * HostVectors.width <= outputs ? i + HostVectors.width : outputs - HostVectors.width
         }
     }
 

@@ -210,7 +210,7 @@ final class ForwardOpTests: XCTestCase {
     /// order of each window, values and indices exactly.
     func testMaxPoolKeepsTheFirstOfEqualMaximaOnWideRows() throws {
         let cases: [(shape: [Int], k: Int, s: Int, p: Int)] = [([2, 3, 5, 40], 3, 2, 1), ([2, 2, 4, 37], 2, 2, 0), ([1, 2, 3, 112], 3, 2, 1),
-                                                                ([1, 1, 6, 41], 4, 2, 2), ([1, 2, 5, 33], 3, 1, 1)]
+                                                                ([1, 1, 6, 41], 4, 2, 2), ([1, 2, 5, 33], 3, 1, 1), ([1, 1, 3, 17], 2, 2, 0)]
         for device in TestDevices.all {
             for c in cases {
                 let (planes, h, w) = (c.shape[0] * c.shape[1], c.shape[2], c.shape[3])
