@@ -302,7 +302,9 @@ public final class Trainer {
         // or infinite loss makes the sum non-finite (losses are never negative) and is caught at
         // the read. Data-parallel steps sum the loss over the ranks with the gradients instead.
         let window = try Tensor.zeros([1], on: device)
-        var windowFirstBatch = 0, windowSteps = 0, windowSamples = 0, shownLoss = Float.nan
+        var windowFirstBatch = 0, windowSteps = 0, windowSamples = 0
+        // The mean loss of the last window read; none until the first read (shown as "loss —", not nan).
+        var shownLoss: Float? = nil
         let reads0 = device.openCLContext?.readCount
         func readWindow(lastBatch: Int) throws {
             guard windowSteps > 0 else { return }
@@ -361,7 +363,7 @@ public final class Trainer {
             steps += 1
             if windowSteps >= Self.lossReadInterval { try readWindow(lastBatch: b) }
             let elapsed = Date().timeIntervalSince(t0)
-            progress.update(done: b + 1, rateUnits: Double(samples) / max(elapsed, 1e-9), extra: String(format: "loss %.4f lr %.2g", shownLoss, lr))
+            progress.update(done: b + 1, rateUnits: Double(samples) / max(elapsed, 1e-9), extra: (shownLoss.map { String(format: "loss %.4f", $0) } ?? "loss —") + String(format: " lr %.2g", lr))
         }
         try readWindow(lastBatch: nb - 1)
         try device.synchronize()

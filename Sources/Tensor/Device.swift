@@ -1,3 +1,4 @@
+import Foundation
 import Kernels
 
 /// Where tensors live and ops run: the native CPU fallback or one OpenCL device.
@@ -30,13 +31,44 @@ public final class Device: @unchecked Sendable, CustomStringConvertible {
     }
 
     public static func select(_ request: DeviceRequest, tuning: KernelTuning? = nil) throws -> Device {
+        try select(request, tuning: tuning, firstUse: nil)
+    }
+
+    /// As `select`, and on an OpenCL device that has no kept tuning yet, first tunes its GEMM
+    /// for at most `firstUse.seconds` (`GEMMTuner.tuneOnFirstUse`), telling `firstUse.log` what
+    /// it does. With nil (or 0 seconds) nothing is tuned.
+    public static func select(_ request: DeviceRequest, tuning: KernelTuning? = nil,
+                              firstUse: (seconds: Double, log: (String) -> Void)?) throws -> Device {
         let devices: [OpenCLDeviceInfo]
         do { devices = try OpenCLPlatforms.devices() } catch {
             if request == .auto || request == .cpu { return .cpu }
             throw error
         }
         guard let info = try request.resolve(among: devices) else { return .cpu }
+        if tuning == nil, let firstUse, firstUse.seconds > 0 {
+            try tuneOnFirstUse(info, seconds: firstUse.seconds, log: firstUse.log)
+        }
         return .opencl(try OpenCLContext(device: info, tuning: tuning))
+    }
+
+    private static func tuneOnFirstUse(_ info: OpenCLDeviceInfo, seconds: Double, log: (String) -> Void) throws {
+        let name = "opencl:\(info.index) \(info.name)"
+        var tried = 0
+        let started = DispatchTime.now().uptimeNanoseconds
+        let result = try GEMMTuner.tuneOnFirstUse(info, seconds: seconds) { _ in
+            tried += 1
+            if tried == 1 { log("first use of \(name): tuning its GEMM kernel for about \(Int(seconds.rounded(.up))) s (--tune-seconds; train-gpu tune searches longer)") }
+        }
+        let took = Double(DispatchTime.now().uptimeNanoseconds - started) * 1e-9
+        switch result {
+        case .alreadyTuned, .nowhereToKeep: break
+        case let .tunedElsewhere(lock):
+            log("\(name) is being tuned by another process (\(lock)); this run uses the defaults for its type")
+        case let .tuned(outcome, file):
+            let size = outcome.sizes.max() ?? 0
+            log(String(format: "tuned %@ in %.0f s: %@, %.1f GFLOP/s at %d (defaults %.1f); kept in %@", name, took, outcome.best.tuning.description,
+                       outcome.best.gflops[size] ?? 0, size, outcome.defaults.gflops[size] ?? 0, file))
+        }
     }
 
     public var isOpenCL: Bool { if case .opencl = kind { return true } else { return false } }

@@ -107,6 +107,42 @@ public enum GEMMTuner {
         return Outcome(candidates: results, best: best, defaults: defaults, sizes: sizes, stoppedEarly: stoppedEarly)
     }
 
+    /// What the first use of a device did about its tuning.
+    public enum FirstUse: Sendable {
+        /// A tuning was already kept for this device and driver: nothing measured.
+        case alreadyTuned(KeptTuning)
+        /// No kernel cache to keep a tuning in, so none is measured (it would be measured again every run).
+        case nowhereToKeep
+        /// Another process is tuning this device now (its lock file exists): this one uses the defaults.
+        case tunedElsewhere(lock: String)
+        /// Tuned now, within the time limit, and kept.
+        case tuned(Outcome, file: String)
+    }
+
+    /// Tunes a device the first time it is used, as `train-gpu tune` does but bounded by `seconds`
+    /// (the defaults are always measured, then candidates until the time is up): when no tuning is
+    /// kept for the device and driver, measures and keeps one, so this and every later run on the
+    /// device uses it. A lock file beside the tuning keeps processes that start together (ranks of
+    /// one job) from tuning at once and timing each other; a lock older than an hour is stale.
+    public static func tuneOnFirstUse(_ device: OpenCLDeviceInfo, seconds: Double, sizes: [Int]? = nil, keepIn file: String? = nil,
+                                      log: (String) -> Void = { _ in }) throws -> FirstUse {
+        guard let path = file ?? KeptTuning.file(for: device) else { return .nowhereToKeep }
+        if let kept = KeptTuning.read(for: device, file: path) { return .alreadyTuned(kept) }
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let lock = path + ".lock"
+        if let made = (try? FileManager.default.attributesOfItem(atPath: lock))?[.modificationDate] as? Date, Date().timeIntervalSince(made) > 3600 {
+            try? FileManager.default.removeItem(atPath: lock)
+        }
+        let fd = open(lock, O_CREAT | O_EXCL | O_WRONLY, 0o644)
+        guard fd >= 0 else { return .tunedElsewhere(lock: lock) }
+        close(fd)
+        defer { try? FileManager.default.removeItem(atPath: lock) }
+        // Another process may have finished between the read above and taking the lock.
+        if let kept = KeptTuning.read(for: device, file: path) { return .alreadyTuned(kept) }
+        let outcome = try run(device: device, seconds: seconds, sizes: sizes, keepIn: .some(path), log: log)
+        return .tuned(outcome, file: path)
+    }
+
     /// Only the GEMM kernels, and no warnings (POCL prints clang's -Wpsabi notes on float16 for every build).
     static let gemmOnly = " -DCHORUS_GEMM_ONLY -w"
 

@@ -25,6 +25,7 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "Seed for the dataset, shuffling and augmentation.") var seed: UInt64 = 2024
     @Option(help: "Training epochs (default 15, or 10 with --quick).") var epochs: Int?
     @Option(help: "Architecture: resnet18 (default) or small.") var arch: String?
+    @OptionGroup var firstUseTuning: FirstUseTuningOptions
 
     func run() throws {
         let started = Date()
@@ -70,7 +71,7 @@ struct DemoCommand: ParsableCommand {
             var trainArgs = ["train", "--train", L + "/train.csv", "--validation", L + "/validation.csv", "--arch", architecture,
                              "--epochs", "\(epochs ?? (quick ? 10 : 15))", "--batch-size", "32", "--size", "128x128",
                              "--device", device, "--seed", "\(seed)", "--name", v.name, "--out", root + "/runs",
-                             "--note", "demo run \(v.name)"]
+                             "--note", "demo run \(v.name)"] + firstUseTuning.arguments
             if v.overlays { trainArgs += ["--overlays", L + "/overlays.csv"] }
             // A fresh run folder each time the demo runs.
             let runDir = root + "/runs/\(dateStamp())_\(v.name)"
@@ -80,7 +81,7 @@ struct DemoCommand: ParsableCommand {
             let scores = root + "/scores-\(v.name).csv"
             try? FileManager.default.removeItem(atPath: scores)
             try runCommand(["predict", "--model", runDir, data.fieldTestDirectory, "--final-clip", "none",
-                            "--device", device, "--out", scores])
+                            "--device", device, "--out", scores] + firstUseTuning.arguments)
             step(n + 2, "Evaluate against the field test labels and write the report")
             let evalDir = root + "/evaluation-\(v.name)"
             try runCommand(["evaluate", "--scores", scores, "--labels", L + "/field_test.csv", "--review", "10", "--export-clips", "--out", evalDir])

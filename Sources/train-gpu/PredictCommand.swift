@@ -24,6 +24,7 @@ struct PredictCommand: ParsableCommand {
     @Option(help: "Score activation: sigmoid, softmax or none (default from the model's loss).") var activation: String?
     @Option(help: "Device: auto, cpu, gpu, opencl, opencl:N.") var device: String = "auto"
     @Option(help: "Threads for decoding and spectrograms.") var workers: Int = Machine.usableCores
+    @OptionGroup var firstUseTuning: FirstUseTuningOptions
     @Flag(help: "Skip files already finished in <out> (same model and settings only).") var resume = false
     @Flag(help: "Replace an existing <out> instead of refusing.") var overwrite = false
     @Option(parsing: .upToNextOption, help: ArgumentHelp("Detection threshold: one value, or CLASS=T per class.", valueName: "t")) var threshold: [String] = []
@@ -40,7 +41,7 @@ struct PredictCommand: ParsableCommand {
             guard let a = Activation(rawValue: activation) else { throw ValidationError("--activation must be sigmoid, softmax or none") }
             options.activation = a
         }
-        let dev = try Device.select(device)
+        let dev = try firstUseTuning.select(device) { line in if Communicator.world.rank == 0 { print(line) } }
         let modelFile = try RunFolder.modelFile(model)
         let classifier = try ClassifierModel.load(modelFile, device: dev)
         if ravenOut != nil && threshold.isEmpty { throw ValidationError("--raven-out needs --threshold") }

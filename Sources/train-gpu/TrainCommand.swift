@@ -111,6 +111,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "The run's model (summary.json, predict --model <run folder>): last (the final epoch; chosen by the recipe check) or best (best validation mAP). Both are written.")
     var selectModel: ModelSelection = .last
     @OptionGroup var preprocessingOptions: PreprocessingOptions
+    @OptionGroup var firstUseTuning: FirstUseTuningOptions
     @Option(help: "Parent folder of run folders.") var out: String
     @Option(help: "Only draw N training clips per class as the network sees them (preview.html in the run folder), then stop without training.")
     var preview: Int?
@@ -166,7 +167,7 @@ struct TrainCommand: ParsableCommand {
         let summary = try TrainingJob.run(configuration: config, train: train, validation: validation, overlays: overlays, hardNegatives: hardNegatives,
                                           out: out, name: name, resume: resume, note: note,
                                           clipDuration: preprocessingOptions.clipDuration, sampleRate: preprocessingOptions.sampleRate,
-                                          cropLongerRows: cropLongerRows, preview: preview, profile: profile)
+                                          cropLongerRows: cropLongerRows, preview: preview, profile: profile, firstUseTuning: firstUseTuning)
         _ = summary
     }
 }
@@ -178,7 +179,7 @@ enum TrainingJob {
     static func run(configuration: TrainingConfiguration, train: String, validation: String, overlays: String?, hardNegatives: String? = nil, out: String,
                     name: String, resume: Bool, note: String?, quietProgress: Bool = false,
                     clipDuration: Double? = nil, sampleRate: Int? = nil, cropLongerRows: Bool = false, preview: Int? = nil,
-                    profile: Bool = false) throws -> TrainingSummary? {
+                    profile: Bool = false, firstUseTuning: FirstUseTuningOptions? = nil) throws -> TrainingSummary? {
         if let preview, !(1...1000).contains(preview) { throw ValidationError("--preview must be between 1 and 1000 clips per class, got \(preview)") }
         var configuration = configuration
         // Under mpirun or srun every rank runs this with the same arguments; rank 0 speaks and writes.
@@ -193,7 +194,7 @@ enum TrainingJob {
         if OutputPolicy.sameFile(train, validation) || ((try? SHA256.hex(fileAt: train)) ?? "t") == ((try? SHA256.hex(fileAt: validation)) ?? "v") {
             throw ValidationError("--train and --validation are the same table (\(train)); validation must be clips the network does not train on (train-gpu split makes both)")
         }
-        let device = try Device.select(configuration.device)
+        let device = try firstUseTuning.map { try $0.select(configuration.device, say: say) } ?? Device.select(configuration.device)
         // Rows whose audio is missing or unreadable are skipped and reported by the trainer, not fatal here.
         var trainTable = try ClipLabelTable.read(train, checkFilesExist: false)
         let hardNegativeTable = try hardNegatives.map { try ClipLabelTable.read($0, checkFilesExist: false) }

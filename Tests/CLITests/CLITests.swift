@@ -175,11 +175,18 @@ final class CLITests: XCTestCase {
                                   "--device", "cpu", "--name", "e", "--out", "runs"], in: dir)
         XCTAssertNotEqual(longer.status, 0)
         XCTAssertTrue(longer.output.contains("--crop-longer-rows"), longer.output)
-        // --profile on OpenCL: every kernel's share of the device time, from OpenCL events.
+        // --profile on OpenCL: every kernel's share of the device time, from OpenCL events. The
+        // device has no tuning kept in this kernel cache: it is tuned first (the defaults only, in
+        // a limit this short) and the tuning is kept.
+        let kernelCache = dir + "/kernel-cache"
         let profiled = try CLI.run(["train", "--train", "t.csv", "--validation", "v.csv", "--arch", "small", "--epochs", "1", "--batch-size", "4",
-                                    "--size", "32x32", "--device", "opencl", "--name", "p", "--out", "runs", "--profile"], in: dir)
+                                    "--size", "32x32", "--device", "opencl", "--name", "p", "--out", "runs", "--profile", "--tune-seconds", "0.001"],
+                                   in: dir, environment: ["CHORUS_KERNEL_CACHE": kernelCache])
         if profiled.output.contains("no OpenCL platform") && ProcessInfo.processInfo.environment["CI"] == nil { return }
         XCTAssertEqual(profiled.status, 0, profiled.output)
+        XCTAssertTrue(profiled.output.contains("first use of opencl:"), profiled.output)
+        XCTAssertTrue(profiled.output.contains("kept in \(kernelCache)/tuning-"), profiled.output)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: kernelCache).filter { $0.hasPrefix("tuning-") }.count, 1)
         XCTAssertTrue(profiled.output.contains("kernel time on "), profiled.output)
         XCTAssertTrue(profiled.output.contains("us each  gemm_"), profiled.output)
         XCTAssertTrue(profiled.output.contains("us each  batchnorm_forward_train"), profiled.output)

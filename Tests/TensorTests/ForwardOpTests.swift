@@ -146,6 +146,33 @@ final class ForwardOpTests: XCTestCase {
         assertClose(c, Reference.gemm(a.doubles, b.doubles, m: m, n: n, k: k, transA: false, transB: false), "gemm with the kept tuning")
     }
 
+    /// The first use of a device tunes it once and keeps the result; a later use measures nothing;
+    /// while another process holds the lock nothing is measured or kept; a stale lock is taken over.
+    func testFirstUseOfADeviceTunesItOnce() throws {
+        guard let info = TestDevices.opencl?.openCLContext?.info else { throw XCTSkip("no OpenCL device") }
+        let fm = FileManager.default
+        let file = makeTemporaryDirectory("first-use") + "/tuning.json", lock = file + ".lock"
+        XCTAssertTrue(fm.createFile(atPath: lock, contents: nil))
+        guard case .tunedElsewhere = try GEMMTuner.tuneOnFirstUse(info, seconds: 0, sizes: [32], keepIn: file) else {
+            return XCTFail("a device another process is tuning is not tuned again")
+        }
+        XCTAssertFalse(fm.fileExists(atPath: file))
+        // An hour-old lock is stale (its process died): taken over. A limit of 0 s measures the defaults only.
+        try fm.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -7200)], ofItemAtPath: lock)
+        guard case let .tuned(outcome, kept) = try GEMMTuner.tuneOnFirstUse(info, seconds: 0, sizes: [32], keepIn: file) else {
+            return XCTFail("an untuned device is tuned on first use")
+        }
+        XCTAssertEqual(kept, file)
+        XCTAssertEqual(outcome.candidates.map(\.tuning), [KernelTuning.defaults(for: info)])
+        XCTAssertFalse(fm.fileExists(atPath: lock), "the lock is released")
+        let first = try XCTUnwrap(KeptTuning.read(for: info, file: file))
+        XCTAssertEqual(first.tuning, outcome.best.tuning)
+        guard case let .alreadyTuned(again) = try GEMMTuner.tuneOnFirstUse(info, seconds: 0, sizes: [32], keepIn: file) else {
+            return XCTFail("a tuned device is not tuned again")
+        }
+        XCTAssertEqual(again, first)
+    }
+
     func testConv2dForwardStridesPaddingAndChunks() throws {
         // The last three have channel counts where oneDNN's blocked layouts (and their reorders) are used.
         let cases = [(2, 3, 9, 11, 4, 3, 3, 1, 1), (3, 2, 12, 12, 5, 7, 7, 2, 3), (2, 4, 8, 8, 6, 1, 1, 2, 0), (1, 3, 5, 7, 2, 3, 3, 1, 0),
