@@ -513,10 +513,10 @@ __kernel void col2im(const int n0, const int count, const int C, const int H, co
                      const int KH, const int KW, const int stride, const int pad, const int OH, const int OW,
                      __global const float* col, __global float* dX)
 {
-    const long i = get_global_id(0);  // over count*C*H*W
-    const long total = (long)count * C * H * W;
-    if (i >= total) return;
-    const int iw = i % W, ih = (i / W) % H, c = (i / ((long)W * H)) % C, n = i / ((long)W * H * C);
+    // Over [W, H, count*C]: no division per pixel (64-bit ones, scalar on CPU devices, had cost more than the sums).
+    const int iw = get_global_id(0), ih = get_global_id(1), nc = get_global_id(2);
+    if (iw >= W || ih >= H || nc >= count * C) return;
+    const int c = nc % C, n = nc / C;
     const int P = OH * OW;
     // The output pixels whose kernel window covers (ih, iw): oh in [ohFirst, ohLast], kh = ihp -
     // oh*stride in [0, KH); walked from the last, so kh (and kw) rise as in a plain sum over the
@@ -690,11 +690,10 @@ __kernel void cnhw_to_nchw(const int n0, const int count, const int C, const int
 __kernel void maxpool_forward(const int NC, const int H, const int W, const int K, const int stride, const int pad,
                               const int OH, const int OW, __global const float* X, __global float* Y, __global float* argmax)
 {
-    const long i = get_global_id(0);
-    if (i >= (long)NC * OH * OW) return;
-    const int ow = i % OW, oh = (i / OW) % OH;
-    const long nc = i / ((long)OW * OH);
-    const __global float* x = X + nc * H * W;
+    const int ow = get_global_id(0), oh = get_global_id(1), nc = get_global_id(2);  // over [OW, OH, NC]
+    if (ow >= OW || oh >= OH || nc >= NC) return;
+    const long i = ((long)nc * OH + oh) * OW + ow;
+    const __global float* x = X + (long)nc * H * W;
     float best = -INFINITY;
     int bi = -1;
     for (int kh = 0; kh < K; kh++) {
@@ -715,17 +714,16 @@ __kernel void maxpool_forward(const int NC, const int H, const int W, const int 
 __kernel void maxpool_backward(const int NC, const int H, const int W, const int K, const int stride, const int pad,
                                const int OH, const int OW, __global const float* dY, __global const float* argmax, __global float* dX)
 {
-    const long i = get_global_id(0);
-    if (i >= (long)NC * H * W) return;
-    const int iw = i % W, ih = (i / W) % H;
-    const long nc = i / ((long)W * H);
+    const int iw = get_global_id(0), ih = get_global_id(1), nc = get_global_id(2);  // over [W, H, NC]
+    if (iw >= W || ih >= H || nc >= NC) return;
+    const long i = ((long)nc * H + ih) * W + iw;
     const int p = ih * W + iw;
     float s = 0.0f;
     const int ohLo = max(0, (ih + pad - K + stride) / stride), ohHi = min(OH - 1, (ih + pad) / stride);
     const int owLo = max(0, (iw + pad - K + stride) / stride), owHi = min(OW - 1, (iw + pad) / stride);
     for (int oh = ohLo; oh <= ohHi; oh++)
         for (int ow = owLo; ow <= owHi; ow++) {
-            const long o = nc * OH * OW + oh * OW + ow;
+            const long o = (long)nc * OH * OW + oh * OW + ow;
             if ((int)argmax[o] == p) s += dY[o];
         }
     dX[i] = s;
@@ -819,9 +817,10 @@ __kernel void batchnorm_forward_eval(const int N, const int C, const int HW, con
                                      __global const float* gamma, __global const float* beta,
                                      __global const float* runningMean, __global const float* runningVar)
 {
-    const long i = get_global_id(0);
-    if (i >= (long)N * C * HW) return;
-    const int c = (i / HW) % C;
+    const int p = get_global_id(0), nc = get_global_id(1);  // over [HW, N*C]
+    if (p >= HW || nc >= N * C) return;
+    const int c = nc % C;
+    const long i = (long)nc * HW + p;
     Y[i] = (X[i] - runningMean[c]) * rsqrt(runningVar[c] + eps) * gamma[c] + beta[c];
 }
 
@@ -879,9 +878,10 @@ __kernel void batchnorm_backward_input(const int N, const int C, const int HW, c
                                        __global const float* savedMean, __global const float* savedInvStd,
                                        __global const float* dgamma, __global const float* dbeta, __global float* dX)
 {
-    const long i = get_global_id(0);
-    if (i >= (long)N * C * HW) return;
-    const int c = (i / HW) % C;
+    const int p = get_global_id(0), nc = get_global_id(1);  // over [HW, N*C]
+    if (p >= HW || nc >= N * C) return;
+    const int c = nc % C;
+    const long i = (long)nc * HW + p;
     const float M = (float)N * HW;
     const float invstd = savedInvStd[c];
     const float d = relu && !(batchnorm_output(X[i], savedMean[c], gamma[c] * invstd, beta[c]) > 0.0f) ? 0.0f : dY[i];

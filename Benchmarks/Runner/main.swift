@@ -9,6 +9,7 @@ import Tensor
 // `chorus-bench resnet [DEVICE] [BATCH] [ARCH]` measures network training and inference throughput;
 // `chorus-bench spectrogram [--quick]` runs only the spectrogram benchmarks;
 // `chorus-bench gemm [SIZES] [DEVICE]` times square products beside OpenBLAS;
+// `chorus-bench conv [BATCH] [DEVICE,DEVICE... [--kernels]]` times ResNet18's convolution layers (CPU paths, or devices side by side);
 // `chorus-bench recipe-dataset --dataset R1|R2|R3 [--seed N] [--backgrounds DIR] --out DIR` writes a
 // recipe-check dataset (Benchmarks/recipe/README.md);
 // `chorus-bench hash FILE...` times provenance hashing against sha256sum in the same run.
@@ -50,6 +51,29 @@ if args.first == "gemm" {
     }
     exit(0)
 }
+/// A device string, or one CPU convolution path alone: cpu-im2col, cpu-onednn.
+func benchDevice(_ name: String) throws -> Device {
+    switch name {
+    case "cpu-im2col": return .cpuIm2col
+    case "cpu-onednn": return .cpuOneDNN
+    default: return try Device.select(name)
+    }
+}
+if args.first == "conv", args.count > 2 {
+    // chorus-bench conv BATCH DEVICE,DEVICE...: ResNet18's convolution layers on each device, same
+    // run, with each device's fwd+bwd GFLOP/s as a ratio to the first's.
+    let batch = Int(args[1]) ?? 32
+    let devices = try args[2].split(separator: ",").map { try benchDevice(String($0)) }
+    let tables = args.contains("--kernels")  // each layer's kernel times on OpenCL devices
+    let results = try devices.map { try TensorBenchmarks.convolutions($0, batch: batch, kernelTables: tables ? { print("\($0):\n\($1)") } : nil) }
+    print(formatTable(results.flatMap { $0 }))
+    for d in 1..<devices.count {
+        for (base, other) in zip(results[0], results[d]) where base.unit == "GFLOP/s" {
+            print(String(format: "%@: %@ %.1f GFLOP/s, %@ %.1f (%.2fx)", base.name, other.device, other.value, base.device, base.value, other.value / base.value))
+        }
+    }
+    exit(0)
+}
 if args.first == "conv" {
     // ResNet18's convolution layers on the CPU fallback: oneDNN beside im2col + OpenBLAS, same run.
     let batch = args.count > 1 ? Int(args[1]) ?? 32 : 32
@@ -65,14 +89,6 @@ if args.first == "conv" {
     print(formatTable(results))
     for r in results where r.unit == "GFLOP/s" { print(String(format: "%@ %@: %.0f%% of peak", r.name, r.device, 100 * r.value / peak.gflops)) }
     exit(0)
-}
-/// A device string, or one CPU convolution path alone: cpu-im2col, cpu-onednn.
-func benchDevice(_ name: String) throws -> Device {
-    switch name {
-    case "cpu-im2col": return .cpuIm2col
-    case "cpu-onednn": return .cpuOneDNN
-    default: return try Device.select(name)
-    }
 }
 if args.first == "predict" {
     // Prediction throughput (hours of audio per minute) of one network on one device.

@@ -59,7 +59,10 @@ public enum TensorBenchmarks {
     ]
 
     /// conv2d forward and backward (input + weights) milliseconds per ResNet18 layer shape.
-    public static func convolutions(_ device: Device, batch: Int, repeats: Int = 2) throws -> [BenchmarkResult] {
+    /// With `kernelTables`, on an OpenCL device, each layer's kernel-time table (one more untimed
+    /// forward and backward) is passed to it.
+    public static func convolutions(_ device: Device, batch: Int, repeats: Int = 2,
+                                    kernelTables: ((String, String) -> Void)? = nil) throws -> [BenchmarkResult] {
         var out: [BenchmarkResult] = []
         for s in resnet18Convolutions {
             let x = try Ops.randomUniform([batch, s.c, s.h, s.h], seed: 3, on: device)
@@ -73,6 +76,11 @@ public enum TensorBenchmarks {
             let tb = try measure(warmup: 1, repeats: repeats) {
                 _ = try Ops.conv2dBackward(dy, x: x, weight: w, stride: s.s, padding: s.p)
                 try device.synchronize()
+            }
+            if let kernelTables, let cl = device.openCLContext {
+                cl.startKernelProfile()
+                _ = try Ops.conv2dBackward(try Ops.conv2dForward(x, weight: w, bias: nil, stride: s.s, padding: s.p), x: x, weight: w, stride: s.s, padding: s.p)
+                kernelTables(s.name, try cl.stopKernelProfile().table())
             }
             let oh = (s.h + 2 * s.p - s.k) / s.s + 1
             let flops = 2.0 * Double(batch * s.o * oh * oh * s.c * s.k * s.k)

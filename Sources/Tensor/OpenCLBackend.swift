@@ -49,6 +49,18 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         try context.launch(name, global: [n], local: wg.map { [$0] }, args)
     }
 
+    /// A kernel over `rows` rows of `width` elements (global [width, rows]): the row comes from
+    /// the second index, so no work-item divides to find it.
+    private func launchRows(_ name: String, width: Int, rows: Int, _ args: [KernelArgument]) throws {
+        try context.launch(name, global: [width, rows], local: wg.map { [$0, 1] }, args)
+    }
+
+    /// A kernel over `planes` planes of height x width pixels (global [width, height, planes]; the
+    /// runtime chooses the work-group).
+    private func launchPlanes(_ name: String, width: Int, height: Int, planes: Int, _ args: [KernelArgument]) throws {
+        try context.launch(name, global: [width, height, planes], local: nil, args)
+    }
+
     // MARK: GEMM
 
     public func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
@@ -376,7 +388,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     }
 
     public func col2im(_ g: ConvGeometry, firstImage: Int, images: Int, col: Storage, dx: Storage) throws {
-        try launch1D("col2im", images * g.channels * g.height * g.width, geometryArgs(g, firstImage, images) + [b(col), b(dx)])
+        try launchPlanes("col2im", width: g.width, height: g.height, planes: images * g.channels, geometryArgs(g, firstImage, images) + [b(col), b(dx)])
     }
 
     public func nchwToCnhw(firstImage: Int, images: Int, channels: Int, plane: Int, x: Storage, y: Storage) throws {
@@ -394,11 +406,11 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     }
 
     public func maxpoolForward(_ g: PoolGeometry, x: Storage, y: Storage, argmax: Storage) throws {
-        try launch1D("maxpool_forward", g.planes * g.outHeight * g.outWidth, poolArgs(g) + [b(x), b(y), b(argmax)])
+        try launchPlanes("maxpool_forward", width: g.outWidth, height: g.outHeight, planes: g.planes, poolArgs(g) + [b(x), b(y), b(argmax)])
     }
 
     public func maxpoolBackward(_ g: PoolGeometry, dy: Storage, argmax: Storage, dx: Storage) throws {
-        try launch1D("maxpool_backward", g.planes * g.height * g.width, poolArgs(g) + [b(dy), b(argmax), b(dx)])
+        try launchPlanes("maxpool_backward", width: g.width, height: g.height, planes: g.planes, poolArgs(g) + [b(dy), b(argmax), b(dx)])
     }
 
     public func globalAvgpoolForward(planes: Int, plane: Int, x: Storage, y: Storage) throws {
@@ -422,7 +434,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
 
     public func batchnormForwardEval(n: Int, c: Int, plane: Int, eps: Float, x: Storage, y: Storage,
                                      gamma: Storage, beta: Storage, runningMean: Storage, runningVar: Storage) throws {
-        try launch1D("batchnorm_forward_eval", n * c * plane,
+        try launchRows("batchnorm_forward_eval", width: plane, rows: n * c,
                      [i(n), i(c), i(plane), f(eps), b(x), b(y), b(gamma), b(beta), b(runningMean), b(runningVar)])
     }
 
@@ -435,7 +447,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
 
     public func batchnormBackwardInput(n: Int, c: Int, plane: Int, relu: Bool, x: Storage, dy: Storage, gamma: Storage, beta: Storage,
                                        savedMean: Storage, savedInvStd: Storage, dgamma: Storage, dbeta: Storage, dx: Storage) throws {
-        try launch1D("batchnorm_backward_input", n * c * plane,
+        try launchRows("batchnorm_backward_input", width: plane, rows: n * c,
                      [i(n), i(c), i(plane), i(relu ? 1 : 0), b(x), b(dy), b(gamma), b(beta), b(savedMean), b(savedInvStd), b(dgamma), b(dbeta), b(dx)])
     }
 
