@@ -3,9 +3,9 @@
 // Forward and backward kernels stand side by side. Tuning parameters arrive as -D defines
 // (see Sources/Kernels/KernelTuning.swift); the defaults below are only fallbacks.
 
-#ifndef REDUCE_WG
-#define REDUCE_WG 256
-#endif
+// Reductions run one work-group of get_local_size(0) items (a power of two, at most
+// REDUCE_WG_MAX) per sum; the size is a launch parameter, tuned on the device without a rebuild.
+#define REDUCE_WG_MAX 256
 
 // ---------------------------------------------------------------------------------------------
 // GEMM: C[b] = alpha * op(A[b]) op(B[b]) + beta * C[b], row-major, batched with element strides.
@@ -415,16 +415,17 @@ __kernel void bias_add_forward(const int n, const int channels, const int inner,
 // dbias[c] = sum over outer and inner of dY; one work-group per channel.
 __kernel void bias_add_backward(const int outer, const int channels, const int inner, __global const float* dY, __global float* dbias)
 {
-    __local float scratch[REDUCE_WG];
+    __local float scratch[REDUCE_WG_MAX];
     const int c = get_group_id(0), lid = get_local_id(0);
+    const int WG = get_local_size(0);
     float s = 0.0f, comp = 0.0f;
     for (int o = 0; o < outer; o++) {
         const __global float* p = dY + ((long)o * channels + c) * inner;
-        for (int j = lid; j < inner; j += REDUCE_WG) KAHAN_ADD(s, comp, p[j]);
+        for (int j = lid; j < inner; j += WG) KAHAN_ADD(s, comp, p[j]);
     }
     scratch[lid] = s;
     barrier(CLK_LOCAL_MEM_FENCE);
-    for (int w = REDUCE_WG / 2; w > 0; w >>= 1) {
+    for (int w = WG / 2; w > 0; w >>= 1) {
         if (lid < w) scratch[lid] += scratch[lid + w];
         barrier(CLK_LOCAL_MEM_FENCE);
     }
@@ -749,7 +750,7 @@ __kernel void global_avgpool_backward(const int NC, const int HW, __global const
 // ---------------------------------------------------------------------------------------------
 // Batch normalization (NCHW, per channel). Training: batch statistics, running stats updated with
 // `momentum` (unbiased variance, as PyTorch). `saved` holds mean and inverse std per channel.
-// Each work-item sums up to N*HW/REDUCE_WG values of a channel, with Kahan compensation, so the
+// Each work-item sums up to N*HW/WG values of a channel, with Kahan compensation, so the
 // statistics of a large batch stay accurate to float rounding (plain float sums drift with their
 // length); the variance takes a second pass over the squared deviations from the mean.
 // ---------------------------------------------------------------------------------------------
@@ -765,18 +766,19 @@ __kernel void batchnorm_forward_train(const int N, const int C, const int HW, co
                                       __global float* runningMean, __global float* runningVar,
                                       __global float* savedMean, __global float* savedInvStd)
 {
-    __local float s1[REDUCE_WG];
-    __local float s2[REDUCE_WG];
+    __local float s1[REDUCE_WG_MAX];
+    __local float s2[REDUCE_WG_MAX];
     const int c = get_group_id(0), lid = get_local_id(0);
+    const int WG = get_local_size(0);
     const float M = (float)N * HW;
     float a = 0.0f, ca = 0.0f;
     for (int n = 0; n < N; n++) {
         const __global float* x = X + ((long)n * C + c) * HW;
-        for (int j = lid; j < HW; j += REDUCE_WG) KAHAN_ADD(a, ca, x[j]);
+        for (int j = lid; j < HW; j += WG) KAHAN_ADD(a, ca, x[j]);
     }
     s1[lid] = a;
     barrier(CLK_LOCAL_MEM_FENCE);
-    for (int w = REDUCE_WG / 2; w > 0; w >>= 1) {
+    for (int w = WG / 2; w > 0; w >>= 1) {
         if (lid < w) s1[lid] += s1[lid + w];
         barrier(CLK_LOCAL_MEM_FENCE);
     }
@@ -784,11 +786,11 @@ __kernel void batchnorm_forward_train(const int N, const int C, const int HW, co
     float b = 0.0f, cb = 0.0f;
     for (int n = 0; n < N; n++) {
         const __global float* x = X + ((long)n * C + c) * HW;
-        for (int j = lid; j < HW; j += REDUCE_WG) { const float d = x[j] - mean; KAHAN_ADD(b, cb, d * d); }
+        for (int j = lid; j < HW; j += WG) { const float d = x[j] - mean; KAHAN_ADD(b, cb, d * d); }
     }
     s2[lid] = b;
     barrier(CLK_LOCAL_MEM_FENCE);
-    for (int w = REDUCE_WG / 2; w > 0; w >>= 1) {
+    for (int w = WG / 2; w > 0; w >>= 1) {
         if (lid < w) s2[lid] += s2[lid + w];
         barrier(CLK_LOCAL_MEM_FENCE);
     }
@@ -798,7 +800,7 @@ __kernel void batchnorm_forward_train(const int N, const int C, const int HW, co
     for (int n = 0; n < N; n++) {
         const __global float* x = X + ((long)n * C + c) * HW;
         __global float* y = Y + ((long)n * C + c) * HW;
-        for (int j = lid; j < HW; j += REDUCE_WG) {
+        for (int j = lid; j < HW; j += WG) {
             const float v = batchnorm_output(x[j], mean, g, bb);
             y[j] = relu ? fmax(v, 0.0f) : v;
         }
@@ -848,22 +850,23 @@ __kernel void batchnorm_backward_reduce(const int N, const int C, const int HW, 
                                         __global const float* savedMean, __global const float* savedInvStd,
                                         __global float* dgamma, __global float* dbeta)
 {
-    __local float s1[REDUCE_WG];
-    __local float s2[REDUCE_WG];
+    __local float s1[REDUCE_WG_MAX];
+    __local float s2[REDUCE_WG_MAX];
     const int c = get_group_id(0), lid = get_local_id(0);
+    const int WG = get_local_size(0);
     const float mean = savedMean[c], invstd = savedInvStd[c], g = gamma[c] * invstd, bb = beta[c];
     float a = 0.0f, b = 0.0f, ca = 0.0f, cb = 0.0f;
     for (int n = 0; n < N; n++) {
         const __global float* x = X + ((long)n * C + c) * HW;
         const __global float* dy = dY + ((long)n * C + c) * HW;
-        for (int j = lid; j < HW; j += REDUCE_WG) {
+        for (int j = lid; j < HW; j += WG) {
             const float d = relu && !(batchnorm_output(x[j], mean, g, bb) > 0.0f) ? 0.0f : dy[j];
             KAHAN_ADD(a, ca, d); KAHAN_ADD(b, cb, d * (x[j] - mean));
         }
     }
     s1[lid] = a; s2[lid] = b;
     barrier(CLK_LOCAL_MEM_FENCE);
-    for (int w = REDUCE_WG / 2; w > 0; w >>= 1) {
+    for (int w = WG / 2; w > 0; w >>= 1) {
         if (lid < w) { s1[lid] += s1[lid + w]; s2[lid] += s2[lid + w]; }
         barrier(CLK_LOCAL_MEM_FENCE);
     }
@@ -951,13 +954,14 @@ __kernel void bce_with_logits(const int n, __global const float* X, __global con
 // Sum of n values into out[0] by one work-group.
 __kernel void reduce_sum(const int n, __global const float* X, __global float* out)
 {
-    __local float scratch[REDUCE_WG];
+    __local float scratch[REDUCE_WG_MAX];
     const int lid = get_local_id(0);
+    const int WG = get_local_size(0);
     float s = 0.0f;
-    for (int j = lid; j < n; j += REDUCE_WG) s += X[j];
+    for (int j = lid; j < n; j += WG) s += X[j];
     scratch[lid] = s;
     barrier(CLK_LOCAL_MEM_FENCE);
-    for (int w = REDUCE_WG / 2; w > 0; w >>= 1) {
+    for (int w = WG / 2; w > 0; w >>= 1) {
         if (lid < w) scratch[lid] += scratch[lid + w];
         barrier(CLK_LOCAL_MEM_FENCE);
     }
@@ -1093,17 +1097,18 @@ __kernel void augment_spectrogram(const int batch, const int H, const int W, con
 // earlier bar covering it, else the image's.
 __kernel void augment_bar_fills(const int batch, const int H, const int W, __global const float* X, __global float* params)
 {
-    __local float partial[REDUCE_WG];
+    __local float partial[REDUCE_WG_MAX];
     __local float total;
     const int b = get_group_id(0), lid = get_local_id(0);
+    const int WG = get_local_size(0);
     const __global float* x = X + (long)b * H * W;
     __global float* p = params + b * AUGMENT_PARAMS;
     const float count = (float)max(1, H * W);
     float s = 0.0f, comp = 0.0f;
-    for (int i = lid; i < H * W; i += REDUCE_WG) KAHAN_ADD(s, comp, x[i]);
+    for (int i = lid; i < H * W; i += WG) KAHAN_ADD(s, comp, x[i]);
     partial[lid] = s;
     barrier(CLK_LOCAL_MEM_FENCE);
-    for (int w = REDUCE_WG / 2; w > 0; w >>= 1) {
+    for (int w = WG / 2; w > 0; w >>= 1) {
         if (lid < w) partial[lid] += partial[lid + w];
         barrier(CLK_LOCAL_MEM_FENCE);
     }
@@ -1118,7 +1123,7 @@ __kernel void augment_bar_fills(const int batch, const int H, const int W, __glo
         const int lo = max(0, start), hi = min(time ? W : H, start + extent);
         const int across = time ? H : W;
         float d = 0.0f, dc = 0.0f;
-        for (int j = lid; hi > lo && j < (hi - lo) * across; j += REDUCE_WG) {
+        for (int j = lid; hi > lo && j < (hi - lo) * across; j += WG) {
             const int a = lo + j / across, c = j % across;
             const int row = time ? c : a, col = time ? a : c;
             float v = x[row * W + col];
@@ -1132,7 +1137,7 @@ __kernel void augment_bar_fills(const int batch, const int H, const int W, __glo
         barrier(CLK_LOCAL_MEM_FENCE);
         partial[lid] = d;
         barrier(CLK_LOCAL_MEM_FENCE);
-        for (int w = REDUCE_WG / 2; w > 0; w >>= 1) {
+        for (int w = WG / 2; w > 0; w >>= 1) {
             if (lid < w) partial[lid] += partial[lid + w];
             barrier(CLK_LOCAL_MEM_FENCE);
         }

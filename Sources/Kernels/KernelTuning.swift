@@ -25,8 +25,11 @@ public struct KernelTuning: Sendable, Equatable, Codable, CustomStringConvertibl
     /// whichever is measured faster on the device (the default). The blocked variant uses im2col.
     public enum ConvolutionKernels: String, Sendable, Codable { case im2col, implicitGEMM = "implicit-gemm", tuned }
     public var convolutions = ConvolutionKernels.tuned
-    /// Work-group size of reductions (a power of two).
+    /// Work-group size of reductions (a power of two, at most `maxReduceWorkGroup`): a launch
+    /// parameter, so the tuner measures it without building the kernels again.
     public var reduceWorkGroup = 256
+    /// The largest reduction work-group the kernels' local arrays hold (REDUCE_WG_MAX in kernels.cl).
+    public static let maxReduceWorkGroup = 256
     /// Work-group size of elementwise kernels (nil lets the runtime choose).
     public var elementwiseWorkGroup: Int? = nil
 
@@ -62,10 +65,15 @@ public struct KernelTuning: Sendable, Equatable, Codable, CustomStringConvertibl
         [
             "-cl-mad-enable", "-cl-no-signed-zeros",
             "-DTSM=\(tileM)", "-DTSN=\(tileN)", "-DTSK=\(tileK)", "-DWPTM=\(workPerThreadM)", "-DWPTN=\(workPerThreadN)",
-            "-DRM=\(blockRows)", "-DRN=\(blockVectors)", "-DKU=\(kUnroll)", "-DREDUCE_WG=\(reduceWorkGroup)",
+            "-DRM=\(blockRows)", "-DRN=\(blockVectors)", "-DKU=\(kUnroll)",
             "-DPM=\(panelRows)", "-DPV=\(panelVectorWidth)", "-DPN=\(panelVectors)", "-DKC=\(panelDepth)",
             "-DMCB=\(panelsPerItemM)", "-DNCB=\(panelsPerItemN)",
         ].joined(separator: " ")
+    }
+
+    /// The work-group sizes of reductions and elementwise kernels, as `train-gpu devices` shows them.
+    public var workGroupDescription: String {
+        "reductions \(reduceWorkGroup), elementwise \(elementwiseWorkGroup.map(String.init) ?? "runtime's choice")"
     }
 
     public var description: String {

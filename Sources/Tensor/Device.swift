@@ -66,8 +66,9 @@ public final class Device: @unchecked Sendable, CustomStringConvertible {
             log("\(name) is being tuned by another process (\(lock)); this run uses the defaults for its type")
         case let .tuned(outcome, file):
             let size = outcome.sizes.max() ?? 0
-            log(String(format: "tuned %@ in %.0f s: %@, %.1f GFLOP/s at %d (defaults %.1f); kept in %@", name, took, outcome.best.tuning.description,
-                       outcome.best.gflops[size] ?? 0, size, outcome.defaults.gflops[size] ?? 0, file))
+            log(String(format: "tuned %@ in %.0f s: %@, %.1f GFLOP/s at %d (defaults %.1f); work-groups: %@; kept in %@", name, took,
+                       outcome.best.tuning.description, outcome.best.gflops[size] ?? 0, size, outcome.defaults.gflops[size] ?? 0,
+                       outcome.kept.workGroupDescription, file))
         }
     }
 

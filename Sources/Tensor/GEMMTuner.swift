@@ -22,6 +22,10 @@ public enum GEMMTuner {
         public var defaults: Candidate
         public var sizes: [Int]
         public var stoppedEarly: Bool
+        /// The reduction and elementwise work-groups measured with the winner (nil when not tuned).
+        public var workGroups: WorkGroupTuner.Outcome?
+        /// What is kept: the winner, with the work-group sizes measured for it.
+        public var kept: KernelTuning
     }
 
     /// The candidates for a device, the defaults first. Each fits the device's work-group size
@@ -70,8 +74,10 @@ public enum GEMMTuner {
     /// Tries candidates in order until `seconds` have passed or `limit` were tried (the defaults
     /// always), timing each on `sizes`; keeps the winner in `file` (default: the device's
     /// `KeptTuning.file`) unless nil.
+    /// With `workGroups`, the reduction and elementwise work-group sizes are then measured on the
+    /// winner's program (`WorkGroupTuner`) and kept with it.
     public static func run(device: OpenCLDeviceInfo, seconds: Double, atMost limit: Int = .max, sizes: [Int]? = nil, keepIn file: String?? = .none,
-                           log: (String) -> Void = { _ in }) throws -> Outcome {
+                           workGroups: Bool = true, log: (String) -> Void = { _ in }) throws -> Outcome {
         let sizes = sizes ?? [1024, 2048]  // the packed panels' blocking shows from 1024 on
         let started = DispatchTime.now().uptimeNanoseconds
         var results: [Candidate] = []
@@ -98,13 +104,22 @@ public enum GEMMTuner {
         guard let defaults = results.first, defaults.rejected == nil, let best = timed.max(by: { $0.score < $1.score }) else {
             throw OpenCLError.badArguments(kernel: "gemm", reason: "the default GEMM tuning failed its check on \(device.name): \(results.first?.rejected ?? "not run")")
         }
+        var kept = best.tuning
+        var groups: WorkGroupTuner.Outcome?
+        if workGroups {
+            log("work-group sizes, on the program built for \(best.tuning.description):")
+            let g = try WorkGroupTuner.run(device: device, tuning: best.tuning, log: log)
+            kept.reduceWorkGroup = g.bestReduction
+            kept.elementwiseWorkGroup = g.bestElementwise
+            groups = g
+        }
         let path: String? = file ?? KeptTuning.file(for: device)
         if let path {
             let formatter = ISO8601DateFormatter()
-            try KeptTuning(tuning: best.tuning, gflops: best.score, defaultGflops: defaults.score, size: sizes.max() ?? 0,
+            try KeptTuning(tuning: kept, gflops: best.score, defaultGflops: defaults.score, size: sizes.max() ?? 0,
                            device: device.name, driver: device.driverVersion, date: formatter.string(from: Date())).write(to: path)
         }
-        return Outcome(candidates: results, best: best, defaults: defaults, sizes: sizes, stoppedEarly: stoppedEarly)
+        return Outcome(candidates: results, best: best, defaults: defaults, sizes: sizes, stoppedEarly: stoppedEarly, workGroups: groups, kept: kept)
     }
 
     /// What the first use of a device did about its tuning.

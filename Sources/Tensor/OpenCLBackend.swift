@@ -8,15 +8,24 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     private let tuning: KernelTuning
     /// Work-group size for 1-D elementwise launches (nil: runtime's choice).
     private let wg: Int?
+    /// Work-group size of reductions (one work-group per sum; a power of two, at most 256).
+    private let reduceWG: Int
 
     /// With the tiled variant and `.tuned` convolutions: the per-shape choice between im2col and
     /// the implicit-GEMM kernels, measured on this device and kept beside its kernel binaries.
     let convolutionChoices: ConvolutionChoices?
 
-    public init(context: OpenCLContext) {
+    public convenience init(context: OpenCLContext) {
+        self.init(context: context, reduceWorkGroup: context.tuning.reduceWorkGroup, elementwiseWorkGroup: context.tuning.elementwiseWorkGroup)
+    }
+
+    /// A backend whose reductions and elementwise kernels launch with these work-group sizes
+    /// instead of the context's tuning (the tuner times them on one built program).
+    init(context: OpenCLContext, reduceWorkGroup: Int, elementwiseWorkGroup: Int?) {
         self.context = context
         tuning = context.tuning
-        wg = context.tuning.elementwiseWorkGroup
+        wg = elementwiseWorkGroup
+        reduceWG = min(KernelTuning.maxReduceWorkGroup, reduceWorkGroup)
         convolutionChoices = tuning.gemmVariant == .tiled && tuning.convolutions == .tuned
             ? ConvolutionChoices(file: ConvolutionChoices.deviceFile(context.info, tuning: tuning), preferred: .im2col, alternative: .implicitGEMM) : nil
     }
@@ -223,7 +232,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     }
 
     public func biasAddBackward(outer: Int, channels: Int, inner: Int, dy: Storage, dbias: Storage) throws {
-        let w = tuning.reduceWorkGroup
+        let w = reduceWG
         try context.launch("bias_add_backward", global: [channels * w], local: [w], [i(outer), i(channels), i(inner), b(dy), b(dbias)])
     }
 
@@ -426,7 +435,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     public func batchnormForwardTrain(n: Int, c: Int, plane: Int, eps: Float, momentum: Float, relu: Bool, x: Storage, y: Storage,
                                       gamma: Storage, beta: Storage, runningMean: Storage, runningVar: Storage,
                                       savedMean: Storage, savedInvStd: Storage) throws {
-        let w = tuning.reduceWorkGroup
+        let w = reduceWG
         try context.launch("batchnorm_forward_train", global: [c * w], local: [w],
                            [i(n), i(c), i(plane), f(eps), f(momentum), i(relu ? 1 : 0), b(x), b(y), b(gamma), b(beta),
                             b(runningMean), b(runningVar), b(savedMean), b(savedInvStd)])
@@ -440,7 +449,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
 
     public func batchnormBackwardReduce(n: Int, c: Int, plane: Int, relu: Bool, x: Storage, dy: Storage, gamma: Storage, beta: Storage,
                                         savedMean: Storage, savedInvStd: Storage, dgamma: Storage, dbeta: Storage) throws {
-        let w = tuning.reduceWorkGroup
+        let w = reduceWG
         try context.launch("batchnorm_backward_reduce", global: [c * w], local: [w],
                            [i(n), i(c), i(plane), i(relu ? 1 : 0), b(x), b(dy), b(gamma), b(beta), b(savedMean), b(savedInvStd), b(dgamma), b(dbeta)])
     }
@@ -470,7 +479,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     }
 
     public func reduceSum(count: Int, x: Storage, out: Storage) throws {
-        let w = tuning.reduceWorkGroup
+        let w = reduceWG
         try context.launch("reduce_sum", global: [w], local: [w], [i(count), b(x), b(out)])
     }
 
@@ -507,7 +516,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     }
 
     public func augmentBarFills(batch: Int, height: Int, width: Int, x: Storage, params: Storage) throws {
-        let w = tuning.reduceWorkGroup
+        let w = reduceWG
         try context.launch("augment_bar_fills", global: [batch * w], local: [w], [i(batch), i(height), i(width), b(x), b(params)])
     }
 

@@ -32,6 +32,7 @@ struct DevicesCommand: ParsableCommand {
             print("      driver \(d.driverVersion); \(d.openCLVersion); kernels: \(KernelTuning.forDevice(d).description) "
                   + (kept.map { String(format: "(tuned %@: %.0f GFLOP/s at %d, defaults %.0f)", String($0.date.prefix(10)), $0.gflops, $0.size, $0.defaultGflops) }
                      ?? "(defaults for its type; train-gpu tune measures better ones)"))
+            print("      work-groups: \(KernelTuning.forDevice(d).workGroupDescription)")
             if let paths = OpenCLBackend.keptConvolutionChoices(for: d) {
                 print("      convolutions: per shape, implicit GEMM or im2col + GEMM, whichever measured faster here on first use; "
                       + (paths.implicitGEMM + paths.im2col == 0 ? "none measured yet" : "\(paths.implicitGEMM) shapes chose implicit GEMM, \(paths.im2col) im2col")

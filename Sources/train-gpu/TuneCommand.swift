@@ -10,7 +10,8 @@ struct TuneCommand: ParsableCommand {
         discussion: """
         Tries the GEMM kernel's settings (tile shapes and work per item on GPUs; on CPU-type devices packed panels \
         with their register tile, cache block and chunk of k, and unpacked register blocks), each checked against the device's limits before it is built and against a float64 product \
-        before it is timed, until --seconds have passed. The fastest is kept beside the kernel binaries for this device \
+        before it is timed, until --seconds have passed; then the work-group sizes of the reductions and elementwise \
+        kernels on the winner's program, each checked against float64 before it is timed. The fastest is kept beside the kernel binaries for this device \
         and driver, and used by every later run on it (train-gpu devices shows it). Convolutions choose their own path \
         per shape the first time each is used.
         """)
@@ -49,6 +50,7 @@ struct TuneCommand: ParsableCommand {
                      outcome.stoppedEarly ? ", stopped at the time limit" : "", rejected))
         print(String(format: "best: %@: %.1f GFLOP/s at %d (defaults %.1f, %.2fx)", best.tuning.description, best.gflops[size] ?? 0, size,
                      defaults.gflops[size] ?? 0, (best.gflops[size] ?? 0) / max(defaults.gflops[size] ?? 1, 1e-9)))
+        if outcome.workGroups != nil { print("work-groups: \(outcome.kept.workGroupDescription)") }
         if let file = KeptTuning.file(for: info) { print("kept in \(file)") } else { print("no kernel cache directory: nothing kept") }
     }
 }

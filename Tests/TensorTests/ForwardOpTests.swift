@@ -126,7 +126,7 @@ final class ForwardOpTests: XCTestCase {
             XCTAssertLessThanOrEqual(localBytes, Int(info.localMemoryBytes))
         }
         let file = makeTemporaryDirectory("tune") + "/tuning.json"
-        let outcome = try GEMMTuner.run(device: info, seconds: 600, atMost: 2, sizes: [32], keepIn: file)
+        let outcome = try GEMMTuner.run(device: info, seconds: 600, atMost: 2, sizes: [32], keepIn: file, workGroups: false)
         XCTAssertEqual(outcome.candidates.first?.tuning, KernelTuning.defaults(for: info))
         XCTAssertEqual(outcome.candidates.count, 2)
         for c in outcome.candidates where c.rejected == nil { XCTAssertGreaterThan(c.gflops[32] ?? 0, 0, c.tuning.description) }
@@ -166,7 +166,23 @@ final class ForwardOpTests: XCTestCase {
         XCTAssertEqual(outcome.candidates.map(\.tuning), [KernelTuning.defaults(for: info)])
         XCTAssertFalse(fm.fileExists(atPath: lock), "the lock is released")
         let first = try XCTUnwrap(KeptTuning.read(for: info, file: file))
-        XCTAssertEqual(first.tuning, outcome.best.tuning)
+        XCTAssertEqual(first.tuning, outcome.kept)
+        // The work-group sizes were measured on the winner's program, and the fastest checked ones kept.
+        let groups = try XCTUnwrap(outcome.workGroups)
+        XCTAssertEqual(groups.reductions.first?.size, KernelTuning.defaults(for: info).reduceWorkGroup, "the current size first")
+        XCTAssertEqual(Set(groups.reductions.map(\.size)).count, groups.reductions.count)
+        for c in groups.reductions + groups.elementwise {
+            XCTAssertNil(c.rejected, "work-group \(c.size.map(String.init) ?? "nil") passes its float64 check on \(info.name)")
+            XCTAssertLessThanOrEqual(c.size ?? 0, info.maxWorkGroupSize)
+        }
+        for c in groups.reductions { XCTAssertLessThanOrEqual(c.size ?? .max, KernelTuning.maxReduceWorkGroup) }
+        XCTAssertGreaterThanOrEqual(groups.reductions.count, 2)
+        // The kept sizes: the fastest, or the current one when it is within 3% of the fastest.
+        for (list, kept) in [(groups.reductions, first.tuning.reduceWorkGroup as Int?), (groups.elementwise, first.tuning.elementwiseWorkGroup)] {
+            let fastest = try XCTUnwrap(list.compactMap(\.milliseconds).min()), current = try XCTUnwrap(list[0].milliseconds)
+            let keptTime = try XCTUnwrap(list.first { $0.size == kept }?.milliseconds)
+            XCTAssertTrue(current <= fastest * 1.03 ? kept == list[0].size : keptTime == fastest, "kept \(String(describing: kept)) of \(list)")
+        }
         guard case let .alreadyTuned(again) = try GEMMTuner.tuneOnFirstUse(info, seconds: 0, sizes: [32], keepIn: file) else {
             return XCTFail("a tuned device is not tuned again")
         }
