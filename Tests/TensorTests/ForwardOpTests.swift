@@ -177,11 +177,11 @@ final class ForwardOpTests: XCTestCase {
         }
         for c in groups.reductions { XCTAssertLessThanOrEqual(c.size ?? .max, KernelTuning.maxReduceWorkGroup) }
         XCTAssertGreaterThanOrEqual(groups.reductions.count, 2)
-        // The kept sizes: the fastest, or the current one when it is within 3% of the fastest.
+        // The kept sizes: the fastest, or the current one when it is within 10% of the fastest.
         for (list, kept) in [(groups.reductions, first.tuning.reduceWorkGroup as Int?), (groups.elementwise, first.tuning.elementwiseWorkGroup)] {
             let fastest = try XCTUnwrap(list.compactMap(\.milliseconds).min()), current = try XCTUnwrap(list[0].milliseconds)
             let keptTime = try XCTUnwrap(list.first { $0.size == kept }?.milliseconds)
-            XCTAssertTrue(current <= fastest * 1.03 ? kept == list[0].size : keptTime == fastest, "kept \(String(describing: kept)) of \(list)")
+            XCTAssertTrue(current <= fastest * 1.1 ? kept == list[0].size : keptTime == fastest, "kept \(String(describing: kept)) of \(list)")
         }
         guard case let .alreadyTuned(again) = try GEMMTuner.tuneOnFirstUse(info, seconds: 0, sizes: [32], keepIn: file) else {
             return XCTFail("a tuned device is not tuned again")
