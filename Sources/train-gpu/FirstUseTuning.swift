@@ -9,7 +9,9 @@ struct FirstUseTuningOptions: ParsableArguments {
         On an OpenCL device with no tuning kept for it yet: first tune its GEMM kernel for up to this many seconds \
         and keep the result for every later run (0: use the defaults for its type; train-gpu tune searches longer).
         """, valueName: "seconds"))
-    var tuneSeconds: Double = 30
+    var tuneSeconds: Double = Self.defaultSeconds
+
+    static let defaultSeconds: Double = 30
 
     func validate() throws {
         guard tuneSeconds.isFinite, (0...3600).contains(tuneSeconds) else {
@@ -18,7 +20,7 @@ struct FirstUseTuningOptions: ParsableArguments {
     }
 
     /// The option as arguments for a command run on its behalf (none when it is the default).
-    var arguments: [String] { tuneSeconds == Self().tuneSeconds ? [] : ["--tune-seconds", "\(tuneSeconds)"] }
+    var arguments: [String] { tuneSeconds == Self.defaultSeconds ? [] : ["--tune-seconds", "\(tuneSeconds)"] }
 
     /// The device for a `--device` string, tuned first if it is an OpenCL device used for the first time.
     func select(_ device: String, say: @escaping (String) -> Void) throws -> Device {
