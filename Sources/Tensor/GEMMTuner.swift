@@ -77,7 +77,8 @@ public enum GEMMTuner {
     /// With `workGroups`, the reduction and elementwise work-group sizes are then measured on the
     /// winner's program (`WorkGroupTuner`) and kept with it.
     public static func run(device: OpenCLDeviceInfo, seconds: Double, atMost limit: Int = .max, sizes: [Int]? = nil, keepIn file: String?? = .none,
-                           workGroups: Bool = true, log: (String) -> Void = { _ in }) throws -> Outcome {
+                           workGroups: Bool = true, workGroupProblem: WorkGroupTuner.Problem = .standard,
+                           log: (String) -> Void = { _ in }) throws -> Outcome {
         let sizes = sizes ?? [1024, 2048]  // the packed panels' blocking shows from 1024 on
         let started = DispatchTime.now().uptimeNanoseconds
         var results: [Candidate] = []
@@ -108,7 +109,7 @@ public enum GEMMTuner {
         var groups: WorkGroupTuner.Outcome?
         if workGroups {
             log("work-group sizes, on the program built for \(best.tuning.description):")
-            let g = try WorkGroupTuner.run(device: device, tuning: best.tuning, log: log)
+            let g = try WorkGroupTuner.run(device: device, tuning: best.tuning, problem: workGroupProblem, log: log)
             kept.reduceWorkGroup = g.bestReduction
             kept.elementwiseWorkGroup = g.bestElementwise
             groups = g
@@ -140,7 +141,7 @@ public enum GEMMTuner {
     /// device uses it. A lock file beside the tuning keeps processes that start together (ranks of
     /// one job) from tuning at once and timing each other; a lock older than an hour is stale.
     public static func tuneOnFirstUse(_ device: OpenCLDeviceInfo, seconds: Double, sizes: [Int]? = nil, keepIn file: String? = nil,
-                                      log: (String) -> Void = { _ in }) throws -> FirstUse {
+                                      workGroupProblem: WorkGroupTuner.Problem = .standard, log: (String) -> Void = { _ in }) throws -> FirstUse {
         guard let path = file ?? KeptTuning.file(for: device) else { return .nowhereToKeep }
         if let kept = KeptTuning.read(for: device, file: path) { return .alreadyTuned(kept) }
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
@@ -154,7 +155,7 @@ public enum GEMMTuner {
         defer { try? FileManager.default.removeItem(atPath: lock) }
         // Another process may have finished between the read above and taking the lock.
         if let kept = KeptTuning.read(for: device, file: path) { return .alreadyTuned(kept) }
-        let outcome = try run(device: device, seconds: seconds, sizes: sizes, keepIn: .some(path), log: log)
+        let outcome = try run(device: device, seconds: seconds, sizes: sizes, keepIn: .some(path), workGroupProblem: workGroupProblem, log: log)
         return .tuned(outcome, file: path)
     }
 

@@ -21,6 +21,18 @@ public enum WorkGroupTuner {
         public var bestReduction: Int, bestElementwise: Int?
     }
 
+    /// What is timed: a batch norm (training) over `batch` x `channels` x `plane`, and a sum of two
+    /// tensors of `elements` values.
+    public struct Problem: Sendable {
+        public var batch: Int, channels: Int, plane: Int, elements: Int
+        public init(batch: Int, channels: Int, plane: Int, elements: Int) {
+            self.batch = batch; self.channels = channels; self.plane = plane; self.elements = elements
+        }
+        /// ResNet18's stem output at batch 16 (16 x 64 channels x 112 x 112, the largest tensor it
+        /// normalises), and 4M values.
+        public static let standard = Problem(batch: 16, channels: 64, plane: 112 * 112, elements: 1 << 22)
+    }
+
     /// Reduction work-groups: the current one first, then the powers of two from 16 up to what the
     /// kernels' local arrays and the device allow.
     public static func reductionCandidates(_ info: OpenCLDeviceInfo, current: Int) -> [Int] {
@@ -37,11 +49,10 @@ public enum WorkGroupTuner {
 
     /// Measures every candidate on the program built for `tuning`; the best of each kind, and the
     /// table of what was tried.
-    public static func run(device info: OpenCLDeviceInfo, tuning: KernelTuning, log: (String) -> Void = { _ in }) throws -> Outcome {
+    public static func run(device info: OpenCLDeviceInfo, tuning: KernelTuning, problem: Problem = .standard,
+                           log: (String) -> Void = { _ in }) throws -> Outcome {
         let context = try OpenCLContext(device: info, tuning: tuning)
-        // A batch norm over ResNet18's stem output at batch 16 (16 x 64 channels x 112 x 112, the
-        // largest it normalises), and a sum of two 4M-element tensors.
-        let (n, c, plane) = (16, 64, 112 * 112)
+        let (n, c, plane) = (problem.batch, problem.channels, problem.plane)
         var state: UInt64 = 0x2545_F491_4F6C_DD1D
         let x = (0..<(n * c * plane)).map { _ -> Float in
             state = state &* 6364136223846793005 &+ 1442695040888963407
@@ -72,7 +83,7 @@ public enum WorkGroupTuner {
             let problem = worst < 1e-4 ? nil : String(format: "batch norm statistics differ from float64 by %.2g", worst)
             return (problem, backend, once)
         }
-        let count = 1 << 22
+        let count = problem.elements
         let a = (0..<count).map { Float($0 % 1000) }, b = (0..<count).map { Float($0 % 7) * 0.5 }
         let elementwise = try measure("elementwise", elementwiseCandidates(info, current: tuning.elementwiseWorkGroup), log: log) { size in
             let backend = OpenCLBackend(context: context, reduceWorkGroup: tuning.reduceWorkGroup, elementwiseWorkGroup: size)

@@ -152,14 +152,16 @@ final class ForwardOpTests: XCTestCase {
         guard let info = TestDevices.opencl?.openCLContext?.info else { throw XCTSkip("no OpenCL device") }
         let fm = FileManager.default
         let file = makeTemporaryDirectory("first-use") + "/tuning.json", lock = file + ".lock"
+        // Small problems for the work-group stage (this runs under Oclgrind's simulator too).
+        let small = WorkGroupTuner.Problem(batch: 2, channels: 8, plane: 20 * 20, elements: 5000)
         XCTAssertTrue(fm.createFile(atPath: lock, contents: nil))
-        guard case .tunedElsewhere = try GEMMTuner.tuneOnFirstUse(info, seconds: 0, sizes: [32], keepIn: file) else {
+        guard case .tunedElsewhere = try GEMMTuner.tuneOnFirstUse(info, seconds: 0, sizes: [32], keepIn: file, workGroupProblem: small) else {
             return XCTFail("a device another process is tuning is not tuned again")
         }
         XCTAssertFalse(fm.fileExists(atPath: file))
         // An hour-old lock is stale (its process died): taken over. A limit of 0 s measures the defaults only.
         try fm.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -7200)], ofItemAtPath: lock)
-        guard case let .tuned(outcome, kept) = try GEMMTuner.tuneOnFirstUse(info, seconds: 0, sizes: [32], keepIn: file) else {
+        guard case let .tuned(outcome, kept) = try GEMMTuner.tuneOnFirstUse(info, seconds: 0, sizes: [32], keepIn: file, workGroupProblem: small) else {
             return XCTFail("an untuned device is tuned on first use")
         }
         XCTAssertEqual(kept, file)
@@ -183,7 +185,7 @@ final class ForwardOpTests: XCTestCase {
             let keptTime = try XCTUnwrap(list.first { $0.size == kept }?.milliseconds)
             XCTAssertTrue(current <= fastest * 1.1 ? kept == list[0].size : keptTime == fastest, "kept \(String(describing: kept)) of \(list)")
         }
-        guard case let .alreadyTuned(again) = try GEMMTuner.tuneOnFirstUse(info, seconds: 0, sizes: [32], keepIn: file) else {
+        guard case let .alreadyTuned(again) = try GEMMTuner.tuneOnFirstUse(info, seconds: 0, sizes: [32], keepIn: file, workGroupProblem: small) else {
             return XCTFail("a tuned device is not tuned again")
         }
         XCTAssertEqual(again, first)
