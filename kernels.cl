@@ -695,16 +695,18 @@ __kernel void maxpool_forward(const int NC, const int H, const int W, const int 
     if (ow >= OW || oh >= OH || nc >= NC) return;
     const long i = ((long)nc * OH + oh) * OW + ow;
     const __global float* x = X + (long)nc * H * W;
+    // The window clipped to the image first, then scanned row by row with selects (no branch per
+    // value), keeping the first of equal maxima, as the CPU backend does.
+    const int h0 = max(0, oh * stride - pad), h1 = min(H, oh * stride - pad + K);
+    const int w0 = max(0, ow * stride - pad), w1 = min(W, ow * stride - pad + K);
     float best = -INFINITY;
-    int bi = -1;
-    for (int kh = 0; kh < K; kh++) {
-        const int ih = oh * stride - pad + kh;
-        if (ih < 0 || ih >= H) continue;
-        for (int kw = 0; kw < K; kw++) {
-            const int iw = ow * stride - pad + kw;
-            if (iw < 0 || iw >= W) continue;
+    int bi = h0 * W + w0;
+    for (int ih = h0; ih < h1; ih++) {
+        for (int iw = w0; iw < w1; iw++) {
             const float v = x[ih * W + iw];
-            if (v > best || bi < 0) { best = v; bi = ih * W + iw; }
+            const bool better = v > best;
+            best = better ? v : best;
+            bi = better ? ih * W + iw : bi;
         }
     }
     Y[i] = best;
@@ -725,7 +727,7 @@ __kernel void maxpool_backward(const int NC, const int H, const int W, const int
     for (int oh = ohLo; oh <= ohHi; oh++)
         for (int ow = owLo; ow <= owHi; ow++) {
             const long o = (long)nc * OH * OW + oh * OW + ow;
-            if ((int)argmax[o] == p) s += dY[o];
+            s += (int)argmax[o] == p ? dY[o] : 0.0f;  // a select, not a branch (s is never -0, so + 0 changes nothing)
         }
     dX[i] = s;
 }
