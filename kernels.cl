@@ -4,8 +4,11 @@
 // (see Sources/Kernels/KernelTuning.swift); the defaults below are only fallbacks.
 
 // Reductions run one work-group of get_local_size(0) items (a power of two, at most
-// REDUCE_WG_MAX) per sum; the size is a launch parameter, tuned on the device without a rebuild.
+// REDUCE_WG_MAX, which the host passes from KernelTuning.maxReduceWorkGroup) per sum; the size is
+// a launch parameter, tuned on the device without a rebuild.
+#ifndef REDUCE_WG_MAX
 #define REDUCE_WG_MAX 256
+#endif
 
 // ---------------------------------------------------------------------------------------------
 // GEMM: C[b] = alpha * op(A[b]) op(B[b]) + beta * C[b], row-major, batched with element strides.

@@ -28,7 +28,8 @@ public struct KernelTuning: Sendable, Equatable, Codable, CustomStringConvertibl
     /// Work-group size of reductions (a power of two, at most `maxReduceWorkGroup`): a launch
     /// parameter, so the tuner measures it without building the kernels again.
     public var reduceWorkGroup = 256
-    /// The largest reduction work-group the kernels' local arrays hold (REDUCE_WG_MAX in kernels.cl).
+    /// The largest reduction work-group the kernels' local arrays hold (passed to kernels.cl as
+    /// REDUCE_WG_MAX, so this is its one source).
     public static let maxReduceWorkGroup = 256
     /// Work-group size of elementwise kernels (nil lets the runtime choose).
     public var elementwiseWorkGroup: Int? = nil
@@ -67,7 +68,7 @@ public struct KernelTuning: Sendable, Equatable, Codable, CustomStringConvertibl
             "-DTSM=\(tileM)", "-DTSN=\(tileN)", "-DTSK=\(tileK)", "-DWPTM=\(workPerThreadM)", "-DWPTN=\(workPerThreadN)",
             "-DRM=\(blockRows)", "-DRN=\(blockVectors)", "-DKU=\(kUnroll)",
             "-DPM=\(panelRows)", "-DPV=\(panelVectorWidth)", "-DPN=\(panelVectors)", "-DKC=\(panelDepth)",
-            "-DMCB=\(panelsPerItemM)", "-DNCB=\(panelsPerItemN)",
+            "-DMCB=\(panelsPerItemM)", "-DNCB=\(panelsPerItemN)", "-DREDUCE_WG_MAX=\(Self.maxReduceWorkGroup)",
         ].joined(separator: " ")
     }
 

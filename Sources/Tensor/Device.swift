@@ -53,12 +53,10 @@ public final class Device: @unchecked Sendable, CustomStringConvertible {
 
     private static func tuneOnFirstUse(_ info: OpenCLDeviceInfo, seconds: Double, log: (String) -> Void) throws {
         let name = "opencl:\(info.index) \(info.name)"
-        var tried = 0
         let started = DispatchTime.now().uptimeNanoseconds
-        let result = try GEMMTuner.tuneOnFirstUse(info, seconds: seconds) { _ in
-            tried += 1
-            if tried == 1 { log("first use of \(name): tuning its GEMM kernel for about \(Int(seconds.rounded(.up))) s, then its work-group sizes on the winner's kernels (--tune-seconds; train-gpu tune searches longer)") }
-        }
+        let result = try GEMMTuner.tuneOnFirstUse(info, seconds: seconds, starting: {
+            log("first use of \(name): tuning its GEMM kernel for about \(Int(seconds.rounded(.up))) s, then its work-group sizes on the winner's kernels (--tune-seconds; train-gpu tune searches longer)")
+        })
         let took = Double(DispatchTime.now().uptimeNanoseconds - started) * 1e-9
         switch result {
         case .alreadyTuned, .nowhereToKeep: break

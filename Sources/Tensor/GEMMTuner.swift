@@ -138,10 +138,11 @@ public enum GEMMTuner {
     /// Tunes a device the first time it is used, as `train-gpu tune` does but bounded by `seconds`
     /// (the defaults are always measured, then candidates until the time is up): when no tuning is
     /// kept for the device and driver, measures and keeps one, so this and every later run on the
-    /// device uses it. A lock file beside the tuning keeps processes that start together (ranks of
+    /// device uses it; `starting` is called once it is certain that this process tunes. A lock file beside the tuning keeps processes that start together (ranks of
     /// one job) from tuning at once and timing each other; a lock older than an hour is stale.
     public static func tuneOnFirstUse(_ device: OpenCLDeviceInfo, seconds: Double, sizes: [Int]? = nil, keepIn file: String? = nil,
-                                      workGroupProblem: WorkGroupTuner.Problem = .standard, log: (String) -> Void = { _ in }) throws -> FirstUse {
+                                      workGroupProblem: WorkGroupTuner.Problem = .standard, starting: () -> Void = {},
+                                      log: (String) -> Void = { _ in }) throws -> FirstUse {
         guard let path = file ?? KeptTuning.file(for: device) else { return .nowhereToKeep }
         if let kept = KeptTuning.read(for: device, file: path) { return .alreadyTuned(kept) }
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
@@ -155,6 +156,7 @@ public enum GEMMTuner {
         defer { try? FileManager.default.removeItem(atPath: lock) }
         // Another process may have finished between the read above and taking the lock.
         if let kept = KeptTuning.read(for: device, file: path) { return .alreadyTuned(kept) }
+        starting()
         let outcome = try run(device: device, seconds: seconds, sizes: sizes, keepIn: .some(path), workGroupProblem: workGroupProblem, log: log)
         return .tuned(outcome, file: path)
     }
@@ -164,11 +166,8 @@ public enum GEMMTuner {
 
     /// nil if the candidate's products match float64 (edge sizes, both beta cases), else why not.
     static func check(_ backend: OpenCLBackend) throws -> String? {
-        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
-        func next() -> Float {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Float(Int64(bitPattern: state >> 11) % 2001) / 1000 - 1
-        }
+        var values = CheckValues(seed: 0x9E37_79B9_7F4A_7C15)
+        func next() -> Float { Float(values.next()) / 1000 - 1 }
         for (m, n, k) in [(67, 45, 33), (130, 97, 80)] {
             let a = (0..<(m * k)).map { _ in next() }, b = (0..<(k * n)).map { _ in next() }, c0 = (0..<(m * n)).map { _ in next() }
             let sa = try backend.allocate(a.count), sb = try backend.allocate(b.count), sc = try backend.allocate(c0.count)
@@ -213,5 +212,16 @@ public enum GEMMTuner {
             best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9)
         }
         return 2 * Double(n) * Double(n) * Double(n) / best / 1e9
+    }
+}
+
+/// Reproducible check values for the tuners (the same every run, so a rejection can be reproduced):
+/// a 64-bit linear congruential generator giving integers in 0...2000.
+struct CheckValues {
+    private var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> Int {
+        state = state &* 6364136223846793005 &+ 1442695040888963407
+        return Int(state >> 11) % 2001
     }
 }

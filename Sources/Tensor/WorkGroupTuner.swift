@@ -52,18 +52,17 @@ public enum WorkGroupTuner {
     public static func run(device info: OpenCLDeviceInfo, tuning: KernelTuning, problem: Problem = .standard,
                            log: (String) -> Void = { _ in }) throws -> Outcome {
         let context = try OpenCLContext(device: info, tuning: tuning)
+        // One set of buffers for every candidate: a candidate is only a launch setting.
+        let buffers = OpenCLBackend(context: context, reduceWorkGroup: tuning.reduceWorkGroup, elementwiseWorkGroup: tuning.elementwiseWorkGroup)
         let (n, c, plane) = (problem.batch, problem.channels, problem.plane)
-        var state: UInt64 = 0x2545_F491_4F6C_DD1D
-        let x = (0..<(n * c * plane)).map { _ -> Float in
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Float(Int64(bitPattern: state >> 11) % 2001) / 500 + 1  // in [-3, 5]: a mean away from 0
-        }
+        var values = CheckValues(seed: 0x2545_F491_4F6C_DD1D)
+        let x = (0..<(n * c * plane)).map { _ in Float(values.next()) / 500 + 1 }  // in [1, 5]: a mean away from 0
         let reference = channelStatistics(x, n: n, c: c, plane: plane)
+        let input = try buffers.allocate(x.count), y = try buffers.allocate(x.count)
+        try x.withUnsafeBufferPointer { try buffers.upload($0, to: input, offset: 0) }
+        let stats = try (0..<6).map { _ in try buffers.allocate(c) }
         let reductions = try measure("reductions", reductionCandidates(info, current: tuning.reduceWorkGroup), log: log) { size in
             let backend = OpenCLBackend(context: context, reduceWorkGroup: size ?? tuning.reduceWorkGroup, elementwiseWorkGroup: tuning.elementwiseWorkGroup)
-            let input = try backend.allocate(x.count), y = try backend.allocate(x.count)
-            try x.withUnsafeBufferPointer { try backend.upload($0, to: input, offset: 0) }
-            let stats = try (0..<6).map { _ in try backend.allocate(c) }
             for s in stats { try backend.fill(s, count: c, value: 1) }
             func once() throws {
                 try backend.batchnormForwardTrain(n: n, c: c, plane: plane, eps: 1e-5, momentum: 0.1, relu: false, x: input, y: y,
@@ -85,11 +84,12 @@ public enum WorkGroupTuner {
         }
         let count = problem.elements
         let a = (0..<count).map { Float($0 % 1000) }, b = (0..<count).map { Float($0 % 7) * 0.5 }
+        let sa = try buffers.allocate(count), sb = try buffers.allocate(count), out = try buffers.allocate(count)
+        try a.withUnsafeBufferPointer { try buffers.upload($0, to: sa, offset: 0) }
+        try b.withUnsafeBufferPointer { try buffers.upload($0, to: sb, offset: 0) }
         let elementwise = try measure("elementwise", elementwiseCandidates(info, current: tuning.elementwiseWorkGroup), log: log) { size in
             let backend = OpenCLBackend(context: context, reduceWorkGroup: tuning.reduceWorkGroup, elementwiseWorkGroup: size)
-            let sa = try backend.allocate(count), sb = try backend.allocate(count), out = try backend.allocate(count)
-            try a.withUnsafeBufferPointer { try backend.upload($0, to: sa, offset: 0) }
-            try b.withUnsafeBufferPointer { try backend.upload($0, to: sb, offset: 0) }
+            try backend.fill(out, count: count, value: -1)  // a candidate that writes nothing cannot pass on another's result
             func once() throws { try backend.add(count: count, a: sa, b: sb, out: out) }
             try once()
             var sum = [Float](repeating: 0, count: count)
