@@ -15,6 +15,7 @@ public enum TrainingBenchmarks {
     public static func networkTrainingProfile(_ device: Device, architecture: Architecture, batch: Int, size: Int = 224,
                                               steps: Int = 3) throws -> (samplesPerSecond: Double, convolutionShare: Double?, kernels: KernelProfile?) {
         let net = try Network(architecture: architecture, classes: 5, device: device, seed: 1)
+        try net.flattenParameters()  // as the trainer does: one update launch per step
         let opt = SGD()
         let x = try Ops.randomUniform([batch, 1, size, size], seed: 1, low: -1, high: 1, on: device)
         let y = try Ops.randomUniform([batch, 5], seed: 2, on: device)

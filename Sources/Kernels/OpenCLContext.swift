@@ -17,6 +17,9 @@ public enum KernelArgument {
 /// and a pool of buffers so a training loop with fixed shapes allocates nothing after its first step.
 public final class OpenCLContext: @unchecked Sendable {
     public let info: OpenCLDeviceInfo
+    /// The element alignment of a view's first element (`makeView`): the device's base-address
+    /// alignment (CL_DEVICE_MEM_BASE_ADDR_ALIGN) in floats.
+    public let viewAlignment: Int
     public let tuning: KernelTuning
     let context: cl_context
     let queue: cl_command_queue
@@ -56,6 +59,8 @@ public final class OpenCLContext: @unchecked Sendable {
         }
         queue = q
         poolLimitBytes = Int(min(device.globalMemoryBytes / 2, 4 << 30))
+        let alignBits: cl_uint = (try? OpenCLPlatforms.deviceValue(device.deviceID, cl_device_info(CL_DEVICE_MEM_BASE_ADDR_ALIGN))) ?? 4096
+        viewAlignment = max(1, Int(alignBits) / 32)
     }
 
     deinit {
@@ -280,6 +285,22 @@ public final class OpenCLContext: @unchecked Sendable {
         return DeviceBuffer(mem: mem, count: count, bytes: bytes, context: self)
     }
 
+    /// `count` floats of `parent` from element `offset`, sharing its memory (an OpenCL
+    /// sub-buffer, which keeps the parent alive); `offset` must be a multiple of `viewAlignment`.
+    /// Views of one buffer must not overlap when used together.
+    public func makeView(of parent: DeviceBuffer, offset: Int, count: Int) throws -> DeviceBuffer {
+        let base = parent.parent ?? parent, start = offset + parent.offset
+        guard count >= 1, offset >= 0, offset + count <= parent.count, start % viewAlignment == 0 else {
+            throw OpenCLError.badArguments(kernel: "clCreateSubBuffer", reason: "a view of \(count) floats at \(offset) of a buffer of \(parent.count) "
+                                           + "(views start at multiples of \(viewAlignment) floats on \(info.name))")
+        }
+        var region = cl_buffer_region(origin: start * 4, size: count * 4)
+        var err: cl_int = 0
+        let mem = clCreateSubBuffer(base.mem, cl_mem_flags(CL_MEM_READ_WRITE), cl_buffer_create_type(CL_BUFFER_CREATE_TYPE_REGION), &region, &err)
+        guard let mem, err == CL_SUCCESS else { throw OpenCLError.call("clCreateSubBuffer", code: err) }
+        return DeviceBuffer(mem: mem, count: count, bytes: count * 4, context: self, parent: base, offset: start)
+    }
+
     func recycle(_ mem: cl_mem, bytes: Int) {
         lock.lock(); defer { lock.unlock() }
         if pooledBytes + bytes > poolLimitBytes {
@@ -334,15 +355,22 @@ public final class DeviceBuffer: @unchecked Sendable {
     public let count: Int
     let bytes: Int
     let context: OpenCLContext
+    /// For a view (a sub-buffer): the buffer it is part of, and where it starts there.
+    let parent: DeviceBuffer?
+    let offset: Int
 
-    init(mem: cl_mem, count: Int, bytes: Int, context: OpenCLContext) {
+    init(mem: cl_mem, count: Int, bytes: Int, context: OpenCLContext, parent: DeviceBuffer? = nil, offset: Int = 0) {
         self.mem = mem
         self.count = count
         self.bytes = bytes
         self.context = context
+        self.parent = parent
+        self.offset = offset
     }
 
-    deinit { context.recycle(mem, bytes: bytes) }
+    deinit {
+        if parent != nil { clReleaseMemObject(mem) } else { context.recycle(mem, bytes: bytes) }
+    }
 }
 
 /// Where compiled kernel binaries are kept: `$CHORUS_KERNEL_CACHE`, else

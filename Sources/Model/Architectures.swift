@@ -37,6 +37,14 @@ public final class Network: Layer {
 
     public func backward(_ dy: Tensor) throws -> Tensor { try body.backward(dy) }
     public var parameters: [Parameter] { body.parameters }
+    /// The parameters in flat buffers (`flattenParameters`), as training wants them.
+    public private(set) var flatParameters: FlatParameters?
+
+    /// Moves the parameters into flat value and gradient buffers (`FlatParameters`), so an
+    /// optimizer step is one launch. Once is enough; the numbers are unchanged.
+    public func flattenParameters() throws {
+        if flatParameters == nil { flatParameters = try FlatParameters(parameters) }
+    }
     public var buffers: [Parameter] { body.buffers }
 
     /// Every named tensor (parameters and buffers), as saved in model files.

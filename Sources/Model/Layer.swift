@@ -6,6 +6,11 @@ public final class Parameter {
     public let name: String
     public var value: Tensor
     public var gradient: Tensor?
+    /// Where the backward pass writes this parameter's gradient (its place in the flat gradient
+    /// buffer of `FlatParameters`), or nil to write a new tensor each step.
+    public internal(set) var gradientDestination: Tensor?
+    /// The flat buffers this parameter's value and gradient live in, if any.
+    public internal(set) weak var flat: FlatParameters?
     public init(name: String, value: Tensor) { self.name = name; self.value = value }
 }
 

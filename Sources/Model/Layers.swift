@@ -36,7 +36,8 @@ public final class Conv2d: Layer {
     public func backward(_ dy: Tensor) throws -> Tensor {
         guard let x = input else { throw ModelError.backwardBeforeForward(weight.name) }
         let g = try Ops.conv2dBackward(dy, x: x, weight: weight.value, stride: stride, padding: padding,
-                                       needInput: needInputGradient, hasBias: bias != nil)
+                                       needInput: needInputGradient, hasBias: bias != nil,
+                                       into: (weight.gradientDestination, bias?.gradientDestination))
         weight.gradient = g.dWeight
         bias?.gradient = g.dBias
         input = nil
@@ -92,7 +93,8 @@ public final class BatchNorm2d: Layer {
             let dy = try reluOutput.map { try Ops.reluBackward(dy, output: $0) } ?? dy
             // This process's sums are its parameter gradients (the trainer sums those over
             // processes); dx needs the sums over all rows, scaled to this process's share.
-            let local = try Ops.batchNorm2dBackwardReduce(dy, x: x, gamma: weight.value, beta: bias.value, saved: saved)
+            let local = try Ops.batchNorm2dBackwardReduce(dy, x: x, gamma: weight.value, beta: bias.value, saved: saved,
+                                                          into: (weight.gradientDestination, bias.gradientDestination))
             let dg = try local.dGamma.toArray(), db = try local.dBeta.toArray()
             let rows = Double(x.shape[0] * x.shape[2] * x.shape[3])
             var sums = dg.map(Double.init) + db.map(Double.init) + [rows]
@@ -104,7 +106,8 @@ public final class BatchNorm2d: Layer {
             weight.gradient = local.dGamma; bias.gradient = local.dBeta
             return dx
         }
-        let g = try Ops.batchNorm2dBackward(dy, x: x, gamma: weight.value, beta: bias.value, saved: saved, relu: relu)
+        let g = try Ops.batchNorm2dBackward(dy, x: x, gamma: weight.value, beta: bias.value, saved: saved, relu: relu,
+                                            into: (weight.gradientDestination, bias.gradientDestination))
         weight.gradient = g.dGamma; bias.gradient = g.dBeta
         return g.dx
     }
@@ -211,7 +214,8 @@ public final class Linear: Layer {
     }
     public func backward(_ dy: Tensor) throws -> Tensor {
         guard let x = input else { throw ModelError.backwardBeforeForward(weight.name) }
-        let g = try Ops.linearBackward(dy, x: x, weight: weight.value, hasBias: true)
+        let g = try Ops.linearBackward(dy, x: x, weight: weight.value, hasBias: true,
+                                       into: (weight.gradientDestination, bias.gradientDestination))
         weight.gradient = g.dWeight; bias.gradient = g.dBias
         input = nil
         return g.dx

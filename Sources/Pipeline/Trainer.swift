@@ -119,6 +119,9 @@ public final class Trainer {
             let skip = file.tensors["fc.weight"]?.shape.first == classes.count ? Set<String>() : head
             try network.loadWeights(file, strict: false, skipping: skip)
         }
+        // One buffer of values and one of gradients: an optimizer step is one launch, and a
+        // data-parallel gradient sum one transfer each way.
+        try network.flattenParameters()
         switch configuration.optimizer {
         case .sgd: optimizer = SGD(momentum: configuration.momentum, weightDecay: configuration.weightDecay)
         case .adamw: optimizer = AdamW(weightDecay: configuration.weightDecay)
@@ -399,6 +402,14 @@ public final class Trainer {
     /// Sums every parameter's gradient (and `loss`) over the processes, in one buffer; returns the summed loss.
     func sumGradients(_ group: ProcessGroup, loss: Float) throws -> Float {
         let parameters = network.parameters
+        if let all = network.flatParameters, all.holdsGradients(of: parameters) {
+            var flat = try all.gradients.toArray()
+            flat.append(loss)
+            group.sum(&flat)
+            let summedLoss = flat.removeLast()
+            try all.gradients.upload(flat)
+            return summedLoss
+        }
         var flat: [Float] = []
         for p in parameters {
             guard let g = p.gradient else { throw PipelineError.incompatible("parameter \(p.name) has no gradient after the backward pass") }

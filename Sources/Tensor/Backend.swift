@@ -8,6 +8,12 @@ public protocol Backend: AnyObject {
     func upload(_ source: UnsafeBufferPointer<Float>, to storage: Storage, offset: Int) throws
     func download(_ storage: Storage, offset: Int, into destination: UnsafeMutableBufferPointer<Float>) throws
     func copy(_ source: Storage, sourceOffset: Int, to destination: Storage, destinationOffset: Int, count: Int) throws
+    /// `count` elements of `storage` from `offset`, sharing its memory: what is written through
+    /// one is read through the other. `offset` is a multiple of `viewAlignment`; views of one
+    /// storage used by the same operation must not overlap.
+    func view(_ storage: Storage, offset: Int, count: Int) throws -> Storage
+    /// The alignment, in elements, of a view's first element.
+    var viewAlignment: Int { get }
     /// Waits until all queued work has finished (no-op on the CPU).
     func synchronize() throws
 

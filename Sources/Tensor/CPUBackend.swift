@@ -112,6 +112,17 @@ public final class CPUBackend: Backend, @unchecked Sendable {
 
     public func allocate(_ count: Int) throws -> Storage { Storage(hostCount: count, pool: pool) }
 
+    /// A cache line, so a view starts where the vector loads of its own storage would.
+    public var viewAlignment: Int { 16 }
+
+    public func view(_ storage: Storage, offset: Int, count: Int) throws -> Storage {
+        guard storage.host != nil, count >= 0, offset >= 0, offset + count <= storage.count, offset % viewAlignment == 0 else {
+            throw TensorError.invalidArgument(op: "view", reason: "\(count) elements at \(offset) of a storage of \(storage.count) "
+                                              + "(views start at multiples of \(viewAlignment))")
+        }
+        return Storage(hostViewOf: storage, offset: offset, count: count)
+    }
+
     public func upload(_ source: UnsafeBufferPointer<Float>, to storage: Storage, offset: Int) throws {
         guard let base = source.baseAddress, source.count > 0 else { return }
         (storage.host! + offset).update(from: base, count: source.count)

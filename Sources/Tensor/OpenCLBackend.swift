@@ -32,6 +32,12 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
 
     public func allocate(_ count: Int) throws -> Storage { Storage(buffer: try context.makeBuffer(count: count)) }
 
+    public var viewAlignment: Int { context.viewAlignment }
+
+    public func view(_ storage: Storage, offset: Int, count: Int) throws -> Storage {
+        Storage(buffer: try context.makeView(of: storage.buffer!, offset: offset, count: count))
+    }
+
     public func upload(_ source: UnsafeBufferPointer<Float>, to storage: Storage, offset: Int) throws {
         guard let base = source.baseAddress else { return }
         try context.write(storage.buffer!, from: base, count: source.count, offset: offset)

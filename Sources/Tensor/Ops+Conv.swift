@@ -135,9 +135,11 @@ extension Ops {
         return y
     }
 
-    /// Gradients of `conv2dForward` with respect to the input and the weights, and the bias when `hasBias`.
+    /// Gradients of `conv2dForward` with respect to the input and the weights, and the bias when
+    /// `hasBias`; the parameters' are written to `gradients` when given (else to new tensors).
     public static func conv2dBackward(_ dy: Tensor, x: Tensor, weight w: Tensor, stride: Int = 1, padding: Int = 0,
-                                      needInput: Bool = true, hasBias: Bool = false) throws -> (dx: Tensor?, dWeight: Tensor, dBias: Tensor?) {
+                                      needInput: Bool = true, hasBias: Bool = false,
+                                      into gradients: (weight: Tensor?, bias: Tensor?) = (nil, nil)) throws -> (dx: Tensor?, dWeight: Tensor, dBias: Tensor?) {
         let op = "conv2dBackward"
         try x.requireDevice(op, w, dy)
         let g = try convGeometry(op, x: x.shape, w: w.shape, stride: stride, padding: padding)
@@ -145,11 +147,11 @@ extension Ops {
         guard dy.shape == [n, oc, g.outHeight, g.outWidth] else {
             throw TensorError.shapeMismatch(op: op, lhs: dy.shape, rhs: [n, oc, g.outHeight, g.outWidth])
         }
-        let dW = try Tensor.empty(w.shape, on: x.device)
+        let dW = try Tensor.output(op, w.shape, on: x.device, into: gradients.weight)
         let dx = needInput ? try Tensor.empty(x.shape, on: x.device) : nil
         try x.device.backend.conv2dBackward(g, images: n, outChannels: oc, x: x.storage, w: w.storage, dy: dy.storage,
                                             dx: dx?.storage, dw: dW.storage)
-        let db = hasBias ? try biasAddBackward(dy) : nil
+        let db = hasBias ? try biasAddBackward(dy, into: gradients.bias) : nil
         return (dx, dW, db)
     }
 

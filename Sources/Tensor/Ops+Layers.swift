@@ -77,20 +77,22 @@ extension Ops {
 
     /// Gradients of training-mode batch norm: input, gamma and beta. With `relu` (fused in the
     /// forward, same gamma and beta), `dy` is the gradient of the ReLU's output.
-    public static func batchNorm2dBackward(_ dy: Tensor, x: Tensor, gamma: Tensor, beta: Tensor, saved: BatchNormSaved,
-                                           relu: Bool = false) throws -> (dx: Tensor, dGamma: Tensor, dBeta: Tensor) {
-        let (dg, db) = try batchNorm2dBackwardReduce(dy, x: x, gamma: gamma, beta: beta, saved: saved, relu: relu)
+    /// The parameters' gradients are written to `gradients` when given (else to new tensors).
+    public static func batchNorm2dBackward(_ dy: Tensor, x: Tensor, gamma: Tensor, beta: Tensor, saved: BatchNormSaved, relu: Bool = false,
+                                           into gradients: (gamma: Tensor?, beta: Tensor?) = (nil, nil)) throws -> (dx: Tensor, dGamma: Tensor, dBeta: Tensor) {
+        let (dg, db) = try batchNorm2dBackwardReduce(dy, x: x, gamma: gamma, beta: beta, saved: saved, relu: relu, into: gradients)
         let dx = try batchNorm2dBackwardInput(dy, x: x, gamma: gamma, beta: beta, saved: saved, dGamma: dg, dBeta: db, relu: relu)
         return (dx, dg, db)
     }
 
     /// The two halves of `batchNorm2dBackward`, for batch norm synchronised across processes:
     /// the per-channel sums dGamma = Σ dy·x̂ and dBeta = Σ dy of this process's rows …
-    public static func batchNorm2dBackwardReduce(_ dy: Tensor, x: Tensor, gamma: Tensor, beta: Tensor, saved: BatchNormSaved,
-                                                 relu: Bool = false) throws -> (dGamma: Tensor, dBeta: Tensor) {
-        try dy.requireSameShape("batchNorm2dBackwardReduce", x)
-        let c = try batchNormChannels("batchNorm2dBackwardReduce", x, gamma, beta, saved.mean, saved.invStd)
-        let dg = try Tensor.empty([c], on: x.device), db = try Tensor.empty([c], on: x.device)
+    public static func batchNorm2dBackwardReduce(_ dy: Tensor, x: Tensor, gamma: Tensor, beta: Tensor, saved: BatchNormSaved, relu: Bool = false,
+                                                 into gradients: (gamma: Tensor?, beta: Tensor?) = (nil, nil)) throws -> (dGamma: Tensor, dBeta: Tensor) {
+        let op = "batchNorm2dBackwardReduce"
+        try dy.requireSameShape(op, x)
+        let c = try batchNormChannels(op, x, gamma, beta, saved.mean, saved.invStd)
+        let dg = try Tensor.output(op, [c], on: x.device, into: gradients.gamma), db = try Tensor.output(op, [c], on: x.device, into: gradients.beta)
         try x.device.backend.batchnormBackwardReduce(n: x.shape[0], c: c, plane: x.shape[2] * x.shape[3], relu: relu, x: x.storage, dy: dy.storage,
                                                      gamma: gamma.storage, beta: beta.storage, savedMean: saved.mean.storage,
                                                      savedInvStd: saved.invStd.storage, dgamma: dg.storage, dbeta: db.storage)

@@ -7,7 +7,8 @@ public enum Ops {}
 
 extension Ops {
     /// `op(a) x op(b)` for 2-D tensors, or batched for 3-D tensors with equal batch sizes.
-    public static func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transposeB: Bool = false) throws -> Tensor {
+    /// `into`: the tensor to write the product to (else a new one).
+    public static func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transposeB: Bool = false, into: Tensor? = nil) throws -> Tensor {
         let op = "matmul"
         try a.requireDevice(op, b)
         guard a.rank == b.rank, a.rank == 2 || a.rank == 3 else { throw TensorError.shapeMismatch(op: op, lhs: a.shape, rhs: b.shape) }
@@ -18,7 +19,7 @@ extension Ops {
         let (m, k) = transposeA ? (ac, ar) : (ar, ac)
         let (k2, n) = transposeB ? (bc, br) : (br, bc)
         guard k == k2 else { throw TensorError.shapeMismatch(op: op, lhs: a.shape, rhs: b.shape) }
-        let c = try Tensor.empty(a.rank == 3 ? [batch, m, n] : [m, n], on: a.device)
+        let c = try Tensor.output(op, a.rank == 3 ? [batch, m, n] : [m, n], on: a.device, into: into)
         try a.device.backend.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: 1,
                                   a: a.storage, offsetA: 0, lda: ac, strideA: ar * ac,
                                   b: b.storage, offsetB: 0, ldb: bc, strideB: br * bc,
@@ -45,16 +46,18 @@ extension Ops {
         return y
     }
 
-    /// Gradients of `linearForward`: input, weight and bias.
-    public static func linearBackward(_ dy: Tensor, x: Tensor, weight: Tensor, hasBias: Bool) throws -> (dx: Tensor, dWeight: Tensor, dBias: Tensor?) {
+    /// Gradients of `linearForward`: input, weight and bias; the parameters' are written to
+    /// `gradients` when given (else to new tensors).
+    public static func linearBackward(_ dy: Tensor, x: Tensor, weight: Tensor, hasBias: Bool,
+                                      into gradients: (weight: Tensor?, bias: Tensor?) = (nil, nil)) throws -> (dx: Tensor, dWeight: Tensor, dBias: Tensor?) {
         guard dy.rank == 2, dy.shape[0] == x.shape[0], dy.shape[1] == weight.shape[0] else {
             throw TensorError.shapeMismatch(op: "linearBackward", lhs: dy.shape, rhs: [x.shape[0], weight.shape[0]])
         }
         let dx = try matmul(dy, weight)
-        let dW = try matmul(dy, x, transposeA: true)
+        let dW = try matmul(dy, x, transposeA: true, into: gradients.weight)
         var db: Tensor?
         if hasBias {
-            let t = try Tensor.empty([weight.shape[0]], on: dy.device)
+            let t = try Tensor.output("linearBackward", [weight.shape[0]], on: dy.device, into: gradients.bias)
             try dy.device.backend.biasAddBackward(outer: dy.shape[0], channels: dy.shape[1], inner: 1, dy: dy.storage, dbias: t.storage)
             db = t
         }
@@ -130,9 +133,9 @@ extension Ops {
     }
 
     /// Gradient of a per-channel bias: sums over every axis but 1.
-    public static func biasAddBackward(_ dy: Tensor) throws -> Tensor {
+    public static func biasAddBackward(_ dy: Tensor, into: Tensor? = nil) throws -> Tensor {
         guard dy.rank >= 2 else { throw TensorError.invalidShape(op: "biasAddBackward", shape: dy.shape, expected: "rank >= 2") }
-        let db = try Tensor.empty([dy.shape[1]], on: dy.device)
+        let db = try Tensor.output("biasAddBackward", [dy.shape[1]], on: dy.device, into: into)
         try dy.device.backend.biasAddBackward(outer: dy.shape[0], channels: dy.shape[1], inner: dy.shape.dropFirst(2).reduce(1, *),
                                               dy: dy.storage, dbias: db.storage)
         return db

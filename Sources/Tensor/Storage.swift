@@ -8,12 +8,24 @@ public final class Storage: @unchecked Sendable {
     let host: UnsafeMutablePointer<Float>?
     let buffer: DeviceBuffer?
     private let pool: HostPool?
+    /// For a view of host memory: the storage it is part of (kept alive; it owns the memory).
+    private let parent: Storage?
 
     init(hostCount count: Int, pool: HostPool?) {
         self.count = count
         self.pool = pool
         buffer = nil
+        parent = nil
         host = pool?.take(count) ?? UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
+    }
+
+    /// `count` elements of a host storage from `offset`, sharing its memory.
+    init(hostViewOf parent: Storage, offset: Int, count: Int) {
+        self.count = count
+        self.parent = parent
+        host = parent.host! + offset
+        buffer = nil
+        pool = nil
     }
 
     init(buffer: DeviceBuffer) {
@@ -21,10 +33,11 @@ public final class Storage: @unchecked Sendable {
         self.buffer = buffer
         host = nil
         pool = nil
+        parent = nil
     }
 
     deinit {
-        if let host {
+        if let host, parent == nil {
             if let pool { pool.give(host, count: count) } else { host.deallocate() }
         }
     }

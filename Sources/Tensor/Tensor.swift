@@ -71,6 +71,16 @@ public final class Tensor: @unchecked Sendable, CustomStringConvertible {
         return Tensor(shape: newShape, device: device, storage: storage)
     }
 
+    /// A tensor of `shape` over this one's elements from `offset`, sharing its storage (writes
+    /// through either are seen by both). `offset` is a multiple of the device's `viewAlignment`.
+    public func view(offset: Int, shape newShape: [Int]) throws -> Tensor {
+        let n = newShape.reduce(1, *)
+        guard newShape.allSatisfy({ $0 >= 0 }), offset >= 0, offset + n <= count else {
+            throw TensorError.invalidShape(op: "view", shape: newShape, expected: "at most \(count - offset) elements from element \(offset) of \(shape)")
+        }
+        return Tensor(shape: newShape, device: device, storage: try device.backend.view(storage, offset: offset, count: n))
+    }
+
     /// Copies `other` (same shape and device) into this tensor.
     public func assign(_ other: Tensor) throws {
         try requireSameShape("assign", other)
@@ -82,6 +92,15 @@ public final class Tensor: @unchecked Sendable, CustomStringConvertible {
     func requireSameShape(_ op: String, _ other: Tensor) throws {
         guard other.device === device else { throw TensorError.deviceMismatch(op: op, lhs: device.identifier, rhs: other.device.identifier) }
         guard other.shape == shape else { throw TensorError.shapeMismatch(op: op, lhs: shape, rhs: other.shape) }
+    }
+
+    /// Where an op writes a result of `shape`: `into` when given (it must have that shape and live
+    /// on `device`), else a new tensor.
+    static func output(_ op: String, _ shape: [Int], on device: Device, into: Tensor?) throws -> Tensor {
+        guard let into else { return try empty(shape, on: device) }
+        guard into.device === device else { throw TensorError.deviceMismatch(op: op, lhs: device.identifier, rhs: into.device.identifier) }
+        guard into.shape == shape else { throw TensorError.shapeMismatch(op: op, lhs: shape, rhs: into.shape) }
+        return into
     }
 
     func requireDevice(_ op: String, _ others: Tensor...) throws {

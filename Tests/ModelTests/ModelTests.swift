@@ -49,6 +49,80 @@ final class ModelTests: XCTestCase {
         }
     }
 
+    /// With the parameters in flat buffers, training takes the same steps as with one tensor per
+    /// parameter (SGD and AdamW, both devices); on OpenCL an optimizer step is one launch; and an
+    /// optimizer's saved state restores into the flat layout, continuing the same run.
+    func testFlatParametersTrainLikeSeparateOnesInOneUpdateLaunch() throws {
+        var devices = [Device.cpu]
+        if let cl = ModelTests.opencl { devices.append(cl) }
+        func assertSame(_ a: Tensor, _ b: Tensor, _ message: String) throws {
+            let (u, v) = (try a.toArray(), try b.toArray())
+            let worst = zip(u, v).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? 0
+            XCTAssertTrue(u.count == v.count && worst < 1e-6, "\(message): differs by \(worst)")
+        }
+        var rng = TestRNG(seed: 11)
+        let x = rng.uniform(6 * 1 * 12 * 12)
+        var y = [Float](repeating: 0, count: 6 * 3)
+        for i in 0..<6 { y[i * 3 + i % 3] = 1 }
+        for device in devices {
+            for kind in OptimizerKind.allCases {
+                func network() throws -> Sequential {
+                    Sequential([
+                        try Conv2d("c1", inChannels: 1, outChannels: 4, kernel: 3, stride: 1, padding: 1, bias: true, device: device, seed: 3),
+                        try BatchNorm2d("b1", channels: 4, device: device), ReLU(),
+                        try Conv2d("c2", inChannels: 4, outChannels: 6, kernel: 3, stride: 2, padding: 1, device: device, seed: 3),
+                        ReLU(), GlobalAvgPool(),
+                        try Linear("fc", inFeatures: 6, outFeatures: 3, device: device, seed: 3),
+                    ])
+                }
+                func optimizer() -> Optimizer { kind == .sgd ? SGD(momentum: 0.9, weightDecay: 5e-4) : AdamW(weightDecay: 5e-4) }
+                let xt = try Tensor(x, shape: [6, 1, 12, 12], on: device), yt = try Tensor(y, shape: [6, 3], on: device)
+                func train(_ net: Sequential, _ opt: Optimizer, steps: Int) throws {
+                    for _ in 0..<steps {
+                        let (_, grad) = try LossKind.bceWithLogits.compute(logits: try net.forward(xt, training: true), targets: yt)
+                        _ = try net.backward(grad)
+                        try opt.step(net.parameters, learningRate: 0.02)
+                    }
+                }
+                let label = "\(kind.rawValue) on \(device.identifier)"
+                let separate = try network(), separateOpt = optimizer()
+                try train(separate, separateOpt, steps: 4)
+                let flatNet = try network(), flatOpt = optimizer()
+                let flat = try FlatParameters(flatNet.parameters)
+                XCTAssertTrue(flatNet.parameters.allSatisfy { $0.flat === flat && $0.value.storage !== flat.values.storage }, label)
+                try train(flatNet, flatOpt, steps: 4)
+                XCTAssertTrue(flat.holdsGradients(of: flatNet.parameters), "backward wrote every gradient into the flat buffer (\(label))")
+                for (p, q) in zip(separate.parameters, flatNet.parameters) {
+                    try assertSame(q.value, p.value, "\(p.name) after 4 steps, \(label)")
+                }
+                if case let .opencl(context) = device.kind {
+                    _ = try flatNet.backward(try LossKind.bceWithLogits.compute(logits: try flatNet.forward(xt, training: true), targets: yt).gradient)
+                    context.startKernelProfile()
+                    try flatOpt.step(flatNet.parameters, learningRate: 0.02)
+                    let launches = try context.stopKernelProfile().entries
+                    XCTAssertEqual(launches.map(\.launches), [1], "one update launch for \(flatNet.parameters.count) parameters: \(launches.map(\.kernel))")
+                    try train(separate, separateOpt, steps: 1)
+                }
+                // Save both after the same steps, restore the flat run's state into a new flat
+                // network and optimizer, and take two more steps on each: the same parameters.
+                let saved = try flatOpt.state(flatNet.parameters).mapValues { try $0.toArray() }
+                XCTAssertEqual(saved.count, flatNet.parameters.count * (kind == .sgd ? 1 : 2), "every parameter's state, \(label)")
+                let resumed = try network(), resumedOpt = optimizer()
+                let resumedFlat = try FlatParameters(resumed.parameters)
+                for (p, q) in zip(flatNet.parameters, resumed.parameters) { try q.value.upload(try p.value.toArray()) }
+                for b in zip(flatNet.buffers, resumed.buffers) { try b.1.value.upload(try b.0.value.toArray()) }
+                try resumedOpt.loadState(saved, parameters: resumed.parameters)
+                resumedOpt.stepCount = flatOpt.stepCount
+                try train(flatNet, flatOpt, steps: 2)
+                try train(resumed, resumedOpt, steps: 2)
+                XCTAssertTrue(resumedFlat.holdsGradients(of: resumed.parameters), label)
+                for (p, q) in zip(flatNet.parameters, resumed.parameters) {
+                    try assertSame(q.value, p.value, "\(p.name) after resuming, \(label)")
+                }
+            }
+        }
+    }
+
     /// Inference runs each bias-free convolution, its batch norm and ReLU as one convolution; the
     /// networks give what their layers give one by one.
     func testFusedInferenceEqualsTheLayersOneByOne() throws {

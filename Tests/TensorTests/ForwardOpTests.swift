@@ -24,6 +24,42 @@ final class ForwardOpTests: XCTestCase {
         }
     }
 
+    /// A view shares its tensor's memory: an op writing into views (a product, a bias gradient)
+    /// fills exactly their elements, matching float64, and leaves the gaps alone; a view that
+    /// does not start on the device's alignment, or runs past the end, is refused by name.
+    func testOpsWriteIntoViewsOfOneBuffer() throws {
+        for device in TestDevices.all {
+            let align = device.backend.viewAlignment
+            let (m, n, k) = (13, 7, 9)
+            let total = 3 * align + m * n + align
+            let flat = try Tensor.full([total], value: -7, on: device)
+            let product = try flat.view(offset: align, shape: [m, n])
+            let biasGradient = try flat.view(offset: align + (m * n + align - 1) / align * align, shape: [n])
+            let a = rng.uniform(m * k), b = rng.uniform(k * n)
+            let c = try Ops.matmul(Tensor(a, shape: [m, k], on: device), Tensor(b, shape: [k, n], on: device), into: product)
+            XCTAssertTrue(c === product, "the result is the view itself")
+            let dy = rng.uniform(m * n)
+            _ = try Ops.biasAddBackward(Tensor(dy, shape: [m, n], on: device), into: biasGradient)
+            let all = try flat.toArray()
+            let productStart = align, biasStart = align + (m * n + align - 1) / align * align
+            assertClose(Array(all[productStart..<(productStart + m * n)]), Reference.gemm(a.doubles, b.doubles, m: m, n: n, k: k, transA: false, transB: false),
+                        "product written into a view on \(device.identifier)")
+            assertClose(Array(all[biasStart..<(biasStart + n)]), (0..<n).map { j in (0..<m).reduce(0.0) { $0 + Double(dy[$1 * n + j]) } },
+                        "bias gradient written into a view on \(device.identifier)")
+            let written = Set(productStart..<(productStart + m * n)).union(biasStart..<(biasStart + n))
+            XCTAssertTrue(all.indices.filter { !written.contains($0) }.allSatisfy { all[$0] == -7 }, "nothing outside the views changed on \(device.identifier)")
+            try product.assign(Tensor.zeros([m, n], on: device))
+            XCTAssertEqual(try flat.toArray()[productStart], 0, "a write through the view reaches the tensor")
+            if align > 1 {
+                XCTAssertThrowsError(try flat.view(offset: 1, shape: [4]).toArray()) { XCTAssertTrue("\($0)".contains("multiples of \(align)"), "\($0)") }
+            }
+            XCTAssertThrowsError(try flat.view(offset: align, shape: [total])) { XCTAssertTrue("\($0)".contains("view"), "\($0)") }
+            XCTAssertThrowsError(try Ops.matmul(Tensor(a, shape: [m, k], on: device), Tensor(b, shape: [k, n], on: device), into: biasGradient)) {
+                XCTAssertTrue("\($0)".contains("matmul"), "\($0)")
+            }
+        }
+    }
+
     func testBatchedMatmul() throws {
         for device in TestDevices.all {
             let (bt, m, n, k) = (3, 17, 40, 21)
