@@ -95,7 +95,8 @@ if args.first == "predict" {
     let name = args.count > 1 ? args[1] : "cpu"
     let device = try benchDevice(name)
     let arch = args.count > 2 ? Architecture(rawValue: args[2]) ?? .resnet18 : .resnet18
-    let p = try PipelineBenchmarks.prediction(device, architecture: arch, minutes: 10)
+    let batch = args.count > 3 ? Int(args[3]) : nil
+    let p = try PipelineBenchmarks.prediction(device, architecture: arch, minutes: 10, batchSize: batch)
     print(String(format: "%@ prediction %@: %.2f hours of audio per minute (network %.0f%%)", arch.rawValue, device.identifier, p.hoursPerMinute, 100 * p.network))
     exit(0)
 }

@@ -54,7 +54,8 @@ public enum PipelineBenchmarks {
     }
 
     /// Hours of audio scored per minute and the shares of decoding, spectrograms and network.
-    public static func prediction(_ device: Device, architecture: Architecture, minutes: Double) throws -> (hoursPerMinute: Double, decode: Double, spectrogram: Double, network: Double) {
+    public static func prediction(_ device: Device, architecture: Architecture, minutes: Double,
+                                  batchSize: Int? = nil) throws -> (hoursPerMinute: Double, decode: Double, spectrogram: Double, network: Double) {
         let dir = (NSTemporaryDirectory() as NSString).appendingPathComponent("chorus-bench-predict-\(getpid())")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -67,6 +68,7 @@ public enum PipelineBenchmarks {
                                     preprocessing: Preprocessing(), loss: .bceWithLogits)
         var options = PredictionOptions()
         options.showProgress = false
+        if let batchSize { options.batchSize = batchSize }
         // A first, unmeasured pass over 4 minutes (full batches and a last one): new convolution
         // shapes choose their path there, as they do once per machine.
         let warm = min(n, 4 * 60 * sr)
