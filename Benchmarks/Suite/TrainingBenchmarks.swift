@@ -11,9 +11,11 @@ public enum TrainingBenchmarks {
     }
 
     /// Training samples/s and, on the CPU fallback, the share of the timed steps spent in
-    /// convolutions (after an untimed first step, in which new shapes choose their path).
-    public static func networkTrainingProfile(_ device: Device, architecture: Architecture, batch: Int, size: Int = 224,
-                                              steps: Int = 3) throws -> (samplesPerSecond: Double, convolutionShare: Double?, kernels: KernelProfile?) {
+    /// convolutions and the rate of those convolutions (GFLOP/s, all directions, as they run in
+    /// the network: reorders and the im2col-chosen shapes included), after an untimed first step
+    /// in which new shapes choose their path.
+    public static func networkTrainingProfile(_ device: Device, architecture: Architecture, batch: Int, size: Int = 224, steps: Int = 3) throws
+        -> (samplesPerSecond: Double, convolutionShare: Double?, convolutionGFLOPS: Double?, kernels: KernelProfile?) {
         let net = try Network(architecture: architecture, classes: 5, device: device, seed: 1)
         try net.flattenParameters()  // as the trainer does: one update launch per step
         let opt = SGD()
@@ -28,7 +30,7 @@ public enum TrainingBenchmarks {
         }
         try step()
         let cpu = device.isOpenCL ? nil : device.backend as? CPUBackend
-        let conv0 = cpu?.convolutionSeconds ?? 0, t0 = DispatchTime.now().uptimeNanoseconds
+        let conv0 = cpu?.convolutionWork, t0 = DispatchTime.now().uptimeNanoseconds
         let t = try measure(warmup: 0, repeats: steps, step)
         let wall = Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
         // On OpenCL, one more step (untimed) with every launch's device time recorded.
@@ -38,7 +40,11 @@ public enum TrainingBenchmarks {
             try step()
             kernels = try cl.stopKernelProfile()
         }
-        return (Double(batch) / t, cpu.map { ($0.convolutionSeconds - conv0) / wall }, kernels)
+        let conv = cpu.map { c -> (seconds: Double, flops: Double) in
+            let now = c.convolutionWork
+            return (now.seconds - (conv0?.seconds ?? 0), now.flops - (conv0?.flops ?? 0))
+        }
+        return (Double(batch) / t, conv.map { $0.seconds / wall }, conv.map { $0.flops / max($0.seconds, 1e-12) / 1e9 }, kernels)
     }
 
     /// Samples per second of inference.

@@ -31,8 +31,14 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     private var choices: ConvolutionChoices?
     private let oneDNNLock = NSLock()
     /// Seconds spent in convolutions (both paths, all directions) since the backend was made.
-    public var convolutionSeconds: Double { oneDNNLock.lock(); defer { oneDNNLock.unlock() }; return convolutionNanoseconds * 1e-9 }
-    private var convolutionNanoseconds = 0.0
+    public var convolutionSeconds: Double { convolutionWork.seconds }
+    /// Seconds spent in convolutions and their floating-point operations (2 per multiply-add, each
+    /// direction counted: forward, weight gradient, input gradient), since the backend was made.
+    public var convolutionWork: (seconds: Double, flops: Double) {
+        oneDNNLock.lock(); defer { oneDNNLock.unlock() }
+        return (convolutionNanoseconds * 1e-9, convolutionFLOPs)
+    }
+    private var convolutionNanoseconds = 0.0, convolutionFLOPs = 0.0
 
     public init(convolutions: ConvolutionEngine = .tuned) {
         self.convolutions = convolutions
@@ -52,9 +58,13 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     private func convolve(_ g: ConvGeometry, images: Int, outChannels: Int, _ direction: ConvolutionChoices.Direction,
                           oneDNN oneDNNRun: (OneDNNConvolutions) throws -> Void, im2col: () throws -> Void) throws {
         let t0 = DispatchTime.now().uptimeNanoseconds
+        let products = 2 * Double(images) * Double(outChannels) * Double(g.columnRows) * Double(g.outHeight * g.outWidth)
         defer {
             let spent = Double(DispatchTime.now().uptimeNanoseconds - t0)
-            oneDNNLock.lock(); convolutionNanoseconds += spent; oneDNNLock.unlock()
+            oneDNNLock.lock()
+            convolutionNanoseconds += spent
+            convolutionFLOPs += products * (direction == .backward ? 2 : 1)
+            oneDNNLock.unlock()
         }
         switch convolutions {
         case .im2col: try im2col()

@@ -60,6 +60,25 @@ final class ForwardOpTests: XCTestCase {
         }
     }
 
+    /// The CPU fallback counts its convolutions' work (what `train-gpu bench` divides by their
+    /// time): 2 operations per multiply-add, in each direction asked for.
+    func testConvolutionWorkCountsEachDirection() throws {
+        let cpu = try XCTUnwrap(Device.cpu.backend as? CPUBackend)
+        let (n, c, h, w, o, k) = (2, 3, 9, 8, 4, 3)
+        let x = try Tensor(rng.uniform(n * c * h * w), shape: [n, c, h, w], on: .cpu)
+        let weight = try Tensor(rng.uniform(o * c * k * k), shape: [o, c, k, k], on: .cpu)
+        let products = Double(2 * n * o * (c * k * k) * (5 * 4))  // stride 2, padding 1: 5 x 4 outputs
+        let before = cpu.convolutionWork
+        let y = try Ops.conv2dForward(x, weight: weight, bias: nil, stride: 2, padding: 1)
+        XCTAssertEqual(y.shape, [n, o, 5, 4])
+        XCTAssertEqual(cpu.convolutionWork.flops - before.flops, products)
+        _ = try Ops.conv2dBackward(y, x: x, weight: weight, stride: 2, padding: 1)
+        XCTAssertEqual(cpu.convolutionWork.flops - before.flops, 3 * products, "forward, then input and weight gradients")
+        _ = try Ops.conv2dBackward(y, x: x, weight: weight, stride: 2, padding: 1, needInput: false)
+        XCTAssertEqual(cpu.convolutionWork.flops - before.flops, 4 * products, "a weight gradient alone")
+        XCTAssertGreaterThan(cpu.convolutionWork.seconds, before.seconds)
+    }
+
     func testBatchedMatmul() throws {
         for device in TestDevices.all {
             let (bt, m, n, k) = (3, 17, 40, 21)
