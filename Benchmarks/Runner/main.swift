@@ -108,7 +108,8 @@ if args.first == "resnet" {
     let profile = try TrainingBenchmarks.networkTrainingProfile(device, architecture: arch, batch: batch)
     print(String(format: "%@ %@ training batch %d: %.2f samples/s", arch.rawValue, device.identifier, batch, profile.samplesPerSecond)
           + (profile.convolutionShare.map { String(format: " (%.0f%% of the step outside convolutions", 100 * (1 - $0)) } ?? "")
-          + (profile.convolutionGFLOPS.map { String(format: "; they ran at %.1f GFLOP/s)", $0) } ?? ""))
+          + (profile.convolutionGFLOPS.map { String(format: "; they ran at %.1f GFLOP/s", $0) } ?? "")
+          + (profile.convolution3x3GFLOPS.map { String(format: ", the 3x3 ones at %.1f)", $0) } ?? (profile.convolutionShare == nil ? "" : ")")))
     if let kernels = profile.kernels { print(kernels.table()) }
     print(String(format: "%@ %@ inference batch %d: %.2f samples/s", arch.rawValue, device.identifier, batch,
                  try TrainingBenchmarks.networkInference(device, architecture: arch, batch: batch)))

@@ -75,11 +75,12 @@ public enum StandardSuite {
                     results.append(BenchmarkResult(name: "\(arch.rawValue) training step: time outside convolutions", device: d.identifier, value: 100 * (1 - share), unit: "%"))
                     log(String(format: "%@ %@ training step: %.0f%% of the time outside convolutions", arch.rawValue, d.identifier, 100 * (1 - share)))
                 }
-                if let rate = profile.convolutionGFLOPS {
-                    results.append(BenchmarkResult(name: "\(arch.rawValue) training step: its convolutions", device: d.identifier, value: rate, unit: "GFLOP/s"))
-                    results.append(BenchmarkResult(name: "\(arch.rawValue) training step: its convolutions, share of peak", device: d.identifier, value: 100 * rate / peak.gflops, unit: "% of peak"))
-                    log(String(format: "%@ %@ training step: its convolutions ran at %.1f GFLOP/s, %.0f%% of peak (all layers and directions, reorders included)",
-                               arch.rawValue, d.identifier, rate, 100 * rate / peak.gflops))
+                for (which, rate) in [("convolutions", profile.convolutionGFLOPS), ("3x3 convolutions", profile.convolution3x3GFLOPS)] {
+                    guard let rate else { continue }
+                    results.append(BenchmarkResult(name: "\(arch.rawValue) training step: its \(which)", device: d.identifier, value: rate, unit: "GFLOP/s"))
+                    results.append(BenchmarkResult(name: "\(arch.rawValue) training step: its \(which), share of peak", device: d.identifier, value: 100 * rate / peak.gflops, unit: "% of peak"))
+                    log(String(format: "%@ %@ training step: its %@ ran at %.1f GFLOP/s, %.0f%% of peak (every direction, reorders included)",
+                               arch.rawValue, d.identifier, which, rate, 100 * rate / peak.gflops))
                 }
                 let inf = try TrainingBenchmarks.networkInference(d, architecture: arch, batch: batch, steps: quick ? 1 : 2)
                 results.append(BenchmarkResult(name: "\(arch.rawValue) inference b\(batch)", device: d.identifier, value: inf, unit: "samples/s"))

@@ -14,8 +14,9 @@ public enum TrainingBenchmarks {
     /// convolutions and the rate of those convolutions (GFLOP/s, all directions, as they run in
     /// the network: reorders and the im2col-chosen shapes included), after an untimed first step
     /// in which new shapes choose their path.
+    /// (`convolutionGFLOPS`: all of them; `convolution3x3GFLOPS`: those with 3x3 windows.)
     public static func networkTrainingProfile(_ device: Device, architecture: Architecture, batch: Int, size: Int = 224, steps: Int = 3) throws
-        -> (samplesPerSecond: Double, convolutionShare: Double?, convolutionGFLOPS: Double?, kernels: KernelProfile?) {
+        -> (samplesPerSecond: Double, convolutionShare: Double?, convolutionGFLOPS: Double?, convolution3x3GFLOPS: Double?, kernels: KernelProfile?) {
         let net = try Network(architecture: architecture, classes: 5, device: device, seed: 1)
         try net.flattenParameters()  // as the trainer does: one update launch per step
         let opt = SGD()
@@ -30,7 +31,7 @@ public enum TrainingBenchmarks {
         }
         try step()
         let cpu = device.isOpenCL ? nil : device.backend as? CPUBackend
-        let conv0 = cpu?.convolutionWork, t0 = DispatchTime.now().uptimeNanoseconds
+        let conv0 = cpu?.convolutionWork(), conv3x30 = cpu?.convolutionWork(kernel: 3), t0 = DispatchTime.now().uptimeNanoseconds
         let t = try measure(warmup: 0, repeats: steps, step)
         let wall = Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
         // On OpenCL, one more step (untimed) with every launch's device time recorded.
@@ -40,11 +41,13 @@ public enum TrainingBenchmarks {
             try step()
             kernels = try cl.stopKernelProfile()
         }
-        let conv = cpu.map { c -> (seconds: Double, flops: Double) in
-            let now = c.convolutionWork
-            return (now.seconds - (conv0?.seconds ?? 0), now.flops - (conv0?.flops ?? 0))
+        func since(_ start: (seconds: Double, flops: Double)?, _ now: (seconds: Double, flops: Double)?) -> (seconds: Double, flops: Double)? {
+            guard let start, let now else { return nil }
+            return (now.seconds - start.seconds, now.flops - start.flops)
         }
-        return (Double(batch) / t, conv.map { $0.seconds / wall }, conv.map { $0.flops / max($0.seconds, 1e-12) / 1e9 }, kernels)
+        func rate(_ w: (seconds: Double, flops: Double)?) -> Double? { w.flatMap { $0.seconds > 0 ? $0.flops / $0.seconds / 1e9 : nil } }
+        let conv = since(conv0, cpu?.convolutionWork()), conv3x3 = since(conv3x30, cpu?.convolutionWork(kernel: 3))
+        return (Double(batch) / t, conv.map { $0.seconds / wall }, rate(conv), rate(conv3x3), kernels)
     }
 
     /// Samples per second of inference.

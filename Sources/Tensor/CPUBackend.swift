@@ -31,14 +31,17 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     private var choices: ConvolutionChoices?
     private let oneDNNLock = NSLock()
     /// Seconds spent in convolutions (both paths, all directions) since the backend was made.
-    public var convolutionSeconds: Double { convolutionWork.seconds }
+    public var convolutionSeconds: Double { convolutionWork().seconds }
     /// Seconds spent in convolutions and their floating-point operations (2 per multiply-add, each
-    /// direction counted: forward, weight gradient, input gradient), since the backend was made.
-    public var convolutionWork: (seconds: Double, flops: Double) {
+    /// direction counted: forward, weight gradient, input gradient), since the backend was made:
+    /// all of them, or those with a `kernel` x `kernel` window.
+    public func convolutionWork(kernel: Int? = nil) -> (seconds: Double, flops: Double) {
         oneDNNLock.lock(); defer { oneDNNLock.unlock() }
-        return (convolutionNanoseconds * 1e-9, convolutionFLOPs)
+        let work = kernel.map { convolutionTally[$0].map { [$0] } ?? [] } ?? Array(convolutionTally.values)
+        return (work.reduce(0) { $0 + $1.nanoseconds } * 1e-9, work.reduce(0) { $0 + $1.flops })
     }
-    private var convolutionNanoseconds = 0.0, convolutionFLOPs = 0.0
+    /// Time and operations by window size (square windows; others under their height).
+    private var convolutionTally: [Int: (nanoseconds: Double, flops: Double)] = [:]
 
     public init(convolutions: ConvolutionEngine = .tuned) {
         self.convolutions = convolutions
@@ -62,8 +65,8 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         defer {
             let spent = Double(DispatchTime.now().uptimeNanoseconds - t0)
             oneDNNLock.lock()
-            convolutionNanoseconds += spent
-            convolutionFLOPs += products * (direction == .backward ? 2 : 1)
+            convolutionTally[g.kernelH, default: (0, 0)].nanoseconds += spent
+            convolutionTally[g.kernelH, default: (0, 0)].flops += products * (direction == .backward ? 2 : 1)
             oneDNNLock.unlock()
         }
         switch convolutions {

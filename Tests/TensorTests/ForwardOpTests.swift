@@ -68,15 +68,17 @@ final class ForwardOpTests: XCTestCase {
         let x = try Tensor(rng.uniform(n * c * h * w), shape: [n, c, h, w], on: .cpu)
         let weight = try Tensor(rng.uniform(o * c * k * k), shape: [o, c, k, k], on: .cpu)
         let products = Double(2 * n * o * (c * k * k) * (5 * 4))  // stride 2, padding 1: 5 x 4 outputs
-        let before = cpu.convolutionWork
+        let before = cpu.convolutionWork(), before3 = cpu.convolutionWork(kernel: 3), before5 = cpu.convolutionWork(kernel: 5)
         let y = try Ops.conv2dForward(x, weight: weight, bias: nil, stride: 2, padding: 1)
         XCTAssertEqual(y.shape, [n, o, 5, 4])
-        XCTAssertEqual(cpu.convolutionWork.flops - before.flops, products)
+        XCTAssertEqual(cpu.convolutionWork().flops - before.flops, products)
         _ = try Ops.conv2dBackward(y, x: x, weight: weight, stride: 2, padding: 1)
-        XCTAssertEqual(cpu.convolutionWork.flops - before.flops, 3 * products, "forward, then input and weight gradients")
+        XCTAssertEqual(cpu.convolutionWork().flops - before.flops, 3 * products, "forward, then input and weight gradients")
         _ = try Ops.conv2dBackward(y, x: x, weight: weight, stride: 2, padding: 1, needInput: false)
-        XCTAssertEqual(cpu.convolutionWork.flops - before.flops, 4 * products, "a weight gradient alone")
-        XCTAssertGreaterThan(cpu.convolutionWork.seconds, before.seconds)
+        XCTAssertEqual(cpu.convolutionWork().flops - before.flops, 4 * products, "a weight gradient alone")
+        XCTAssertEqual(cpu.convolutionWork(kernel: 3).flops - before3.flops, 4 * products, "all with a 3x3 window")
+        XCTAssertEqual(cpu.convolutionWork(kernel: 5).flops, before5.flops, "none with a 5x5 one")
+        XCTAssertGreaterThan(cpu.convolutionWork().seconds, before.seconds)
     }
 
     func testBatchedMatmul() throws {
