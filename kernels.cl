@@ -724,6 +724,13 @@ __kernel void maxpool_backward(const int NC, const int H, const int W, const int
     if (iw >= W || ih >= H || nc >= NC) return;
     const long i = ((long)nc * H + ih) * W + iw;
     const int p = ih * W + iw;
+    if (K <= stride) {  // disjoint windows (the same branch for every work-item): at most one holds this input
+        const int oh = (ih + pad) / stride, ow = (iw + pad) / stride;
+        const bool holds = oh < OH && ow < OW && ih + pad - oh * stride < K && iw + pad - ow * stride < K;
+        const long o = (long)nc * OH * OW + min(oh, OH - 1) * OW + min(ow, OW - 1);
+        dX[i] = holds && (int)argmax[o] == p ? dY[o] : 0.0f;
+        return;
+    }
     float s = 0.0f;
     const int ohLo = max(0, (ih + pad - K + stride) / stride), ohHi = min(OH - 1, (ih + pad) / stride);
     const int owLo = max(0, (iw + pad - K + stride) / stride), owHi = min(OW - 1, (iw + pad) / stride);

@@ -130,11 +130,15 @@ final class BackwardOpTests: XCTestCase {
             var x = (0..<(n * c * h * w)).map { Float($0) * 0.01 }
             x.shuffle(using: &rng)
             let xt = try Tensor(x, shape: [n, c, h, w], on: device)
-            let (y, arg) = try Ops.maxPool2dForward(xt, kernel: 3, stride: 2, padding: 1)
-            let dy = rng.uniform(y.count)
-            let dx = try Ops.maxPool2dBackward(Tensor(dy, shape: y.shape, on: device), argmax: arg, inputShape: xt.shape, kernel: 3, stride: 2, padding: 1)
-            let fd = finiteDifference(x.doubles, h: 1e-4) { dot(dy.doubles, Reference.maxpool($0, planes: n * c, h: h, w: w, k: 3, s: 2, p: 1)) }
-            assertClose(try dx.toArray(), fd, tolerance: tolerance, "maxpool backward on \(device.identifier)")
+            // Overlapping windows (ResNet18's stem), disjoint ones (the small CNN's; with padding;
+            // narrower than the stride, leaving inputs in no window) and stride 1.
+            for (k, st, pd) in [(3, 2, 1), (2, 2, 0), (3, 3, 1), (1, 2, 0), (2, 1, 0)] {
+                let (y, arg) = try Ops.maxPool2dForward(xt, kernel: k, stride: st, padding: pd)
+                let dy = rng.uniform(y.count)
+                let dx = try Ops.maxPool2dBackward(Tensor(dy, shape: y.shape, on: device), argmax: arg, inputShape: xt.shape, kernel: k, stride: st, padding: pd)
+                let fd = finiteDifference(x.doubles, h: 1e-4) { dot(dy.doubles, Reference.maxpool($0, planes: n * c, h: h, w: w, k: k, s: st, p: pd)) }
+                assertClose(try dx.toArray(), fd, tolerance: tolerance, "maxpool \(k)x\(k) stride \(st) padding \(pd) backward on \(device.identifier)")
+            }
             let dyg = rng.uniform(n * c)
             let dxg = try Ops.globalAvgPoolBackward(Tensor(dyg, shape: [n, c], on: device), inputShape: xt.shape)
             let fdg = finiteDifference(x.doubles) { xx in
