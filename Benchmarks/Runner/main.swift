@@ -106,10 +106,11 @@ if args.first == "resnet" {
     let batch = args.count > 2 ? Int(args[2]) ?? 32 : 32
     let arch = args.count > 3 ? Architecture(rawValue: args[3]) ?? .resnet18 : .resnet18
     let profile = try TrainingBenchmarks.networkTrainingProfile(device, architecture: arch, batch: batch)
+    let notes = [profile.convolutionShare.map { String(format: "%.0f%% of the step outside convolutions", 100 * (1 - $0)) },
+                 profile.convolutionGFLOPS.map { String(format: "they ran at %.1f GFLOP/s", $0) },
+                 profile.convolution3x3GFLOPS.map { String(format: "the 3x3 ones at %.1f", $0) }].compactMap { $0 }
     print(String(format: "%@ %@ training batch %d: %.2f samples/s", arch.rawValue, device.identifier, batch, profile.samplesPerSecond)
-          + (profile.convolutionShare.map { String(format: " (%.0f%% of the step outside convolutions", 100 * (1 - $0)) } ?? "")
-          + (profile.convolutionGFLOPS.map { String(format: "; they ran at %.1f GFLOP/s", $0) } ?? "")
-          + (profile.convolution3x3GFLOPS.map { String(format: ", the 3x3 ones at %.1f)", $0) } ?? (profile.convolutionShare == nil ? "" : ")")))
+          + (notes.isEmpty ? "" : " (" + notes.joined(separator: "; ") + ")"))
     if let kernels = profile.kernels { print(kernels.table()) }
     print(String(format: "%@ %@ inference batch %d: %.2f samples/s", arch.rawValue, device.identifier, batch,
                  try TrainingBenchmarks.networkInference(device, architecture: arch, batch: batch)))

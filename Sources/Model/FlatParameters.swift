@@ -48,11 +48,13 @@ public final class FlatParameters {
         return (flat, views)
     }
 
-    /// Whether `list` is exactly these parameters, in order, each with the gradient its backward
-    /// wrote into `gradients`: then one operation over the flat buffers covers them all.
-    public func holdsGradients(of list: [Parameter]) -> Bool {
-        list.count == parameters.count
-            && zip(list, parameters).allSatisfy { p, q in p === q && p.gradient != nil && p.gradient === p.gradientDestination }
+    /// Whether every parameter's gradient is the one its backward wrote into `gradients`: then one
+    /// operation over the flat buffers covers them all.
+    public var gradientsInPlace: Bool { firstGradientOutOfPlace == nil }
+
+    /// The first parameter whose gradient is not in `gradients` (none yet, or a tensor of its own).
+    public var firstGradientOutOfPlace: Parameter? {
+        parameters.first { $0.gradient == nil || $0.gradient !== $0.gradientDestination }
     }
 
     /// The buffers shared by all of `list`, if they are one set's parameters, in order.

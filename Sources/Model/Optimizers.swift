@@ -38,7 +38,7 @@ public final class SGD: Optimizer {
 
     public func step(_ parameters: [Parameter], learningRate: Float) throws {
         try prepare(parameters)
-        if let flat = FlatParameters.shared(by: parameters), flat.holdsGradients(of: parameters), let flatVelocity {
+        if let flat = FlatParameters.shared(by: parameters), flat.gradientsInPlace, let flatVelocity {
             try Ops.sgdUpdate(weight: flat.values, gradient: flat.gradients, velocity: flatVelocity,
                               learningRate: learningRate, momentum: momentum, weightDecay: weightDecay)
         } else {
@@ -97,7 +97,7 @@ public final class AdamW: Optimizer {
     public func step(_ parameters: [Parameter], learningRate: Float) throws {
         try prepare(parameters)
         stepCount += 1
-        if let flat = FlatParameters.shared(by: parameters), flat.holdsGradients(of: parameters), let (m, v) = flatMoments {
+        if let flat = FlatParameters.shared(by: parameters), flat.gradientsInPlace, let (m, v) = flatMoments {
             try Ops.adamwUpdate(weight: flat.values, gradient: flat.gradients, firstMoment: m, secondMoment: v, step: stepCount,
                                 learningRate: learningRate, beta1: beta1, beta2: beta2, eps: eps, weightDecay: weightDecay)
             return

@@ -399,32 +399,19 @@ public final class Trainer {
         }
     }
 
-    /// Sums every parameter's gradient (and `loss`) over the processes, in one buffer; returns the summed loss.
+    /// Sums every parameter's gradient (and `loss`) over the processes, straight from the flat
+    /// gradient buffer (one transfer each way); returns the summed loss.
     func sumGradients(_ group: ProcessGroup, loss: Float) throws -> Float {
-        let parameters = network.parameters
-        if let all = network.flatParameters, all.holdsGradients(of: parameters) {
-            var flat = try all.gradients.toArray()
-            flat.append(loss)
-            group.sum(&flat)
-            let summedLoss = flat.removeLast()
-            try all.gradients.upload(flat)
-            return summedLoss
+        guard let all = network.flatParameters else { throw PipelineError.incompatible("the network's parameters are not in flat buffers") }
+        if let p = all.firstGradientOutOfPlace {
+            throw PipelineError.incompatible("parameter \(p.name) has no gradient in the flat gradient buffer after the backward pass")
         }
-        var flat: [Float] = []
-        for p in parameters {
-            guard let g = p.gradient else { throw PipelineError.incompatible("parameter \(p.name) has no gradient after the backward pass") }
-            flat += try g.toArray()
-        }
+        var flat = try all.gradients.toArray()
         flat.append(loss)
         group.sum(&flat)
-        // Back into the gradients' own storage (no new tensors each step).
-        var offset = 0
-        for p in parameters {
-            guard let g = p.gradient else { continue }
-            try g.upload(Array(flat[offset..<(offset + g.count)]))
-            offset += g.count
-        }
-        return flat[offset]
+        let summedLoss = flat.removeLast()
+        try all.gradients.upload(flat)
+        return summedLoss
     }
 
     /// Rank 0's batch-norm running statistics on every process.

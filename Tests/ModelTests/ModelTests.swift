@@ -92,7 +92,7 @@ final class ModelTests: XCTestCase {
                 let flat = try FlatParameters(flatNet.parameters)
                 XCTAssertTrue(flatNet.parameters.allSatisfy { $0.flat === flat && $0.value.storage !== flat.values.storage }, label)
                 try train(flatNet, flatOpt, steps: 4)
-                XCTAssertTrue(flat.holdsGradients(of: flatNet.parameters), "backward wrote every gradient into the flat buffer (\(label))")
+                XCTAssertTrue(flat.gradientsInPlace, "backward wrote every gradient into the flat buffer (\(label))")
                 for (p, q) in zip(separate.parameters, flatNet.parameters) {
                     try assertSame(q.value, p.value, "\(p.name) after 4 steps, \(label)")
                 }
@@ -116,7 +116,7 @@ final class ModelTests: XCTestCase {
                 resumedOpt.stepCount = flatOpt.stepCount
                 try train(flatNet, flatOpt, steps: 2)
                 try train(resumed, resumedOpt, steps: 2)
-                XCTAssertTrue(resumedFlat.holdsGradients(of: resumed.parameters), label)
+                XCTAssertTrue(resumedFlat.gradientsInPlace, label)
                 for (p, q) in zip(flatNet.parameters, resumed.parameters) {
                     try assertSame(q.value, p.value, "\(p.name) after resuming, \(label)")
                 }
