@@ -10,7 +10,8 @@ public enum TrainingBenchmarks {
         try networkTrainingProfile(device, architecture: architecture, batch: batch, size: size, steps: steps).samplesPerSecond
     }
 
-    /// Training samples/s and, on the CPU fallback, the share of the timed steps spent in
+    /// Training samples/s, a profile of one more step (OpenCL kernels, or the CPU fallback's
+    /// operations), and, on the CPU fallback, the share of the timed steps spent in
     /// convolutions and the rate of those convolutions (GFLOP/s, all directions, as they run in
     /// the network: reorders and the im2col-chosen shapes included), after an untimed first step
     /// in which new shapes choose their path.
@@ -31,22 +32,33 @@ public enum TrainingBenchmarks {
         }
         try step()
         let cpu = device.isOpenCL ? nil : device.backend as? CPUBackend
+        func since(_ start: (seconds: Double, flops: Double)?, _ now: (seconds: Double, flops: Double)?) -> (seconds: Double, flops: Double)? {
+            guard let start, let now else { return nil }
+            return (now.seconds - start.seconds, now.flops - start.flops)
+        }
         let conv0 = cpu?.convolutionWork(), conv3x30 = cpu?.convolutionWork(kernel: 3), t0 = DispatchTime.now().uptimeNanoseconds
         let t = try measure(warmup: 0, repeats: steps, step)
         let wall = Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
-        // On OpenCL, one more step (untimed) with every launch's device time recorded.
+        let conv = since(conv0, cpu?.convolutionWork()), conv3x3 = since(conv3x30, cpu?.convolutionWork(kernel: 3))
+        // One more step (untimed) with every launch's device time recorded (OpenCL), or every
+        // operation's wall time (the CPU fallback).
         var kernels: KernelProfile?
         if let cl = device.openCLContext {
             cl.startKernelProfile()
             try step()
             kernels = try cl.stopKernelProfile()
-        }
-        func since(_ start: (seconds: Double, flops: Double)?, _ now: (seconds: Double, flops: Double)?) -> (seconds: Double, flops: Double)? {
-            guard let start, let now else { return nil }
-            return (now.seconds - start.seconds, now.flops - start.flops)
+        } else if let cpu {
+            cpu.startOperationProfile()
+            let s0 = DispatchTime.now().uptimeNanoseconds
+            try step()
+            let stepSeconds = Double(DispatchTime.now().uptimeNanoseconds - s0) * 1e-9
+            var profile = cpu.stopOperationProfile()
+            let outside = stepSeconds - profile.totalSeconds
+            if outside > 0 { profile = KernelProfile(device: profile.device, entries: profile.entries + [.init(kernel: "(outside the backend's operations)", launches: 1, seconds: outside)],
+                                                 hostOperations: true) }
+            kernels = profile
         }
         func rate(_ w: (seconds: Double, flops: Double)?) -> Double? { w.flatMap { $0.seconds > 0 ? $0.flops / $0.seconds / 1e9 : nil } }
-        let conv = since(conv0, cpu?.convolutionWork()), conv3x3 = since(conv3x30, cpu?.convolutionWork(kernel: 3))
         return (Double(batch) / t, conv.map { $0.seconds / wall }, rate(conv), rate(conv3x3), kernels)
     }
 

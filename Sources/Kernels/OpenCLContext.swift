@@ -396,29 +396,40 @@ public struct KernelProfile: Sendable {
         public var kernel: String
         public var launches: Int
         public var seconds: Double
+
+        public init(kernel: String, launches: Int, seconds: Double) {
+            self.kernel = kernel
+            self.launches = launches
+            self.seconds = seconds
+        }
     }
     public var device: String
     /// Kernels by device time, most first.
     public var entries: [Entry]
+    /// Whether the entries are a host backend's operations, each timed on the wall clock (the
+    /// CPU fallback's profile), rather than kernels timed by the device.
+    public var hostOperations: Bool
     public var totalSeconds: Double { entries.reduce(0) { $0 + $1.seconds } }
 
-    public init(device: String, entries: [Entry]) {
+    public init(device: String, entries: [Entry], hostOperations: Bool = false) {
         self.device = device
         self.entries = entries.sorted { $0.seconds > $1.seconds }
+        self.hostOperations = hostOperations
     }
 
     /// One line per kernel: share of the device time, total, launches, time per launch.
     public func table(limit: Int = 15) -> String {
         let total = max(totalSeconds, 1e-12)
-        var lines = [String(format: "kernel time on %@: %.3f s in %d launches", device, totalSeconds, entries.reduce(0) { $0 + $1.launches })]
+        let (title, calls, others) = hostOperations ? ("time in operations", "calls", "operations") : ("kernel time", "launches", "kernels")
+        var lines = [String(format: "%@ on %@: %.3f s in %d %@", title, device, totalSeconds, entries.reduce(0) { $0 + $1.launches }, calls)]
         for e in entries.prefix(limit) {
-            lines.append(String(format: "  %5.1f%%  %9.2f ms  %7d launches  %9.1f us each  %@", 100 * e.seconds / total, 1000 * e.seconds,
-                                e.launches, 1e6 * e.seconds / Double(max(e.launches, 1)), e.kernel))
+            lines.append(String(format: "  %5.1f%%  %9.2f ms  %7d %@  %9.1f us each  %@", 100 * e.seconds / total, 1000 * e.seconds,
+                                e.launches, calls, 1e6 * e.seconds / Double(max(e.launches, 1)), e.kernel))
         }
         if entries.count > limit {
             let rest = entries.dropFirst(limit)
-            lines.append(String(format: "  %5.1f%%  %9.2f ms  %7d launches  (%d other kernels)", 100 * rest.reduce(0) { $0 + $1.seconds } / total,
-                                1000 * rest.reduce(0) { $0 + $1.seconds }, rest.reduce(0) { $0 + $1.launches }, rest.count))
+            lines.append(String(format: "  %5.1f%%  %9.2f ms  %7d %@  (%d other %@)", 100 * rest.reduce(0) { $0 + $1.seconds } / total,
+                                1000 * rest.reduce(0) { $0 + $1.seconds }, rest.reduce(0) { $0 + $1.launches }, calls, rest.count, others))
         }
         return lines.joined(separator: "\n")
     }

@@ -2,6 +2,7 @@ import CBLAS
 import CDNNL
 import ChorusCore
 import Foundation
+import Kernels
 
 /// The native CPU fallback: oneDNN for convolutions, OpenBLAS for matrix products, plain Swift
 /// loops (split across cores where the work is large) for the rest. Mirrors kernels.cl operation
@@ -42,6 +43,46 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     }
     /// Time and operations by window size (square windows; others under their height).
     private var convolutionTally: [Int: (nanoseconds: Double, flops: Double)] = [:]
+    /// Wall time and calls by operation while a profile is being recorded (nil otherwise).
+    private var operationProfile: [String: (calls: Int, nanoseconds: UInt64)]?
+
+    /// Starts recording how long each operation takes (wall time on the calling thread, the
+    /// parallel parts included): convolutions by window size and direction, matrix products,
+    /// and every loop the backend splits across cores. The CPU's counterpart of OpenCL's event
+    /// profile (`OpenCLContext.startKernelProfile`).
+    public func startOperationProfile() {
+        oneDNNLock.lock(); defer { oneDNNLock.unlock() }
+        operationProfile = [:]
+    }
+
+    /// The operations timed since `startOperationProfile`, most time first; recording stops.
+    public func stopOperationProfile() -> KernelProfile {
+        oneDNNLock.lock(); defer { oneDNNLock.unlock() }
+        let entries = (operationProfile ?? [:]).map { KernelProfile.Entry(kernel: $0.key, launches: $0.value.calls, seconds: Double($0.value.nanoseconds) * 1e-9) }
+        operationProfile = nil
+        return KernelProfile(device: name, entries: entries, hostOperations: true)
+    }
+
+    /// Runs `body`, adding its wall time to `operation`'s when a profile is being recorded.
+    /// Operations inside another (an im2col convolution's products) count only in the outer one.
+    @inline(__always)
+    private func timed<T>(_ operation: @autoclosure () -> String, _ body: () throws -> T) rethrows -> T {
+        oneDNNLock.lock(); let recording = operationProfile != nil; oneDNNLock.unlock()
+        guard recording else { return try body() }
+        let depthKey = "chorus.cpu-operation-depth", thread = Thread.current
+        let depth = thread.threadDictionary[depthKey] as? Int ?? 0
+        thread.threadDictionary[depthKey] = depth + 1
+        defer { thread.threadDictionary[depthKey] = depth }
+        guard depth == 0 else { return try body() }
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        defer {
+            let spent = DispatchTime.now().uptimeNanoseconds - t0, key = operation()
+            oneDNNLock.lock()
+            if operationProfile != nil { operationProfile![key, default: (0, 0)].calls += 1; operationProfile![key, default: (0, 0)].nanoseconds += spent }
+            oneDNNLock.unlock()
+        }
+        return try body()
+    }
 
     public init(convolutions: ConvolutionEngine = .tuned) {
         self.convolutions = convolutions
@@ -69,13 +110,15 @@ public final class CPUBackend: Backend, @unchecked Sendable {
             convolutionTally[g.kernelH, default: (0, 0)].flops += products * (direction == .backward ? 2 : 1)
             oneDNNLock.unlock()
         }
-        switch convolutions {
-        case .im2col: try im2col()
-        case .oneDNN: try oneDNNRun(try oneDNNConvolutions())
-        case .tuned:
-            let engine = try oneDNNConvolutions()
-            try choices!.run(ConvolutionChoices.key(g, images: images, outChannels: outChannels, direction)) { path in
-                if path == .im2col { try im2col() } else { try oneDNNRun(engine) }
+        try timed("convolution \(g.kernelH)x\(g.kernelW) \(direction.rawValue)") {
+            switch convolutions {
+            case .im2col: try im2col()
+            case .oneDNN: try oneDNNRun(try oneDNNConvolutions())
+            case .tuned:
+                let engine = try oneDNNConvolutions()
+                try choices!.run(ConvolutionChoices.key(g, images: images, outChannels: outChannels, direction)) { path in
+                    if path == .im2col { try im2col() } else { try oneDNNRun(engine) }
+                }
             }
         }
     }
@@ -153,44 +196,56 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     public func synchronize() throws {}
 
     /// Runs `body(start, end)` over `0..<count` split into chunks across cores when `count * cost` is large.
+    /// In an operation profile the time counts under `operation`: by default the calling
+    /// method's name (`batchnormForwardTrain`).
     @inline(__always)
-    func parallel(_ count: Int, cost: Int = 1, _ body: (Int, Int) -> Void) {
-        let work = count * cost
-        let parts = work < 1 << 16 ? 1 : min(threads * 4, count)
-        if parts <= 1 { body(0, count); return }
-        CoreTeam.forEach(parts, threads: threads) { p in
-            let lo = count * p / parts, hi = count * (p + 1) / parts
-            if lo < hi { body(lo, hi) }
+    func parallel(_ count: Int, cost: Int = 1, operation: StaticString = #function, _ body: (Int, Int) -> Void) {
+        timed(Self.operationName(operation)) {
+            let work = count * cost
+            let parts = work < 1 << 16 ? 1 : min(threads * 4, count)
+            if parts <= 1 { body(0, count); return }
+            CoreTeam.forEach(parts, threads: threads) { p in
+                let lo = count * p / parts, hi = count * (p + 1) / parts
+                if lo < hi { body(lo, hi) }
+            }
         }
+    }
+
+    /// `batchnormForwardTrain` of `batchnormForwardTrain(n:c:...)`.
+    static func operationName(_ function: StaticString) -> String {
+        let text = function.description
+        return String(text[..<(text.firstIndex(of: "(") ?? text.endIndex)])
     }
 
     public func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                      a: Storage, offsetA: Int, lda: Int, strideA: Int,
                      b: Storage, offsetB: Int, ldb: Int, strideB: Int,
                      beta: Float, c: Storage, offsetC: Int, ldc: Int, strideC: Int, batch: Int) throws {
-        let ta = transposeA ? CblasTrans : CblasNoTrans
-        let tb = transposeB ? CblasTrans : CblasNoTrans
-        // OpenBLAS runs single-threaded (see init); large products are split into column (or row)
-        // blocks across the cores here, so no idle BLAS threads spin while Swift loops run.
-        let parts = m * n * k >= 1 << 20 ? threads : 1
-        for i in 0..<batch {
-            let a0 = a.host! + offsetA + i * strideA, b0 = b.host! + offsetB + i * strideB, c0 = c.host! + offsetC + i * strideC
-            if parts == 1 {
-                cblas_sgemm(CblasRowMajor, ta, tb, Int32(m), Int32(n), Int32(k), alpha, a0, Int32(lda), b0, Int32(ldb), beta, c0, Int32(ldc))
-                continue
-            }
-            let splitColumns = n >= m
-            CoreTeam.forEach(parts, threads: threads) { p in
-                if splitColumns {
-                    let lo = (n * p / parts) & ~15, hi = p == parts - 1 ? n : (n * (p + 1) / parts) & ~15
-                    guard hi > lo else { return }
-                    let bp = transposeB ? b0 + lo * ldb : b0 + lo
-                    cblas_sgemm(CblasRowMajor, ta, tb, Int32(m), Int32(hi - lo), Int32(k), alpha, a0, Int32(lda), bp, Int32(ldb), beta, c0 + lo, Int32(ldc))
-                } else {
-                    let lo = (m * p / parts) & ~15, hi = p == parts - 1 ? m : (m * (p + 1) / parts) & ~15
-                    guard hi > lo else { return }
-                    let ap = transposeA ? a0 + lo : a0 + lo * lda
-                    cblas_sgemm(CblasRowMajor, ta, tb, Int32(hi - lo), Int32(n), Int32(k), alpha, ap, Int32(lda), b0, Int32(ldb), beta, c0 + lo * ldc, Int32(ldc))
+        timed("gemm") {
+            let ta = transposeA ? CblasTrans : CblasNoTrans
+            let tb = transposeB ? CblasTrans : CblasNoTrans
+            // OpenBLAS runs single-threaded (see init); large products are split into column (or row)
+            // blocks across the cores here, so no idle BLAS threads spin while Swift loops run.
+            let parts = m * n * k >= 1 << 20 ? threads : 1
+            for i in 0..<batch {
+                let a0 = a.host! + offsetA + i * strideA, b0 = b.host! + offsetB + i * strideB, c0 = c.host! + offsetC + i * strideC
+                if parts == 1 {
+                    cblas_sgemm(CblasRowMajor, ta, tb, Int32(m), Int32(n), Int32(k), alpha, a0, Int32(lda), b0, Int32(ldb), beta, c0, Int32(ldc))
+                    continue
+                }
+                let splitColumns = n >= m
+                CoreTeam.forEach(parts, threads: threads) { p in
+                    if splitColumns {
+                        let lo = (n * p / parts) & ~15, hi = p == parts - 1 ? n : (n * (p + 1) / parts) & ~15
+                        guard hi > lo else { return }
+                        let bp = transposeB ? b0 + lo * ldb : b0 + lo
+                        cblas_sgemm(CblasRowMajor, ta, tb, Int32(m), Int32(hi - lo), Int32(k), alpha, a0, Int32(lda), bp, Int32(ldb), beta, c0 + lo, Int32(ldc))
+                    } else {
+                        let lo = (m * p / parts) & ~15, hi = p == parts - 1 ? m : (m * (p + 1) / parts) & ~15
+                        guard hi > lo else { return }
+                        let ap = transposeA ? a0 + lo : a0 + lo * lda
+                        cblas_sgemm(CblasRowMajor, ta, tb, Int32(hi - lo), Int32(n), Int32(k), alpha, ap, Int32(lda), b0, Int32(ldb), beta, c0 + lo * ldc, Int32(ldc))
+                    }
                 }
             }
         }

@@ -105,7 +105,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Why this run was made (appended to the run's README.txt).") var note: String?
     @Option(help: "Run name (folder <out>/<date>_<name>).") var name: String = "chorus"
     @Flag(help: "Mark the finished models read-only.") var final = false
-    @Flag(help: "On an OpenCL device: after training, print each kernel's share of the device time (from OpenCL profiling events).") var profile = false
+    @Flag(help: "After training, print each kernel's share of the device time (OpenCL profiling events), or on the CPU each operation's share of the time in them.") var profile = false
     @Flag(help: "Under mpirun/srun: batch-norm statistics over the whole global batch, not each rank's share (then N ranks train as one process would).")
     var syncBatchnorm = false
     @Option(help: "The run's model (summary.json, predict --model <run folder>): last (the final epoch; chosen by the recipe check) or best (best validation mAP). Both are written.")
@@ -276,12 +276,16 @@ enum TrainingJob {
                 if m.epoch == n { trainer.stopAfterBatches = 1 }
             }
         }
+        let cl = device.openCLContext, cpu = cl == nil ? device.backend as? CPUBackend : nil
         if profile {
-            if let cl = device.openCLContext { cl.startKernelProfile() }
-            else { say("--profile: kernel times come from OpenCL events; \(device.identifier) has none (train-gpu bench shows the CPU fallback's time outside convolutions)") }
+            cl?.startKernelProfile()
+            cpu?.startOperationProfile()
         }
         let summary = try trainer.fit(resume: resume)
-        if profile, let cl = device.openCLContext { say(try cl.stopKernelProfile().table()) }
+        if profile {
+            if let cl { say(try cl.stopKernelProfile().table()) }
+            if let cpu { say(cpu.stopOperationProfile().table()) }
+        }
         if !summary.skippedClips.isEmpty {
             say("\(summary.skippedClips.count) clips were skipped (unreadable audio):")
             for s in summary.skippedClips.prefix(20) { say("  " + s) }

@@ -175,6 +175,13 @@ final class CLITests: XCTestCase {
                                   "--device", "cpu", "--name", "e", "--out", "runs"], in: dir)
         XCTAssertNotEqual(longer.status, 0)
         XCTAssertTrue(longer.output.contains("--crop-longer-rows"), longer.output)
+        // --profile on the CPU: every operation's share of the time spent in them.
+        let cpuProfiled = try CLI.run(["train", "--train", "t.csv", "--validation", "v.csv", "--arch", "small", "--epochs", "1", "--batch-size", "4",
+                                       "--size", "32x32", "--device", "cpu", "--name", "pc", "--out", "runs", "--profile"], in: dir)
+        XCTAssertEqual(cpuProfiled.status, 0, cpuProfiled.output)
+        XCTAssertTrue(cpuProfiled.output.contains("time in operations on cpu: "), cpuProfiled.output)
+        XCTAssertTrue(cpuProfiled.output.contains("us each  convolution 5x5 backward-weights"), cpuProfiled.output)
+        XCTAssertTrue(cpuProfiled.output.contains("us each  batchnormForwardTrain"), cpuProfiled.output)
         // --profile on OpenCL: every kernel's share of the device time, from OpenCL events. The
         // device has no tuning kept in this kernel cache: it is tuned first (the defaults only, in
         // a limit this short) and the tuning is kept.

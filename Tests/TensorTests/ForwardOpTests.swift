@@ -81,6 +81,28 @@ final class ForwardOpTests: XCTestCase {
         XCTAssertGreaterThan(cpu.convolutionWork().seconds, before.seconds)
     }
 
+    /// The CPU fallback's operation profile (`chorus-bench resnet cpu`'s table): each operation
+    /// counted once under its name, work done inside another (an im2col convolution's products)
+    /// counted in the outer one, nothing recorded once stopped.
+    func testOperationProfileCountsEachOperationOnce() throws {
+        let cpu = try XCTUnwrap(Device.cpuIm2col.backend as? CPUBackend)
+        let (n, c, h, w, o) = (4, 8, 40, 40, 16)
+        let x = try Tensor(rng.uniform(n * c * h * w), shape: [n, c, h, w], on: .cpuIm2col)
+        let weight = try Tensor(rng.uniform(o * c * 9), shape: [o, c, 3, 3], on: .cpuIm2col)
+        cpu.startOperationProfile()
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        let y = try Ops.conv2dForward(x, weight: weight, bias: nil, stride: 1, padding: 1)
+        let r = try Ops.reluForward(y)
+        let wall = Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
+        let profile = cpu.stopOperationProfile()
+        _ = try Ops.reluForward(r)
+        XCTAssertEqual(cpu.stopOperationProfile().entries.count, 0, "nothing recorded after the stop")
+        let calls = Dictionary(uniqueKeysWithValues: profile.entries.map { ($0.kernel, $0.launches) })
+        XCTAssertEqual(calls, ["convolution 3x3 forward": 1, "reluForward": 1], "the im2col and gemm inside the convolution are its own time")
+        XCTAssertGreaterThan(profile.totalSeconds, 0)
+        XCTAssertLessThanOrEqual(profile.totalSeconds, wall)
+    }
+
     func testBatchedMatmul() throws {
         for device in TestDevices.all {
             let (bt, m, n, k) = (3, 17, 40, 21)
