@@ -46,7 +46,9 @@ let package = Package(
 
         .target(name: "ChorusCore", dependencies: ["CCrypto"]),
         .target(name: "Kernels", dependencies: ["COpenCL", "ChorusCore"], plugins: ["EmbedKernels"]),
-        .target(name: "Tensor", dependencies: ["Kernels", "CBLAS", "CDNNL", "ChorusCore"]),
+        // The CPU fallback's loops that need AVX2 + FMA (C: vector intrinsics chosen at run time).
+        .target(name: "CHostKernels"),
+        .target(name: "Tensor", dependencies: ["Kernels", "CBLAS", "CDNNL", "CHostKernels", "ChorusCore"]),
         .target(name: "Model", dependencies: ["Tensor", "ChorusCore"]),
         .target(name: "Audio", dependencies: ["CSndFile", "CFFTW", "CSoxr", "ChorusCore"]),
         .target(name: "Annotations", dependencies: ["ChorusCore"]),
@@ -71,7 +73,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "ChorusCoreTests", dependencies: ["ChorusCore", "TestSupport"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "ChorusCore", "TestSupport"]),
-        .testTarget(name: "TensorTests", dependencies: ["Tensor", "Kernels", "Audio", "ChorusCore", "TestSupport"]),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor", "Kernels", "CHostKernels", "Audio", "ChorusCore", "TestSupport"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Tensor", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "AudioTests", dependencies: ["Audio", "TestSupport"]),
         .testTarget(name: "AnnotationsTests", dependencies: ["Annotations", "TestSupport"]),

@@ -1,5 +1,6 @@
 import CBLAS
 import CDNNL
+import CHostKernels
 import ChorusCore
 import Foundation
 import Kernels
@@ -134,7 +135,45 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         try convolve(g, images: images, outChannels: outChannels, dx == nil ? .backwardWeights : .backward,
                      oneDNN: { try $0.backward(.init(images: images, outChannels: outChannels, geometry: g),
                                                x: x.host!, w: w.host!, dy: dy.host!, dx: dx?.host, dw: dw.host!) },
-                     im2col: { try im2colConv2dBackward(g, images: images, outChannels: outChannels, x: x, w: w, dy: dy, dx: dx, dw: dw) })
+                     im2col: {
+                         if dx == nil && g.columnRows <= Self.narrowColumnRows {
+                             try narrowWeightGradient(g, images: images, outChannels: outChannels, x: x, dy: dy, dw: dw)
+                         } else {
+                             try im2colConv2dBackward(g, images: images, outChannels: outChannels, x: x, w: w, dy: dy, dx: dx, dw: dw)
+                         }
+                     })
+    }
+
+    /// Inputs with at most this many values under a window (channels x window: the network's
+    /// first layer, over a spectrogram's one channel) have their weight gradient computed by
+    /// sliding windows (`chorus_narrow_weight_gradient`) on the native path: im2col would make it a
+    /// product 16-64 wide and a million long, which OpenBLAS runs at a tenth of the machine's peak.
+    static let narrowColumnRows = 64
+
+    /// dW of a convolution whose input needs no gradient, over few channels: the images split
+    /// between the cores, each summing its own in float64, the parts added in order.
+    private func narrowWeightGradient(_ g: ConvGeometry, images: Int, outChannels: Int, x: Storage, dy: Storage, dw: Storage) throws {
+        let parts = max(1, min(threads, images)), size = outChannels * g.columnRows
+        let scratch = chorus_narrow_weight_gradient_scratch(Int32(g.channels), Int32(g.outHeight), Int32(g.outWidth),
+                                                            Int32(g.kernelH), Int32(g.kernelW), Int32(g.stride))
+        let sums = UnsafeMutablePointer<Double>.allocate(capacity: parts * size)
+        let windows = UnsafeMutablePointer<Float>.allocate(capacity: parts * scratch)
+        defer { sums.deallocate(); windows.deallocate() }
+        sums.initialize(repeating: 0, count: parts * size)
+        let px = x.host!, pdy = dy.host!
+        CoreTeam.forEach(parts, threads: threads) { p in
+            let first = images * p / parts, last = images * (p + 1) / parts
+            chorus_narrow_weight_gradient(px, pdy, sums + p * size, windows + p * scratch, Int32(first), Int32(last - first),
+                                          Int32(g.channels), Int32(g.height), Int32(g.width), Int32(outChannels),
+                                          Int32(g.outHeight), Int32(g.outWidth), Int32(g.kernelH), Int32(g.kernelW),
+                                          Int32(g.stride), Int32(g.padding))
+        }
+        let out = dw.host!
+        for i in 0..<size {
+            var s = 0.0
+            for p in 0..<parts { s += sums[p * size + i] }
+            out[i] = Float(s)
+        }
     }
 
     public func conv2dForwardBiasActivation(_ g: ConvGeometry, images: Int, outChannels: Int, x: Storage, w: Storage, bias: Storage,
@@ -233,6 +272,14 @@ public final class CPUBackend: Backend, @unchecked Sendable {
                     cblas_sgemm(CblasRowMajor, ta, tb, Int32(m), Int32(n), Int32(k), alpha, a0, Int32(lda), b0, Int32(ldb), beta, c0, Int32(ldc))
                     continue
                 }
+                // Too few rows and columns to give each core 16 (a weight gradient of few
+                // channels: 16 x 25 over a million pixels): the sum over k is split instead,
+                // each core's part summed into C afterwards.
+                if max(m, n) / parts < 16 && k >= 4096 * parts {
+                    splitK(parts: parts, ta: ta, tb: tb, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                           a: a0, lda: lda, b: b0, ldb: ldb, beta: beta, c: c0, ldc: ldc)
+                    continue
+                }
                 let splitColumns = n >= m
                 CoreTeam.forEach(parts, threads: threads) { p in
                     if splitColumns {
@@ -248,6 +295,25 @@ public final class CPUBackend: Backend, @unchecked Sendable {
                     }
                 }
             }
+        }
+    }
+
+    /// C = alpha A B + beta C with the sum over k split into `parts` ranges, one per core: the
+    /// first range accumulates into C, each other into its own m x n block, added to C after.
+    private func splitK(parts: Int, ta: CBLAS_TRANSPOSE, tb: CBLAS_TRANSPOSE, transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+                        alpha: Float, a: UnsafeMutablePointer<Float>, lda: Int, b: UnsafeMutablePointer<Float>, ldb: Int,
+                        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        let partials = UnsafeMutablePointer<Float>.allocate(capacity: (parts - 1) * m * n)
+        defer { partials.deallocate() }
+        CoreTeam.forEach(parts, threads: threads) { p in
+            let lo = k * p / parts, hi = k * (p + 1) / parts
+            let ap = transposeA ? a + lo * lda : a + lo, bp = transposeB ? b + lo : b + lo * ldb
+            let (cp, ldcp, betap) = p == 0 ? (c, ldc, beta) : (partials + (p - 1) * m * n, n, Float(0))
+            cblas_sgemm(CblasRowMajor, ta, tb, Int32(m), Int32(n), Int32(hi - lo), alpha, ap, Int32(lda), bp, Int32(ldb), betap, cp, Int32(ldcp))
+        }
+        for p in 1..<parts {
+            let part = partials + (p - 1) * m * n
+            for i in 0..<m { for j in 0..<n { c[i * ldc + j] += part[i * n + j] } }
         }
     }
 

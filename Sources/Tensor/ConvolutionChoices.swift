@@ -48,13 +48,19 @@ final class ConvolutionChoices: @unchecked Sendable {
         table = file.flatMap { try? JSONDecoder().decode([String: Path].self, from: Data(contentsOf: URL(fileURLWithPath: $0))) } ?? [:]
     }
 
-    /// The file for this machine: CPU model and oneDNN version in the name, in the kernel cache.
+    /// Raised whenever the CPU backend's native path changes its kernels (2: sliding-window
+    /// weight gradients for narrow inputs, products split along k), so that each machine measures
+    /// its choices again rather than keep ones made against the old kernels.
+    static let nativePathRevision = 2
+
+    /// The file for this machine: CPU model, oneDNN version and native-path revision in the name,
+    /// in the kernel cache.
     static func machineFile(oneDNNVersion: String) -> String? {
         guard let dir = KernelCache.directory else { return nil }
         let model = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
             .split(separator: "\n").first { $0.hasPrefix("model name") }?
             .split(separator: ":", maxSplits: 1).last?.trimmingCharacters(in: .whitespaces) ?? "unknown-cpu"
-        let hash = SHA256.hex(Array("\(model)|oneDNN \(oneDNNVersion)".utf8)).prefix(16)
+        let hash = SHA256.hex(Array("\(model)|oneDNN \(oneDNNVersion)|native \(nativePathRevision)".utf8)).prefix(16)
         return dir + "/cpu-convolutions-\(hash).json"
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import CHostKernels
 import Kernels
 @testable import Tensor
 import TestSupport
@@ -96,6 +97,31 @@ final class BackwardOpTests: XCTestCase {
                 assertClose(try grads.dx!.toArray(), ref.dx, tolerance: 1e-4, "\(label) dx")
                 assertClose(try grads.dWeight.toArray(), ref.dw, tolerance: 1e-4, "\(label) dW")
                 assertClose(try Ops.conv2dBackwardWeights(dyt, x: xt, weight: wtt, stride: s, padding: p).toArray(), ref.dw, tolerance: 1e-4, "\(label) dW alone")
+            }
+        }
+    }
+
+    /// The native path's weight gradient of inputs with few channels (sliding windows, no column
+    /// matrix), in its AVX2 + FMA and portable versions, against float64: output channels not a
+    /// multiple of the kernel's four, odd window widths, rows that end mid-vector, strides 1 to 3,
+    /// padding wider than the stride, and more images than cores.
+    func testNarrowInputWeightGradientBySlidingWindows() throws {
+        let device = Device.cpuIm2col
+        defer { chorus_host_kernels_use_portable(0) }
+        for portable in [false, true] {
+            chorus_host_kernels_use_portable(portable ? 1 : 0)
+            for (n, c, h, w, o, k, s, p) in [(3, 1, 23, 37, 16, 5, 2, 2), (2, 1, 19, 20, 6, 7, 2, 3), (5, 3, 9, 11, 5, 3, 1, 1),
+                                             (2, 2, 14, 29, 9, 4, 3, 0), (1, 1, 8, 8, 1, 1, 1, 0), (4, 2, 10, 13, 3, 5, 1, 4)] {
+                let g = ConvGeometry(channels: c, height: h, width: w, kernelH: k, kernelW: k, stride: s, padding: p)
+                XCTAssertLessThanOrEqual(g.columnRows, CPUBackend.narrowColumnRows, "a narrow input")
+                let x = rng.uniform(n * c * h * w), wt = rng.uniform(o * c * k * k)
+                let dy = rng.uniform(n * o * g.outHeight * g.outWidth)
+                let ref = Reference.conv2dBackward(x.doubles, wt.doubles, dy.doubles, n: n, c: c, h: h, wd: w, o: o, k: k, stride: s, pad: p)
+                let dw = try Ops.conv2dBackwardWeights(Tensor(dy, shape: [n, o, g.outHeight, g.outWidth], on: device),
+                                                       x: Tensor(x, shape: [n, c, h, w], on: device),
+                                                       weight: Tensor(wt, shape: [o, c, k, k], on: device), stride: s, padding: p)
+                assertClose(try dw.toArray(), ref.dw, tolerance: 1e-4,
+                            "narrow dW \(n),\(c),\(h),\(w) o\(o) k\(k) s\(s) p\(p) (\(portable ? "portable" : String(cString: chorus_host_kernels_isa())))")
             }
         }
     }

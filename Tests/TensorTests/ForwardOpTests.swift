@@ -103,6 +103,20 @@ final class ForwardOpTests: XCTestCase {
         XCTAssertLessThanOrEqual(profile.totalSeconds, wall)
     }
 
+    /// Products too narrow to split by rows or columns between the cores (a weight gradient of
+    /// 16 x 25 summed over a long k) are split along k; the sum stays right, with beta.
+    func testNarrowProductsSplitAlongK() throws {
+        let (m, n, k) = (5, 7, 4096 * 8 + 3)
+        let a = rng.uniform(m * k), b = rng.uniform(n * k), c0 = rng.uniform(m * n)
+        let c = try Tensor(c0, shape: [m, n], on: .cpu)
+        try Device.cpu.backend.gemm(transposeA: false, transposeB: true, m: m, n: n, k: k, alpha: 0.5,
+                                    a: Tensor(a, shape: [m, k], on: .cpu).storage, offsetA: 0, lda: k, strideA: 0,
+                                    b: Tensor(b, shape: [n, k], on: .cpu).storage, offsetB: 0, ldb: k, strideB: 0,
+                                    beta: 2, c: c.storage, offsetC: 0, ldc: n, strideC: 0, batch: 1)
+        let ab = Reference.gemm(a.doubles, b.doubles, m: m, n: n, k: k, transA: false, transB: true)
+        assertClose(try c.toArray(), zip(ab, c0).map { 0.5 * $0 + 2 * Double($1) }, tolerance: 1e-4, "split-k product")
+    }
+
     func testBatchedMatmul() throws {
         for device in TestDevices.all {
             let (bt, m, n, k) = (3, 17, 40, 21)
