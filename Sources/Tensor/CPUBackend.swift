@@ -594,13 +594,22 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         parallel(c, cost: n * plane * 3) { lo, hi in
             for ch in lo..<hi {
                 // Statistics in Double, in two passes (mean, then squared deviations), as PyTorch's
-                // CPU kernels accumulate: float sums over a channel of a large batch drift.
-                var sum = 0.0
-                for i in 0..<n { sum += HostVectors.sumInDouble(px + (i * c + ch) * plane, plane) }
+                // CPU kernels accumulate: float sums over a channel of a large batch drift. Both
+                // passes run over one image's plane while it is in cache, and the planes' means
+                // and squared deviations are combined exactly (Chan et al.), so the channel is
+                // read from memory once for its statistics, not twice.
+                var meanD = 0.0, squares = 0.0, counted = 0.0
+                let perPlane = Double(plane)
+                for i in 0..<n {
+                    let p = px + (i * c + ch) * plane
+                    let planeMean = HostVectors.sumInDouble(p, plane) / perPlane
+                    let planeSquares = HostVectors.squaredDeviationsInDouble(p, plane, from: planeMean)
+                    let total = counted + perPlane, delta = planeMean - meanD
+                    meanD += delta * perPlane / total
+                    squares += planeSquares + delta * delta * counted * perPlane / total
+                    counted = total
+                }
                 let m = Double(n * plane)
-                let meanD = sum / m
-                var squares = 0.0
-                for i in 0..<n { squares += HostVectors.squaredDeviationsInDouble(px + (i * c + ch) * plane, plane, from: meanD) }
                 let variance = squares / m
                 let mean = Float(meanD)
                 let invstd = Float(1 / (variance + Double(eps)).squareRoot())
