@@ -462,7 +462,7 @@ __kernel void im2col(const int n0, const int count, const int C, const int H, co
 // for PP = 16), stepping through the pixels instead of dividing for each.
 __kernel void conv_pack_pixels(const int n0, const int count, const int C, const int H, const int W,
                                const int KH, const int KW, const int stride, const int pad, const int OH, const int OW,
-                               const int PP, __global const float* X, __global float* dst)
+                               const int PP, __global const float* restrict X, __global float* restrict dst)
 {
     const int k = get_global_id(0), panel = get_global_id(1), n = get_global_id(2);  // neighbours write neighbouring lines
     const int P = OH * OW, K = C * KH * KW, padded = (P + PP - 1) / PP * PP;
@@ -476,39 +476,55 @@ __kernel void conv_pack_pixels(const int n0, const int count, const int C, const
         const int run = min(PP - j, OW - ow), ih = oh * stride - pad + kh, iw0 = ow * stride - pad + kw;
         const bool rowInside = ih >= 0 && ih < H && p < P;
         const __global float* xr = x + ih * W;
-        for (int t = 0; t < run; t++) {
-            const int iw = iw0 + t * stride;
-            out[j + t] = rowInside && p + t < P && iw >= 0 && iw < W ? xr[iw] : 0.0f;
+        if (rowInside && p + run <= P && iw0 >= 0 && iw0 + (run - 1) * stride < W) {
+            // The whole run inside the image (most of them): a plain copy, vector code on CPUs.
+            if (stride == 1) for (int t = 0; t < run; t++) out[j + t] = xr[iw0 + t];
+            else for (int t = 0; t < run; t++) out[j + t] = xr[iw0 + t * stride];
+        } else {
+            for (int t = 0; t < run; t++) {
+                const int iw = iw0 + t * stride;
+                out[j + t] = rowInside && p + t < P && iw >= 0 && iw < W ? xr[iw] : 0.0f;
+            }
         }
         j += run; p += run; ow = 0; oh++;
     }
 }
 
 // Weight gradient: the chunk's transposed column matrix as B (r = row, k = pixel over the
-// chunk's images), in panels of PP rows; one work-item writes one pixel's PP rows of a panel.
+// chunk's images), in panels of PP rows: dst[panel][q][j] = column row panel*PP + j of pixel q.
+// One work-item fills the panel's PP rows for eight neighbouring pixels of one output row (the
+// row's last, shorter run one pixel at a time): for each row, the eight inputs lie along one input
+// row, read as one vector where they are inside the image. Over [ceil(OW / 8), count * OH, panels].
 __kernel void conv_pack_rows(const int n0, const int count, const int C, const int H, const int W,
                              const int KH, const int KW, const int stride, const int pad, const int OH, const int OW,
-                             const int PP, __global const float* X, __global float* dst)
+                             const int PP, __global const float* restrict X, __global float* restrict dst)
 {
-    const int q = get_global_id(0), panel = get_global_id(1);  // neighbours write neighbouring lines
+    const int chunk = get_global_id(0), line = get_global_id(1), panel = get_global_id(2);
     const int P = OH * OW, K = C * KH * KW, padded = (K + PP - 1) / PP * PP, depth = count * P;
-    if (panel * PP >= padded || q >= depth) return;
-    const int n = q / P, p = q % P, oh = p / OW, ow = p % OW;
+    const int ow0 = chunk * 8;
+    if (ow0 >= OW || line >= count * OH || panel * PP >= padded) return;
+    const int n = line / OH, oh = line % OH, width = min(8, OW - ow0);
     const __global float* x = X + (long)(n0 + n) * C * H * W;
-    __global float* out = dst + (long)panel * depth * PP + (long)q * PP;
-    // Runs of rows along one kernel row (kw = 0, 1, ...): their inputs lie side by side.
-    const int ih0 = oh * stride - pad, iw0 = ow * stride - pad;
+    __global float* out = dst + (long)panel * depth * PP + ((long)n * P + oh * OW + ow0) * PP;
+    const int ih0 = oh * stride - pad, iw0 = ow0 * stride - pad;
     int r = panel * PP, kw = r % KW, kh = (r / KW) % KH, c = r / (KW * KH);
-    for (int j = 0; j < PP;) {
-        const int run = min(PP - j, KW - kw), ih = ih0 + kh;
-        const bool rowInside = ih >= 0 && ih < H;
-        const __global float* xr = x + ((long)c * H + ih) * W + iw0;
-        for (int t = 0; t < run; t++) {
-            const int iw = iw0 + kw + t;
-            out[j + t] = rowInside && r + t < K && iw >= 0 && iw < W ? xr[kw + t] : 0.0f;
+    for (int j = 0; j < PP; j++, r++) {
+        const int ih = ih0 + kh, iw = iw0 + kw;
+        const bool rowInside = r < K && ih >= 0 && ih < H;
+        const __global float* xr = x + ((long)c * H + ih) * W;
+        if (rowInside && width == 8 && iw >= 0 && iw + 7 * stride < W) {
+            const float8 v = stride == 1 ? vload8(0, xr + iw)
+                           : (float8)(xr[iw], xr[iw + stride], xr[iw + 2 * stride], xr[iw + 3 * stride],
+                                      xr[iw + 4 * stride], xr[iw + 5 * stride], xr[iw + 6 * stride], xr[iw + 7 * stride]);
+            out[j] = v.s0; out[PP + j] = v.s1; out[2 * PP + j] = v.s2; out[3 * PP + j] = v.s3;
+            out[4 * PP + j] = v.s4; out[5 * PP + j] = v.s5; out[6 * PP + j] = v.s6; out[7 * PP + j] = v.s7;
+        } else {
+            for (int t = 0; t < width; t++) {
+                const int iwt = iw + t * stride;
+                out[t * PP + j] = rowInside && iwt >= 0 && iwt < W ? xr[iwt] : 0.0f;
+            }
         }
-        j += run; r += run; kw = 0;
-        if (++kh == KH) { kh = 0; c++; }
+        if (++kw == KW) { kw = 0; if (++kh == KH) { kh = 0; c++; } }
     }
 }
 
@@ -770,49 +786,74 @@ __kernel void global_avgpool_backward(const int NC, const int HW, __global const
 // The normalised value (x - mean) * g + b with g = gamma * invstd, written once: the backward
 // of a batch norm with a fused ReLU recomputes from it exactly the forward's positive outputs.
 inline float batchnorm_output(const float x, const float mean, const float g, const float b) { return (x - mean) * g + b; }
+inline float8 batchnorm_output8(const float8 x, const float mean, const float g, const float b) { return (x - mean) * g + b; }
+
+// Each work-item reads a channel's planes eight values at a time (vload8: runs of eight
+// consecutive values, work-items taking every WG-th run; a plane's last HW % 8 values one at a
+// time), with eight lanes of Kahan-compensated sums. The lanes make one work-item's loop vector
+// code where a CPU device runs a work-group's items one after another (POCL), instead of a chain
+// of dependent scalar additions over values a cache line apart; on a GPU neighbouring items
+// still read neighbouring runs.
+#define KAHAN_ADD8(sum, comp, value) { const float8 y_ = (value) - (comp); const float8 t_ = (sum) + y_; (comp) = (t_ - (sum)) - y_; (sum) = t_; }
+inline float lanes_sum8(const float8 v) { return ((v.s0 + v.s1) + (v.s2 + v.s3)) + ((v.s4 + v.s5) + (v.s6 + v.s7)); }
+
+// The channel's sum (squares == 0) or sum of squared deviations from `mean` (squares != 0), over
+// this work-item's values; the work-group adds its items' results.
+inline float batchnorm_channel_sum(__global const float* X, const int N, const int C, const int HW, const int c,
+                                   const int squares, const float mean, const int lid, const int WG)
+{
+    float8 a = (float8)(0.0f), ca = (float8)(0.0f);
+    float s = 0.0f, cs = 0.0f;
+    const int runs = HW / 8;
+    for (int n = 0; n < N; n++) {
+        const __global float* x = X + ((long)n * C + c) * HW;
+        for (int k = lid; k < runs; k += WG) {
+            const float8 v = vload8(k, x), d = v - mean;
+            KAHAN_ADD8(a, ca, squares ? d * d : v);
+        }
+        for (int j = runs * 8 + lid; j < HW; j += WG) { const float d = x[j] - mean; KAHAN_ADD(s, cs, squares ? d * d : x[j]); }
+    }
+    return lanes_sum8(a) + s;
+}
+
+// The work-group's sum of each item's `value`, in local memory `scratch` (WG a power of two).
+inline float work_group_sum(__local float* scratch, const float value, const int lid, const int WG)
+{
+    scratch[lid] = value;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int w = WG / 2; w > 0; w >>= 1) {
+        if (lid < w) scratch[lid] += scratch[lid + w];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    const float total = scratch[0];
+    barrier(CLK_LOCAL_MEM_FENCE);  // scratch may be used again
+    return total;
+}
 
 // relu != 0: the ReLU after the batch norm is fused in (Y = max(normalised, 0)).
 __kernel void batchnorm_forward_train(const int N, const int C, const int HW, const float eps, const float momentum, const int relu,
-                                      __global const float* X, __global float* Y,
-                                      __global const float* gamma, __global const float* beta,
-                                      __global float* runningMean, __global float* runningVar,
-                                      __global float* savedMean, __global float* savedInvStd)
+                                      __global const float* restrict X, __global float* restrict Y,
+                                      __global const float* restrict gamma, __global const float* restrict beta,
+                                      __global float* restrict runningMean, __global float* restrict runningVar,
+                                      __global float* restrict savedMean, __global float* restrict savedInvStd)
 {
-    __local float s1[REDUCE_WG_MAX];
-    __local float s2[REDUCE_WG_MAX];
+    __local float scratch[REDUCE_WG_MAX];
     const int c = get_group_id(0), lid = get_local_id(0);
     const int WG = get_local_size(0);
     const float M = (float)N * HW;
-    float a = 0.0f, ca = 0.0f;
-    for (int n = 0; n < N; n++) {
-        const __global float* x = X + ((long)n * C + c) * HW;
-        for (int j = lid; j < HW; j += WG) KAHAN_ADD(a, ca, x[j]);
-    }
-    s1[lid] = a;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int w = WG / 2; w > 0; w >>= 1) {
-        if (lid < w) s1[lid] += s1[lid + w];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    const float mean = s1[0] / M;
-    float b = 0.0f, cb = 0.0f;
-    for (int n = 0; n < N; n++) {
-        const __global float* x = X + ((long)n * C + c) * HW;
-        for (int j = lid; j < HW; j += WG) { const float d = x[j] - mean; KAHAN_ADD(b, cb, d * d); }
-    }
-    s2[lid] = b;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int w = WG / 2; w > 0; w >>= 1) {
-        if (lid < w) s2[lid] += s2[lid + w];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    const float var = s2[0] / M;
+    const float mean = work_group_sum(scratch, batchnorm_channel_sum(X, N, C, HW, c, 0, 0.0f, lid, WG), lid, WG) / M;
+    const float var = work_group_sum(scratch, batchnorm_channel_sum(X, N, C, HW, c, 1, mean, lid, WG), lid, WG) / M;
     const float invstd = rsqrt(var + eps);
     const float g = gamma[c] * invstd, bb = beta[c];
+    const int runs = HW / 8;
     for (int n = 0; n < N; n++) {
         const __global float* x = X + ((long)n * C + c) * HW;
         __global float* y = Y + ((long)n * C + c) * HW;
-        for (int j = lid; j < HW; j += WG) {
+        for (int k = lid; k < runs; k += WG) {
+            const float8 v = batchnorm_output8(vload8(k, x), mean, g, bb);
+            vstore8(relu ? fmax(v, (float8)(0.0f)) : v, k, y);
+        }
+        for (int j = runs * 8 + lid; j < HW; j += WG) {
             const float v = batchnorm_output(x[j], mean, g, bb);
             y[j] = relu ? fmax(v, 0.0f) : v;
         }
@@ -857,51 +898,65 @@ __kernel void batchnorm_fold(const int O, const int inner, const float eps, __gl
 // relu != 0: the ReLU was fused into the forward; dY is the gradient of its output, kept where
 // the recomputed output was positive.
 __kernel void batchnorm_backward_reduce(const int N, const int C, const int HW, const int relu,
-                                        __global const float* X, __global const float* dY,
-                                        __global const float* gamma, __global const float* beta,
-                                        __global const float* savedMean, __global const float* savedInvStd,
-                                        __global float* dgamma, __global float* dbeta)
+                                        __global const float* restrict X, __global const float* restrict dY,
+                                        __global const float* restrict gamma, __global const float* restrict beta,
+                                        __global const float* restrict savedMean, __global const float* restrict savedInvStd,
+                                        __global float* restrict dgamma, __global float* restrict dbeta)
 {
-    __local float s1[REDUCE_WG_MAX];
-    __local float s2[REDUCE_WG_MAX];
+    __local float scratch[REDUCE_WG_MAX];
     const int c = get_group_id(0), lid = get_local_id(0);
     const int WG = get_local_size(0);
     const float mean = savedMean[c], invstd = savedInvStd[c], g = gamma[c] * invstd, bb = beta[c];
-    float a = 0.0f, b = 0.0f, ca = 0.0f, cb = 0.0f;
+    // Eight lanes each (runs of eight, as batchnorm_channel_sum), the plane's tail one at a time.
+    float8 a = (float8)(0.0f), b = (float8)(0.0f), ca = (float8)(0.0f), cb = (float8)(0.0f);
+    float a1 = 0.0f, b1 = 0.0f, ca1 = 0.0f, cb1 = 0.0f;
+    const int runs = HW / 8;
     for (int n = 0; n < N; n++) {
         const __global float* x = X + ((long)n * C + c) * HW;
         const __global float* dy = dY + ((long)n * C + c) * HW;
-        for (int j = lid; j < HW; j += WG) {
+        for (int k = lid; k < runs; k += WG) {
+            const float8 v = vload8(k, x), dv = vload8(k, dy);
+            const float8 d = relu ? select((float8)(0.0f), dv, batchnorm_output8(v, mean, g, bb) > 0.0f) : dv;
+            KAHAN_ADD8(a, ca, d); KAHAN_ADD8(b, cb, d * (v - mean));
+        }
+        for (int j = runs * 8 + lid; j < HW; j += WG) {
             const float d = relu && !(batchnorm_output(x[j], mean, g, bb) > 0.0f) ? 0.0f : dy[j];
-            KAHAN_ADD(a, ca, d); KAHAN_ADD(b, cb, d * (x[j] - mean));
+            KAHAN_ADD(a1, ca1, d); KAHAN_ADD(b1, cb1, d * (x[j] - mean));
         }
     }
-    s1[lid] = a; s2[lid] = b;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int w = WG / 2; w > 0; w >>= 1) {
-        if (lid < w) { s1[lid] += s1[lid + w]; s2[lid] += s2[lid + w]; }
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    if (lid == 0) { dbeta[c] = s1[0]; dgamma[c] = s2[0] * invstd; }
+    const float sumDy = work_group_sum(scratch, lanes_sum8(a) + a1, lid, WG);
+    const float sumDyXhat = work_group_sum(scratch, lanes_sum8(b) + b1, lid, WG);
+    if (lid == 0) { dbeta[c] = sumDy; dgamma[c] = sumDyXhat * invstd; }
 }
 
 // dX = gamma * invstd / M * (M * dY - dbeta - xhat * dgamma), dY masked as in the reduction when
-// the ReLU is fused.
+// the ReLU is fused. Over [ceil(HW / 8), N * C]: each work-item takes a run of eight values of a
+// plane (vload8; the plane's last, shorter run one value at a time).
 __kernel void batchnorm_backward_input(const int N, const int C, const int HW, const int relu,
-                                       __global const float* X, __global const float* dY,
-                                       __global const float* gamma, __global const float* beta,
-                                       __global const float* savedMean, __global const float* savedInvStd,
-                                       __global const float* dgamma, __global const float* dbeta, __global float* dX)
+                                       __global const float* restrict X, __global const float* restrict dY,
+                                       __global const float* restrict gamma, __global const float* restrict beta,
+                                       __global const float* restrict savedMean, __global const float* restrict savedInvStd,
+                                       __global const float* restrict dgamma, __global const float* restrict dbeta, __global float* restrict dX)
 {
-    const int p = get_global_id(0), nc = get_global_id(1);  // over [HW, N*C]
-    if (p >= HW || nc >= N * C) return;
+    const int k = get_global_id(0), nc = get_global_id(1);  // over [ceil(HW / 8), N*C]
+    if (k * 8 >= HW || nc >= N * C) return;
     const int c = nc % C;
-    const long i = (long)nc * HW + p;
     const float M = (float)N * HW;
-    const float invstd = savedInvStd[c];
-    const float d = relu && !(batchnorm_output(X[i], savedMean[c], gamma[c] * invstd, beta[c]) > 0.0f) ? 0.0f : dY[i];
-    const float xhat = (X[i] - savedMean[c]) * invstd;
-    dX[i] = gamma[c] * invstd / M * (M * d - dbeta[c] - xhat * dgamma[c]);
+    const float invstd = savedInvStd[c], mean = savedMean[c], g = gamma[c] * invstd, bb = beta[c];
+    const float scale = gamma[c] * invstd / M, db = dbeta[c], dg = dgamma[c];
+    const __global float* x = X + (long)nc * HW;
+    const __global float* dy = dY + (long)nc * HW;
+    __global float* dx = dX + (long)nc * HW;
+    if (k * 8 + 8 <= HW) {
+        const float8 v = vload8(k, x), dv = vload8(k, dy);
+        const float8 d = relu ? select((float8)(0.0f), dv, batchnorm_output8(v, mean, g, bb) > 0.0f) : dv;
+        vstore8(scale * (M * d - db - (v - mean) * invstd * dg), k, dx);
+        return;
+    }
+    for (int j = k * 8; j < HW; j++) {
+        const float d = relu && !(batchnorm_output(x[j], mean, g, bb) > 0.0f) ? 0.0f : dy[j];
+        dx[j] = scale * (M * d - db - (x[j] - mean) * invstd * dg);
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -377,7 +377,8 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
             // dW (+)= dY (O x cnt*P, the chunk's images side by side) times its columns, transposed.
             let gradients = try pack(rows: oc, depth: cnt * P, panel: pm, dy, offset: n0 * oc * P, stride: 0, rowStep: P, depthStep: 1,
                                      depthBlock: P, depthBlockStep: oc * P)
-            try context.launch("conv_pack_rows", global: [cnt * P, rows / pn], local: nil, geometryArgs(g, n0, cnt) + [i(pn), b(x), b(columns.storage)])
+            try context.launch("conv_pack_rows", global: [(g.outWidth + 7) / 8, cnt * g.outHeight, rows / pn], local: nil,
+                               geometryArgs(g, n0, cnt) + [i(pn), b(x), b(columns.storage)])
             try gemmPacked(m: oc, n: K, k: cnt * P, ap: gradients, strideAp: 0, bp: columns, strideBp: 0,
                            beta: n0 == 0 ? 0 : 1, c: dw, offsetC: 0, ldc: K, strideC: 0, batch: 1)
             if let dx, let transposedWeights, let col {
@@ -462,7 +463,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
 
     public func batchnormBackwardInput(n: Int, c: Int, plane: Int, relu: Bool, x: Storage, dy: Storage, gamma: Storage, beta: Storage,
                                        savedMean: Storage, savedInvStd: Storage, dgamma: Storage, dbeta: Storage, dx: Storage) throws {
-        try launchRows("batchnorm_backward_input", width: plane, rows: n * c,
+        try launchRows("batchnorm_backward_input", width: (plane + 7) / 8, rows: n * c,
                      [i(n), i(c), i(plane), i(relu ? 1 : 0), b(x), b(dy), b(gamma), b(beta), b(savedMean), b(savedInvStd), b(dgamma), b(dbeta), b(dx)])
     }
 

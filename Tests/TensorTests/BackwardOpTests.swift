@@ -51,7 +51,8 @@ final class BackwardOpTests: XCTestCase {
             // under Oclgrind: one small shape there (the choice machinery, not the kernels, is
             // what that case adds).
             let shapes = [(2, 3, 9, 11, 4, 3, 1, 1), (3, 2, 12, 12, 5, 7, 2, 3), (2, 16, 10, 9, 33, 3, 2, 1), (2, 32, 6, 6, 16, 1, 2, 0), (1, 5, 7, 6, 3, 2, 3, 0),
-                          (2, 4, 6, 5, 3, 2, 1, 0), (2, 3, 7, 7, 2, 5, 1, 1), (1, 6, 5, 5, 7, 1, 1, 0)]  // stride 1: packed dX as a convolution
+                          (2, 4, 6, 5, 3, 2, 1, 0), (2, 3, 7, 7, 2, 5, 1, 1), (1, 6, 5, 5, 7, 1, 1, 0),  // stride 1: packed dX as a convolution
+                          (2, 2, 9, 37, 5, 3, 2, 1)]  // 19 outputs a row: runs of eight packed as vectors, strided
             for (n, c, h, w, o, k, s, p) in implicit == nil ? [shapes[4]] : shapes {
                 let x = rng.uniform(n * c * h * w), wt = rng.uniform(o * c * k * k)
                 let oh = (h + 2 * p - k) / s + 1, ow = (w + 2 * p - k) / s + 1
