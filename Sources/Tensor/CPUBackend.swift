@@ -16,7 +16,8 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         case tuned
         /// oneDNN's kernels for this CPU.
         case oneDNN = "onednn"
-        /// im2col + OpenBLAS, the path every backend has (the reference in tests and benchmarks).
+        /// im2col + OpenBLAS, the path every backend has (the reference in tests and benchmarks);
+        /// the weight gradient of a narrow input (a first layer) by sliding windows instead.
         case im2col
     }
 
@@ -31,14 +32,15 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     /// Created on the first convolution.
     private var oneDNN: OneDNNConvolutions?
     private var choices: ConvolutionChoices?
-    private let oneDNNLock = NSLock()
+    /// Guards the lazily made oneDNN engine and choices, the convolution tally and the profile.
+    private let stateLock = NSLock()
     /// Seconds spent in convolutions (both paths, all directions) since the backend was made.
     public var convolutionSeconds: Double { convolutionWork().seconds }
     /// Seconds spent in convolutions and their floating-point operations (2 per multiply-add, each
     /// direction counted: forward, weight gradient, input gradient), since the backend was made:
     /// all of them, or those with a `kernel` x `kernel` window.
     public func convolutionWork(kernel: Int? = nil) -> (seconds: Double, flops: Double) {
-        oneDNNLock.lock(); defer { oneDNNLock.unlock() }
+        stateLock.lock(); defer { stateLock.unlock() }
         let work = kernel.map { convolutionTally[$0].map { [$0] } ?? [] } ?? Array(convolutionTally.values)
         return (work.reduce(0) { $0 + $1.nanoseconds } * 1e-9, work.reduce(0) { $0 + $1.flops })
     }
@@ -52,13 +54,13 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     /// and every loop the backend splits across cores. The CPU's counterpart of OpenCL's event
     /// profile (`OpenCLContext.startKernelProfile`).
     public func startOperationProfile() {
-        oneDNNLock.lock(); defer { oneDNNLock.unlock() }
+        stateLock.lock(); defer { stateLock.unlock() }
         operationProfile = [:]
     }
 
     /// The operations timed since `startOperationProfile`, most time first; recording stops.
     public func stopOperationProfile() -> KernelProfile {
-        oneDNNLock.lock(); defer { oneDNNLock.unlock() }
+        stateLock.lock(); defer { stateLock.unlock() }
         let entries = (operationProfile ?? [:]).map { KernelProfile.Entry(kernel: $0.key, launches: $0.value.calls, seconds: Double($0.value.nanoseconds) * 1e-9) }
         operationProfile = nil
         return KernelProfile(device: name, entries: entries, hostOperations: true)
@@ -68,7 +70,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     /// Operations inside another (an im2col convolution's products) count only in the outer one.
     @inline(__always)
     private func timed<T>(_ operation: @autoclosure () -> String, _ body: () throws -> T) rethrows -> T {
-        oneDNNLock.lock(); let recording = operationProfile != nil; oneDNNLock.unlock()
+        stateLock.lock(); let recording = operationProfile != nil; stateLock.unlock()
         guard recording else { return try body() }
         let depthKey = "chorus.cpu-operation-depth", thread = Thread.current
         let depth = thread.threadDictionary[depthKey] as? Int ?? 0
@@ -78,9 +80,9 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         let t0 = DispatchTime.now().uptimeNanoseconds
         defer {
             let spent = DispatchTime.now().uptimeNanoseconds - t0, key = operation()
-            oneDNNLock.lock()
+            stateLock.lock()
             if operationProfile != nil { operationProfile![key, default: (0, 0)].calls += 1; operationProfile![key, default: (0, 0)].nanoseconds += spent }
-            oneDNNLock.unlock()
+            stateLock.unlock()
         }
         return try body()
     }
@@ -91,7 +93,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     }
 
     private func oneDNNConvolutions() throws -> OneDNNConvolutions {
-        oneDNNLock.lock(); defer { oneDNNLock.unlock() }
+        stateLock.lock(); defer { stateLock.unlock() }
         if let oneDNN { return oneDNN }
         let made = try OneDNNConvolutions(threads: threads)
         oneDNN = made
@@ -106,10 +108,10 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         let products = 2 * Double(images) * Double(outChannels) * Double(g.columnRows) * Double(g.outHeight * g.outWidth)
         defer {
             let spent = Double(DispatchTime.now().uptimeNanoseconds - t0)
-            oneDNNLock.lock()
+            stateLock.lock()
             convolutionTally[g.kernelH, default: (0, 0)].nanoseconds += spent
             convolutionTally[g.kernelH, default: (0, 0)].flops += products * (direction == .backward ? 2 : 1)
-            oneDNNLock.unlock()
+            stateLock.unlock()
         }
         try timed("convolution \(g.kernelH)x\(g.kernelW) \(direction.rawValue)") {
             switch convolutions {
@@ -189,7 +191,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
 
     /// The path chosen for each shape and direction measured so far (`tuned` only), and the file they are kept in.
     public var convolutionChoices: (paths: [String: String], file: String?) {
-        oneDNNLock.lock(); defer { oneDNNLock.unlock() }
+        stateLock.lock(); defer { stateLock.unlock() }
         return (choices?.paths ?? [:], choices?.file)
     }
 

@@ -44,28 +44,44 @@ public final class Storage: @unchecked Sendable {
 }
 
 /// Reuses host allocations of the same size, so large per-batch buffers are not page-faulted
-/// in again every step.
+/// in again every step. When a buffer given back would take the pool past its limit, the idle
+/// buffers given back longest ago are freed to make room: a process that moves on to other shapes
+/// (a benchmark after ResNet18, prediction after training) keeps reusing its current ones instead
+/// of finding the pool full of sizes nobody asks for any more.
 final class HostPool: @unchecked Sendable {
-    private var free: [Int: [UnsafeMutablePointer<Float>]] = [:]
+    /// Idle buffers by size, each with the time it was given back (oldest first in each list).
+    private var free: [Int: [(pointer: UnsafeMutablePointer<Float>, given: Int)]] = [:]
     private var pooled = 0
+    private var clock = 0
     private let limit: Int
     private let lock = NSLock()
 
     init(limitFloats: Int) { limit = limitFloats }
 
+    /// Floats held idle.
+    var idleFloats: Int {
+        lock.lock(); defer { lock.unlock() }
+        return pooled
+    }
+
     func take(_ count: Int) -> UnsafeMutablePointer<Float>? {
         lock.lock(); defer { lock.unlock() }
-        guard var list = free[count], let p = list.popLast() else { return nil }
-        free[count] = list
+        guard var list = free[count], let entry = list.popLast() else { return nil }
+        free[count] = list.isEmpty ? nil : list
         pooled -= count
-        return p
+        return entry.pointer
     }
 
     func give(_ p: UnsafeMutablePointer<Float>, count: Int) {
         lock.lock(); defer { lock.unlock() }
-        if pooled + count > limit || count < 1024 { p.deallocate(); return }
-        free[count, default: []].append(p)
+        if count < 1024 || count > limit { p.deallocate(); return }
+        while pooled + count > limit, let (size, list) = free.min(by: { $0.value[0].given < $1.value[0].given }) {
+            list[0].pointer.deallocate()
+            free[size] = list.count > 1 ? Array(list.dropFirst()) : nil
+            pooled -= size
+        }
+        clock += 1
+        free[count, default: []].append((p, clock))
         pooled += count
     }
 }
-

@@ -117,6 +117,34 @@ final class ForwardOpTests: XCTestCase {
         assertClose(try c.toArray(), zip(ab, c0).map { 0.5 * $0 + 2 * Double($1) }, tolerance: 1e-4, "split-k product")
     }
 
+    /// The CPU fallback's pool of idle buffers makes room for a new size by freeing the buffers
+    /// given back longest ago (a process that moves on to other shapes keeps reusing its current
+    /// ones), keeps the newest, and keeps nothing too small or larger than its limit.
+    func testHostPoolMakesRoomForNewSizesByFreeingTheOldest() {
+        let pool = HostPool(limitFloats: 10_000)
+        let old = (0..<3).map { _ in UnsafeMutablePointer<Float>.allocate(capacity: 3000) }
+        for p in old { pool.give(p, count: 3000) }
+        XCTAssertEqual(pool.idleFloats, 9000)
+        let new = UnsafeMutablePointer<Float>.allocate(capacity: 4000)
+        pool.give(new, count: 4000)
+        XCTAssertEqual(pool.idleFloats, 10_000, "the oldest 3000 freed to make room")
+        XCTAssertEqual(pool.take(4000), new)
+        XCTAssertEqual(pool.take(3000), old[2], "the newest first")
+        XCTAssertEqual(pool.take(3000), old[1])
+        XCTAssertNil(pool.take(3000), "old[0] was freed")
+        XCTAssertEqual(pool.idleFloats, 0)
+        pool.give(old[1], count: 3000)
+        pool.give(old[2], count: 3000)
+        let bigger = UnsafeMutablePointer<Float>.allocate(capacity: 9000)
+        pool.give(bigger, count: 9000)
+        XCTAssertEqual(pool.idleFloats, 9000, "both 3000s freed for a 9000")
+        XCTAssertEqual(pool.take(9000), bigger)
+        bigger.deallocate(); new.deallocate()
+        pool.give(.allocate(capacity: 100), count: 100)
+        pool.give(.allocate(capacity: 20_000), count: 20_000)
+        XCTAssertEqual(pool.idleFloats, 0, "too small, or larger than the limit: freed")
+    }
+
     func testBatchedMatmul() throws {
         for device in TestDevices.all {
             let (bt, m, n, k) = (3, 17, 40, 21)
