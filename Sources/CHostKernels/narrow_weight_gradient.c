@@ -4,8 +4,11 @@
 // phase kw % s, from kw / s. Then, per input channel, window row, four output channels and two
 // window columns, eight accumulators of eight lanes run over every output pixel of the image.
 #include "host_kernels.h"
-#include <immintrin.h>
 #include <string.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define CHORUS_X86 1
+#endif
 
 // Columns of one phase row: the outputs, the window's reach (kw / s) and one vector of overrun.
 static int phase_width(int out_width, int kernel_w, int stride) { return out_width + (kernel_w - 1) / stride + 8; }
@@ -37,6 +40,7 @@ typedef struct {
     int channels, height, width, out_channels, out_height, out_width, kernel_h, kernel_w, stride, padding, rows, wq;
 } shape_t;
 
+#ifdef CHORUS_X86
 __attribute__((target("avx2,fma")))
 static void image_avx2(const shape_t *g, const float *q, const float *dy, double *dw) {
     const int ow = g->out_width, full = ow & ~7, tail = ow - full;
@@ -89,6 +93,8 @@ static void image_avx2(const shape_t *g, const float *q, const float *dy, double
                 }
 }
 
+#endif
+
 static void image_portable(const shape_t *g, const float *q, const float *dy, double *dw) {
     const size_t plane = (size_t)g->out_height * g->out_width;
     for (int c = 0; c < g->channels; c++)
@@ -111,8 +117,12 @@ static int portable_only = 0;
 void chorus_host_kernels_use_portable(int on) { portable_only = on; }
 
 static int has_avx2(void) {
+#ifdef CHORUS_X86
     __builtin_cpu_init();
     return !portable_only && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return 0;
+#endif
 }
 
 const char *chorus_host_kernels_isa(void) { return has_avx2() ? "AVX2 FMA" : "portable"; }
@@ -124,10 +134,13 @@ void chorus_narrow_weight_gradient(const float *x, const float *dy, double *dw, 
     shape_t g = {channels, height, width, out_channels, out_height, out_width, kernel_h, kernel_w, stride, padding,
                  padded_rows(out_height, kernel_h, stride), phase_width(out_width, kernel_w, stride)};
     const int avx2 = has_avx2();
+    (void)avx2;  // unused where there is no x86 version
     for (int n = first; n < first + count; n++) {
         split_phases(x + (size_t)n * channels * height * width, scratch, channels, height, width, g.rows, g.wq, stride, padding);
         const float *d = dy + (size_t)n * out_channels * out_height * out_width;
-        if (avx2) image_avx2(&g, scratch, d, dw);
-        else image_portable(&g, scratch, d, dw);
+#ifdef CHORUS_X86
+        if (avx2) { image_avx2(&g, scratch, d, dw); continue; }
+#endif
+        image_portable(&g, scratch, d, dw);
     }
 }
