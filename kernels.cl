@@ -415,24 +415,57 @@ __kernel void bias_add_forward(const int n, const int channels, const int inner,
 // Kahan-compensated float accumulation, for long per-work-item sums (see batch normalization).
 #define KAHAN_ADD(sum, comp, value) { const float y_ = (value) - (comp); const float t_ = (sum) + y_; (comp) = (t_ - (sum)) - y_; (sum) = t_; }
 
+// Sum of `x` over the work-group; `scratch` holds get_local_size(0) floats (a power of two).
+inline float chorus_group_sum(const float x, __local float* scratch)
+{
+    const int lid = get_local_id(0), n = get_local_size(0);
+    scratch[lid] = x;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int s = n >> 1; s > 0; s >>= 1) {
+        if (lid < s) scratch[lid] += scratch[lid + s];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    const float total = scratch[0];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return total;
+}
+
+// Per-channel sums over [outer, channels, inner] data (batch norm's statistics, bias gradients):
+// each work-item reads the channel's planes eight values at a time (vload8: runs of eight
+// consecutive values, work-items taking every WG-th run; a plane's last inner % 8 values one at
+// a time), with eight lanes of Kahan-compensated sums. The lanes make one work-item's loop vector
+// code where a CPU device runs a work-group's items one after another (POCL), instead of a chain
+// of dependent scalar additions over values a cache line apart; on a GPU neighbouring items
+// still read neighbouring runs.
+#define KAHAN_ADD8(sum, comp, value) { const float8 y_ = (value) - (comp); const float8 t_ = (sum) + y_; (comp) = (t_ - (sum)) - y_; (sum) = t_; }
+inline float lanes_sum8(const float8 v) { return ((v.s0 + v.s1) + (v.s2 + v.s3)) + ((v.s4 + v.s5) + (v.s6 + v.s7)); }
+
+// This work-item's part of channel c's sum (squares == 0) or sum of squared deviations from
+// `mean` (squares != 0); chorus_group_sum adds the work-group's parts.
+inline float channel_sum(__global const float* X, const int outer, const int channels, const int inner, const int c,
+                         const int squares, const float mean, const int lid, const int WG)
+{
+    float8 a = (float8)(0.0f), ca = (float8)(0.0f);
+    float s = 0.0f, cs = 0.0f;
+    const int runs = inner / 8;
+    for (int o = 0; o < outer; o++) {
+        const __global float* x = X + ((long)o * channels + c) * inner;
+        for (int k = lid; k < runs; k += WG) {
+            const float8 v = vload8(k, x), d = v - mean;
+            KAHAN_ADD8(a, ca, squares ? d * d : v);
+        }
+        for (int j = runs * 8 + lid; j < inner; j += WG) { const float d = x[j] - mean; KAHAN_ADD(s, cs, squares ? d * d : x[j]); }
+    }
+    return lanes_sum8(a) + s;
+}
+
 // dbias[c] = sum over outer and inner of dY; one work-group per channel.
-__kernel void bias_add_backward(const int outer, const int channels, const int inner, __global const float* dY, __global float* dbias)
+__kernel void bias_add_backward(const int outer, const int channels, const int inner, __global const float* restrict dY, __global float* restrict dbias)
 {
     __local float scratch[REDUCE_WG_MAX];
     const int c = get_group_id(0), lid = get_local_id(0);
-    const int WG = get_local_size(0);
-    float s = 0.0f, comp = 0.0f;
-    for (int o = 0; o < outer; o++) {
-        const __global float* p = dY + ((long)o * channels + c) * inner;
-        for (int j = lid; j < inner; j += WG) KAHAN_ADD(s, comp, p[j]);
-    }
-    scratch[lid] = s;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int w = WG / 2; w > 0; w >>= 1) {
-        if (lid < w) scratch[lid] += scratch[lid + w];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    if (lid == 0) dbias[c] = scratch[0];
+    const float total = chorus_group_sum(channel_sum(dY, outer, channels, inner, c, 0, 0.0f, lid, get_local_size(0)), scratch);
+    if (lid == 0) dbias[c] = total;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -788,48 +821,6 @@ __kernel void global_avgpool_backward(const int NC, const int HW, __global const
 inline float batchnorm_output(const float x, const float mean, const float g, const float b) { return (x - mean) * g + b; }
 inline float8 batchnorm_output8(const float8 x, const float mean, const float g, const float b) { return (x - mean) * g + b; }
 
-// Each work-item reads a channel's planes eight values at a time (vload8: runs of eight
-// consecutive values, work-items taking every WG-th run; a plane's last HW % 8 values one at a
-// time), with eight lanes of Kahan-compensated sums. The lanes make one work-item's loop vector
-// code where a CPU device runs a work-group's items one after another (POCL), instead of a chain
-// of dependent scalar additions over values a cache line apart; on a GPU neighbouring items
-// still read neighbouring runs.
-#define KAHAN_ADD8(sum, comp, value) { const float8 y_ = (value) - (comp); const float8 t_ = (sum) + y_; (comp) = (t_ - (sum)) - y_; (sum) = t_; }
-inline float lanes_sum8(const float8 v) { return ((v.s0 + v.s1) + (v.s2 + v.s3)) + ((v.s4 + v.s5) + (v.s6 + v.s7)); }
-
-// The channel's sum (squares == 0) or sum of squared deviations from `mean` (squares != 0), over
-// this work-item's values; the work-group adds its items' results.
-inline float batchnorm_channel_sum(__global const float* X, const int N, const int C, const int HW, const int c,
-                                   const int squares, const float mean, const int lid, const int WG)
-{
-    float8 a = (float8)(0.0f), ca = (float8)(0.0f);
-    float s = 0.0f, cs = 0.0f;
-    const int runs = HW / 8;
-    for (int n = 0; n < N; n++) {
-        const __global float* x = X + ((long)n * C + c) * HW;
-        for (int k = lid; k < runs; k += WG) {
-            const float8 v = vload8(k, x), d = v - mean;
-            KAHAN_ADD8(a, ca, squares ? d * d : v);
-        }
-        for (int j = runs * 8 + lid; j < HW; j += WG) { const float d = x[j] - mean; KAHAN_ADD(s, cs, squares ? d * d : x[j]); }
-    }
-    return lanes_sum8(a) + s;
-}
-
-// The work-group's sum of each item's `value`, in local memory `scratch` (WG a power of two).
-inline float work_group_sum(__local float* scratch, const float value, const int lid, const int WG)
-{
-    scratch[lid] = value;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int w = WG / 2; w > 0; w >>= 1) {
-        if (lid < w) scratch[lid] += scratch[lid + w];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    const float total = scratch[0];
-    barrier(CLK_LOCAL_MEM_FENCE);  // scratch may be used again
-    return total;
-}
-
 // relu != 0: the ReLU after the batch norm is fused in (Y = max(normalised, 0)).
 __kernel void batchnorm_forward_train(const int N, const int C, const int HW, const float eps, const float momentum, const int relu,
                                       __global const float* restrict X, __global float* restrict Y,
@@ -841,8 +832,8 @@ __kernel void batchnorm_forward_train(const int N, const int C, const int HW, co
     const int c = get_group_id(0), lid = get_local_id(0);
     const int WG = get_local_size(0);
     const float M = (float)N * HW;
-    const float mean = work_group_sum(scratch, batchnorm_channel_sum(X, N, C, HW, c, 0, 0.0f, lid, WG), lid, WG) / M;
-    const float var = work_group_sum(scratch, batchnorm_channel_sum(X, N, C, HW, c, 1, mean, lid, WG), lid, WG) / M;
+    const float mean = chorus_group_sum(channel_sum(X, N, C, HW, c, 0, 0.0f, lid, WG), scratch) / M;
+    const float var = chorus_group_sum(channel_sum(X, N, C, HW, c, 1, mean, lid, WG), scratch) / M;
     const float invstd = rsqrt(var + eps);
     const float g = gamma[c] * invstd, bb = beta[c];
     const int runs = HW / 8;
@@ -907,7 +898,7 @@ __kernel void batchnorm_backward_reduce(const int N, const int C, const int HW, 
     const int c = get_group_id(0), lid = get_local_id(0);
     const int WG = get_local_size(0);
     const float mean = savedMean[c], invstd = savedInvStd[c], g = gamma[c] * invstd, bb = beta[c];
-    // Eight lanes each (runs of eight, as batchnorm_channel_sum), the plane's tail one at a time.
+    // Eight lanes each (runs of eight, as channel_sum), the plane's tail one at a time.
     float8 a = (float8)(0.0f), b = (float8)(0.0f), ca = (float8)(0.0f), cb = (float8)(0.0f);
     float a1 = 0.0f, b1 = 0.0f, ca1 = 0.0f, cb1 = 0.0f;
     const int runs = HW / 8;
@@ -924,8 +915,8 @@ __kernel void batchnorm_backward_reduce(const int N, const int C, const int HW, 
             KAHAN_ADD(a1, ca1, d); KAHAN_ADD(b1, cb1, d * (x[j] - mean));
         }
     }
-    const float sumDy = work_group_sum(scratch, lanes_sum8(a) + a1, lid, WG);
-    const float sumDyXhat = work_group_sum(scratch, lanes_sum8(b) + b1, lid, WG);
+    const float sumDy = chorus_group_sum(lanes_sum8(a) + a1, scratch);
+    const float sumDyXhat = chorus_group_sum(lanes_sum8(b) + b1, scratch);
     if (lid == 0) { dbeta[c] = sumDy; dgamma[c] = sumDyXhat * invstd; }
 }
 
@@ -1026,13 +1017,8 @@ __kernel void reduce_sum(const int n, __global const float* X, __global float* o
     const int WG = get_local_size(0);
     float s = 0.0f;
     for (int j = lid; j < n; j += WG) s += X[j];
-    scratch[lid] = s;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int w = WG / 2; w > 0; w >>= 1) {
-        if (lid < w) scratch[lid] += scratch[lid + w];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    if (lid == 0) out[0] = scratch[0];
+    const float total = chorus_group_sum(s, scratch);
+    if (lid == 0) out[0] = total;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1165,7 +1151,6 @@ __kernel void augment_spectrogram(const int batch, const int H, const int W, con
 __kernel void augment_bar_fills(const int batch, const int H, const int W, __global const float* X, __global float* params)
 {
     __local float partial[REDUCE_WG_MAX];
-    __local float total;
     const int b = get_group_id(0), lid = get_local_id(0);
     const int WG = get_local_size(0);
     const __global float* x = X + (long)b * H * W;
@@ -1173,14 +1158,8 @@ __kernel void augment_bar_fills(const int batch, const int H, const int W, __glo
     const float count = (float)max(1, H * W);
     float s = 0.0f, comp = 0.0f;
     for (int i = lid; i < H * W; i += WG) KAHAN_ADD(s, comp, x[i]);
-    partial[lid] = s;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int w = WG / 2; w > 0; w >>= 1) {
-        if (lid < w) partial[lid] += partial[lid + w];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    if (lid == 0) { total = partial[0]; p[0] = total / count; }
-    barrier(CLK_LOCAL_MEM_FENCE);
+    float total = chorus_group_sum(s, partial);  // every work-item keeps the same running total
+    if (lid == 0) p[0] = total / count;
     float fills[6];
     for (int k = 0; k < 6; k++) {
         const float fill = total / count;
@@ -1201,15 +1180,8 @@ __kernel void augment_bar_fills(const int batch, const int H, const int W, __glo
             }
             KAHAN_ADD(d, dc, fill - v);
         }
-        barrier(CLK_LOCAL_MEM_FENCE);
-        partial[lid] = d;
-        barrier(CLK_LOCAL_MEM_FENCE);
-        for (int w = WG / 2; w > 0; w >>= 1) {
-            if (lid < w) partial[lid] += partial[lid + w];
-            barrier(CLK_LOCAL_MEM_FENCE);
-        }
-        if (lid == 0) { total += partial[0]; p[16 + k] = fill; }
-        barrier(CLK_LOCAL_MEM_FENCE);
+        total += chorus_group_sum(d, partial);
+        if (lid == 0) p[16 + k] = fill;
     }
     if (lid == 0) p[22] = 1.0f;
 }
@@ -1288,21 +1260,6 @@ __kernel void gain_shift(const int batch, const int size, __global const float* 
 //                          (x - 0.5) / 0.5; out[B, 1, H, W].
 // Work-group sizes of the STFT kernels are powers of two (the mean is a tree reduction).
 // ---------------------------------------------------------------------------------------------
-
-// Sum of `x` over the work-group; `scratch` holds get_local_size(0) floats.
-inline float chorus_group_sum(const float x, __local float* scratch)
-{
-    const int lid = get_local_id(0), n = get_local_size(0);
-    scratch[lid] = x;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int s = n >> 1; s > 0; s >>= 1) {
-        if (lid < s) scratch[lid] += scratch[lid + s];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    const float total = scratch[0];
-    barrier(CLK_LOCAL_MEM_FENCE);
-    return total;
-}
 
 // The mean of the frame's first `windowLen` samples (0 when `removeMean` is 0).
 inline float chorus_frame_mean(__global const float* x, const int windowLen, const int removeMean, __local float* scratch)

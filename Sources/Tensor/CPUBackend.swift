@@ -278,7 +278,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
                 // channels: 16 x 25 over a million pixels): the sum over k is split instead,
                 // each core's part summed into C afterwards.
                 if max(m, n) / parts < 16 && k >= 4096 * parts {
-                    splitK(parts: parts, ta: ta, tb: tb, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                    splitK(parts: parts, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
                            a: a0, lda: lda, b: b0, ldb: ldb, beta: beta, c: c0, ldc: ldc)
                     continue
                 }
@@ -302,9 +302,10 @@ public final class CPUBackend: Backend, @unchecked Sendable {
 
     /// C = alpha A B + beta C with the sum over k split into `parts` ranges, one per core: the
     /// first range accumulates into C, each other into its own m x n block, added to C after.
-    private func splitK(parts: Int, ta: CBLAS_TRANSPOSE, tb: CBLAS_TRANSPOSE, transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+    private func splitK(parts: Int, transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
                         alpha: Float, a: UnsafeMutablePointer<Float>, lda: Int, b: UnsafeMutablePointer<Float>, ldb: Int,
                         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        let ta = transposeA ? CblasTrans : CblasNoTrans, tb = transposeB ? CblasTrans : CblasNoTrans
         let partials = UnsafeMutablePointer<Float>.allocate(capacity: (parts - 1) * m * n)
         defer { partials.deallocate() }
         CoreTeam.forEach(parts, threads: threads) { p in
