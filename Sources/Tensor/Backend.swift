@@ -126,6 +126,10 @@ public struct PoolGeometry: Equatable, Sendable {
         self.planes = planes; self.height = height; self.width = width
         self.kernel = kernel; self.stride = stride; self.padding = padding
     }
+    /// Max-pool backward scatters each window's gradient to its maximum, in m x m phases of
+    /// windows m apart along each axis (m = ceil(kernel / stride)): windows of one phase never
+    /// overlap. Every device runs the phases in the same order, so they add in the same order.
+    public var maxpoolScatterPhases: Int { (kernel + stride - 1) / stride }
 }
 
 /// The counter-based generator shared by every device: value `i` of stream `seed` depends only

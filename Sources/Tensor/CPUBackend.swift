@@ -557,14 +557,22 @@ public final class CPUBackend: Backend, @unchecked Sendable {
 
     public func maxpoolBackward(_ g: PoolGeometry, dy: Storage, argmax: Storage, dx: Storage) throws {
         let pdy = dy.host!, pa = argmax.host!, pdx = dx.host!
-        let oh = g.outHeight, ow = g.outWidth, plane = g.height * g.width
+        let oh = g.outHeight, ow = g.outWidth, plane = g.height * g.width, m = g.maxpoolScatterPhases
         parallel(g.planes, cost: oh * ow) { lo, hi in
             for p in lo..<hi {
-                let d = pdx + p * plane
+                let d = pdx + p * plane, first = p * oh * ow
                 d.update(repeating: 0, count: plane)
-                for o in 0..<(oh * ow) {
-                    let idx = p * oh * ow + o
-                    d[Int(pa[idx])] += pdy[idx]
+                // In the phase order of the OpenCL kernels (`maxpoolScatterPhases`), so that an
+                // input that is the maximum of several windows sums them in the same order.
+                for py in 0..<m {
+                    for px in 0..<m {
+                        for yo in Swift.stride(from: py, to: oh, by: m) {
+                            for xo in Swift.stride(from: px, to: ow, by: m) {
+                                let idx = first + yo * ow + xo
+                                d[Int(pa[idx])] += pdy[idx]
+                            }
+                        }
+                    }
                 }
             }
         }

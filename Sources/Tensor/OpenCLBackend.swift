@@ -426,7 +426,18 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     }
 
     public func maxpoolBackward(_ g: PoolGeometry, dy: Storage, argmax: Storage, dx: Storage) throws {
-        try launchPlanes("maxpool_backward", width: g.width, height: g.height, planes: g.planes, poolArgs(g) + [b(dy), b(argmax), b(dx)])
+        guard g.kernel > g.stride else {
+            return try launchPlanes("maxpool_backward", width: g.width, height: g.height, planes: g.planes, poolArgs(g) + [b(dy), b(argmax), b(dx)])
+        }
+        // Overlapping windows: dX = 0, then one scatter per phase of mutually disjoint windows.
+        try fill(dx, count: g.planes * g.height * g.width, value: 0)
+        let m = g.maxpoolScatterPhases
+        for py in 0..<m {
+            for px in 0..<m {
+                try context.launch("maxpool_backward_phase", global: [(g.outWidth + m - 1) / m, (g.outHeight + m - 1) / m, g.planes], local: nil,
+                                   [i(g.planes), i(g.height), i(g.width), i(g.outHeight), i(g.outWidth), i(m), i(py), i(px), b(dy), b(argmax), b(dx)])
+            }
+        }
     }
 
     public func globalAvgpoolForward(planes: Int, plane: Int, x: Storage, y: Storage) throws {

@@ -175,6 +175,37 @@ final class BackwardOpTests: XCTestCase {
         }
     }
 
+    /// An input that is the maximum of several overlapping windows (ResNet18's 3x3 stride-2 stem:
+    /// every input at odd row and column lies in four) receives all their gradients, added in the
+    /// same order on every device: the same bits.
+    func testOverlappingMaxPoolWindowsShareTheirMaximum() throws {
+        let (planes, h, w) = (3, 9, 11)
+        var x = rng.uniform(planes * h * w, -1, 0)
+        let peaks = [(0, 3, 3), (1, 1, 5), (2, 7, 9), (2, 3, 1)]  // (plane, row, column), each in four windows
+        for (p, r, c) in peaks { x[(p * h + r) * w + c] = 5 }
+        var results: [[Float]] = []
+        for device in TestDevices.all {
+            let xt = try Tensor(x, shape: [1, planes, h, w], on: device)
+            let (y, arg) = try Ops.maxPool2dForward(xt, kernel: 3, stride: 2, padding: 1)
+            let dy: [Float] = (0..<y.count).map { (k: Int) -> Float in Float(k % 7) * 0.37 + 0.011 * Float(k) }
+            let dx = try Ops.maxPool2dBackward(Tensor(dy, shape: y.shape, on: device), argmax: arg, inputShape: xt.shape, kernel: 3, stride: 2, padding: 1).toArray()
+            let (oh, ow) = (y.shape[2], y.shape[3])
+            for (p, r, c) in peaks {
+                // The four windows (r/2 or r/2+1, c/2 or c/2+1) all pick the peak.
+                var expected = 0.0
+                for wy in [r / 2, r / 2 + 1] {
+                    for wx in [c / 2, c / 2 + 1] { expected += Double(dy[(p * oh + wy) * ow + wx]) }
+                }
+                let got = Double(dx[(p * h + r) * w + c])
+                XCTAssertEqual(got, expected, accuracy: 1e-5, "peak (\(p), \(r), \(c)) on \(device.identifier)")
+            }
+            let fd = finiteDifference(x.doubles, h: 1e-3) { dot(dy.doubles, Reference.maxpool($0, planes: planes, h: h, w: w, k: 3, s: 2, p: 1)) }
+            assertClose(dx, fd, tolerance: tolerance, "maxpool backward with shared maxima on \(device.identifier)")
+            results.append(dx)
+        }
+        for r in results.dropFirst() { XCTAssertEqual(r, results[0], "every device adds the windows in the same order") }
+    }
+
     /// Batch norm with its ReLU fused in gives, forward and backward, exactly what the batch norm
     /// and a ReLU layer give apart: the backward's recomputed mask is the forward's.
     func testBatchNormWithFusedReLUIsBatchNormThenReLU() throws {
