@@ -90,14 +90,39 @@ if args.first == "conv" {
     for r in results where r.unit == "GFLOP/s" { print(String(format: "%@ %@: %.0f%% of peak", r.name, r.device, 100 * r.value / peak.gflops)) }
     exit(0)
 }
+if args.first == "conv-directions" {
+    // chorus-bench conv-directions [BATCH]: each ResNet18 convolution's forward, data gradient and
+    // weight gradient on oneDNN and on im2col + OpenBLAS, same run (fastest of 5 after 2 warm-ups).
+    let batch = args.count > 1 ? Int(args[1]) ?? 32 : 32
+    let peak = TensorBenchmarks.cpuPeak().gflops
+    for s in TensorBenchmarks.resnet18Convolutions {
+        var line = s.name
+        for device in [Device.cpuOneDNN, .cpuIm2col] {
+            let x = try Ops.randomUniform([batch, s.c, s.h, s.h], seed: 3, on: device)
+            let w = try Ops.randomUniform([s.o, s.c, s.k, s.k], seed: 4, low: -0.1, high: 0.1, on: device)
+            let dy = try Ops.conv2dForward(x, weight: w, bias: nil, stride: s.s, padding: s.p)
+            let oh = (s.h + 2 * s.p - s.k) / s.s + 1
+            let flops = 2.0 * Double(batch * s.o * oh * oh * s.c * s.k * s.k)
+            let f = try measure(warmup: 2, repeats: 5, estimate: .fastest) { _ = try Ops.conv2dForward(x, weight: w, bias: nil, stride: s.s, padding: s.p) }
+            let wg = try measure(warmup: 2, repeats: 5, estimate: .fastest) { _ = try Ops.conv2dBackwardWeights(dy, x: x, weight: w, stride: s.s, padding: s.p) }
+            let both = try measure(warmup: 2, repeats: 5, estimate: .fastest) { _ = try Ops.conv2dBackward(dy, x: x, weight: w, stride: s.s, padding: s.p) }
+            line += String(format: "  %@: fwd %.0f%% wgt %.0f%% data %.0f%% (%.1f/%.1f/%.1f ms)", device === Device.cpuOneDNN ? "oneDNN" : "im2col",
+                           100 * flops / f / 1e9 / peak, 100 * flops / wg / 1e9 / peak, 100 * flops / (both - wg) / 1e9 / peak, f * 1e3, wg * 1e3, (both - wg) * 1e3)
+        }
+        print(line)
+    }
+    exit(0)
+}
 if args.first == "predict" {
     // Prediction throughput (hours of audio per minute) of one network on one device.
     let name = args.count > 1 ? args[1] : "cpu"
     let device = try benchDevice(name)
     let arch = args.count > 2 ? Architecture(rawValue: args[2]) ?? .resnet18 : .resnet18
     let batch = args.count > 3 ? Int(args[3]) : nil
-    let p = try PipelineBenchmarks.prediction(device, architecture: arch, minutes: 10, batchSize: batch)
+    let cpu = device.backend as? CPUBackend
+    let p = try PipelineBenchmarks.prediction(device, architecture: arch, minutes: 10, batchSize: batch) { cpu?.startOperationProfile() }
     print(String(format: "%@ prediction %@: %.2f hours of audio per minute (network %.0f%%)", arch.rawValue, device.identifier, p.hoursPerMinute, 100 * p.network))
+    if let cpu { print(cpu.stopOperationProfile().table()) }
     exit(0)
 }
 if args.first == "resnet" {

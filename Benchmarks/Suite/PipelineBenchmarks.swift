@@ -55,7 +55,7 @@ public enum PipelineBenchmarks {
 
     /// Hours of audio scored per minute and the shares of decoding, spectrograms and network.
     public static func prediction(_ device: Device, architecture: Architecture, minutes: Double,
-                                  batchSize: Int? = nil) throws -> (hoursPerMinute: Double, decode: Double, spectrogram: Double, network: Double) {
+                                  batchSize: Int? = nil, beforeMeasuring: () -> Void = {}) throws -> (hoursPerMinute: Double, decode: Double, spectrogram: Double, network: Double) {
         let dir = (NSTemporaryDirectory() as NSString).appendingPathComponent("chorus-bench-predict-\(getpid())")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -74,6 +74,7 @@ public enum PipelineBenchmarks {
         let warm = min(n, 4 * 60 * sr)
         try AudioFile.write(AudioSamples(samples: Array(x[..<warm]), sampleRate: sr), to: dir + "/warm.wav")
         _ = try Predictor.predict(model: model, files: [dir + "/warm.wav"], options: options, output: dir + "/warm.csv", resume: false, device: device)
+        beforeMeasuring()
         let s = try Predictor.predict(model: model, files: [dir + "/long.wav"], options: options, output: dir + "/scores.csv", resume: false, device: device)
         let total = max(s.seconds, 1e-9)
         return (s.audioSeconds / 3600 / total * 60, s.decodeSeconds / total, s.spectrogramSeconds / total, s.networkSeconds / total)

@@ -42,7 +42,7 @@ public enum StandardSuite {
         let convolutionDevices = devices.flatMap { $0.isOpenCL ? [$0] : [$0, Device.cpuOneDNN, Device.cpuIm2col] }
         for d in convolutionDevices {
             log("conv2d ResNet18 shapes, batch \(batch), \(d.identifier)...")
-            let figures = try TensorBenchmarks.convolutions(d, batch: batch, repeats: quick ? 1 : 2)
+            let figures = try TensorBenchmarks.convolutions(d, batch: batch, repeats: quick ? 1 : 3)
             results += figures
             if !d.isOpenCL {
                 for r in figures where r.unit == "GFLOP/s" {

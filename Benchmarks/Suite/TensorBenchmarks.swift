@@ -58,22 +58,28 @@ public enum TensorBenchmarks {
         ("layer4 3x3", 512, 7, 512, 3, 1, 1),
     ]
 
-    /// conv2d forward and backward (input + weights) milliseconds per ResNet18 layer shape.
-    /// With `kernelTables`, on an OpenCL device, each layer's kernel-time table (one more untimed
-    /// forward and backward) is passed to it.
-    public static func convolutions(_ device: Device, batch: Int, repeats: Int = 2,
+    /// conv2d forward and backward (input + weights) milliseconds per ResNet18 layer shape: the
+    /// fastest of `repeats` runs after two untimed ones, as the devices are compared layer by layer,
+    /// one after the other, on machines shared with other work. The first call of a shape chooses
+    /// its path and allocates; in the second, each new output still page-faults in fresh memory
+    /// (the first call's output is alive while it runs); from the third on, outputs reuse the
+    /// buffers the call before gave back, as in every training step. (With one warm-up and the
+    /// median of two runs, the figure was the slower run, the one that page-faulted: 45 ms of a
+    /// 90 ms layer1 forward.) With `kernelTables`, on an OpenCL device, each layer's kernel-time
+    /// table (one more untimed forward and backward) is passed to it.
+    public static func convolutions(_ device: Device, batch: Int, repeats: Int = 3,
                                     kernelTables: ((String, String) -> Void)? = nil) throws -> [BenchmarkResult] {
         var out: [BenchmarkResult] = []
         for s in resnet18Convolutions {
             let x = try Ops.randomUniform([batch, s.c, s.h, s.h], seed: 3, on: device)
             let w = try Ops.randomUniform([s.o, s.c, s.k, s.k], seed: 4, low: -0.1, high: 0.1, on: device)
             var y: Tensor?
-            let tf = try measure(warmup: 1, repeats: repeats) {
+            let tf = try measure(warmup: 2, repeats: repeats, estimate: .fastest) {
                 y = try Ops.conv2dForward(x, weight: w, bias: nil, stride: s.s, padding: s.p)
                 try device.synchronize()
             }
             let dy = y!
-            let tb = try measure(warmup: 1, repeats: repeats) {
+            let tb = try measure(warmup: 2, repeats: repeats, estimate: .fastest) {
                 _ = try Ops.conv2dBackward(dy, x: x, weight: w, stride: s.s, padding: s.p)
                 try device.synchronize()
             }
