@@ -217,7 +217,11 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
 
     // MARK: elementwise
 
-    public func fill(_ x: Storage, count: Int, value: Float) throws { try launch1D("fill", count, [i(count), f(value), b(x)]) }
+    public func fill(_ x: Storage, count: Int, value: Float) throws { try fill(x, offset: 0, count: count, value: value) }
+
+    private func fill(_ x: Storage, offset: Int, count: Int, value: Float) throws {
+        try launch1D("fill", count, [i(count), f(value), b(x), i(offset)])
+    }
     public func scale(_ x: Storage, count: Int, alpha: Float) throws { try launch1D("scale", count, [i(count), f(alpha), b(x)]) }
     public func axpy(count: Int, alpha: Float, x: Storage, y: Storage) throws { try launch1D("axpy", count, [i(count), f(alpha), b(x), b(y)]) }
     public func add(count: Int, a: Storage, b bb: Storage, out: Storage) throws { try launch1D("add", count, [i(count), b(a), b(bb), b(out)]) }
@@ -343,7 +347,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         var n0 = 0
         while n0 < n {
             let cnt = min(chunk, n - n0)
-            try context.launch("conv_pack_pixels", global: [K, padded / pn, cnt], local: nil, geometryArgs(g, n0, cnt) + [i(pn), b(x), b(columns.storage)])
+            try context.launch("conv_pack_pixels", global: [g.channels, padded / pn, cnt], local: nil, geometryArgs(g, n0, cnt) + [i(pn), b(x), b(columns.storage)])
             try gemmPacked(m: oc, n: P, k: K, ap: weights, strideAp: 0, bp: columns, strideBp: padded * K,
                            beta: 0, c: y, offsetC: n0 * oc * P, ldc: P, strideC: oc * P, batch: cnt)
             n0 += cnt
@@ -404,7 +408,15 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     }
 
     public func col2im(_ g: ConvGeometry, firstImage: Int, images: Int, col: Storage, dx: Storage) throws {
-        try launchPlanes("col2im", width: g.width, height: g.height, planes: images * g.channels, geometryArgs(g, firstImage, images) + [b(col), b(dx)])
+        // The images' dX zeroed, then one scatter per window position (col2im_window).
+        let plane = g.channels * g.height * g.width
+        try fill(dx, offset: firstImage * plane, count: images * plane, value: 0)
+        for kh in 0..<g.kernelH {
+            for kw in 0..<g.kernelW {
+                try context.launch("col2im_window", global: [g.outWidth, g.outHeight, images * g.channels], local: nil,
+                                   geometryArgs(g, firstImage, images) + [i(kh), i(kw), b(col), b(dx)])
+            }
+        }
     }
 
     public func nchwToCnhw(firstImage: Int, images: Int, channels: Int, plane: Int, x: Storage, y: Storage) throws {
