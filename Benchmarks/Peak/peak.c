@@ -1,7 +1,10 @@
 // The machine's measured single-precision peak: what the GFLOP/s of convolutions are compared with.
 #include "peak.h"
-#include <immintrin.h>
 #include <time.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define CHORUS_PEAK_X86 1
+#endif
 
 static double now(void) {
     struct timespec t;
@@ -11,6 +14,8 @@ static double now(void) {
 
 // 12 independent accumulators hide the FMA latency (4-5 cycles) on two pipes.
 #define CHAINS 12
+
+#ifdef CHORUS_PEAK_X86
 
 __attribute__((target("avx512f"))) static double run_avx512(long iterations) {
     __m512 acc[CHAINS];
@@ -48,12 +53,32 @@ static double run_sse(long iterations) {
     return (double)iterations * CHAINS * 4 * 2;
 }
 
+#else
+// Elsewhere (ARM and the rest): four-lane vectors of the compiler's own (NEON on aarch64),
+// multiply-add the compiler may fuse.
+typedef float chorus_float4 __attribute__((vector_size(16)));
+
+static double run_portable(long iterations) {
+    chorus_float4 acc[CHAINS];
+    for (int i = 0; i < CHAINS; i++) acc[i] = (chorus_float4){1.0f, 1.0f, 1.0f, 1.0f} + i * 1e-3f;
+    const chorus_float4 a = {0.999999f, 0.999999f, 0.999999f, 0.999999f}, b = {1e-7f, 1e-7f, 1e-7f, 1e-7f};
+    for (long it = 0; it < iterations; it++)
+        for (int i = 0; i < CHAINS; i++) acc[i] = acc[i] * a + b;
+    volatile float sink = acc[0][0]; (void)sink;
+    return (double)iterations * CHAINS * 4 * 2;
+}
+#endif
+
 double chorus_peak_flops(double seconds, const char **isa) {
     double (*run)(long);
+#ifdef CHORUS_PEAK_X86
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f")) { run = run_avx512; if (isa) *isa = "AVX-512 FMA"; }
     else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) { run = run_avx2; if (isa) *isa = "AVX2 FMA"; }
     else { run = run_sse; if (isa) *isa = "SSE mul+add"; }
+#else
+    run = run_portable; if (isa) *isa = "4-lane vectors";
+#endif
     run(1 << 16);  // warm up (clock ramp, AVX frequency licence)
     long iterations = 1 << 20;
     double best = 0;
