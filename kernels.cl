@@ -772,31 +772,18 @@ __kernel void maxpool_forward(const int NC, const int H, const int W, const int 
     argmax[i] = (float)bi;
 }
 
-// dX[p] = sum of dY over the windows whose maximum was p (gather, deterministic). Disjoint
-// windows take this kernel; overlapping ones maxpool_backward_phase below.
+// Disjoint windows (K <= stride; the small CNN's 2x2 stride 2): dX[p] = dY of the one window that
+// holds p if p was its maximum, else 0 (inputs in no window: 0). Overlapping windows take
+// maxpool_backward_phase below.
 __kernel void maxpool_backward(const int NC, const int H, const int W, const int K, const int stride, const int pad,
                                const int OH, const int OW, __global const float* dY, __global const float* argmax, __global float* dX)
 {
     const int iw = get_global_id(0), ih = get_global_id(1), nc = get_global_id(2);  // over [W, H, NC]
     if (iw >= W || ih >= H || nc >= NC) return;
-    const long i = ((long)nc * H + ih) * W + iw;
-    const int p = ih * W + iw;
-    if (K <= stride) {  // disjoint windows (the same branch for every work-item): at most one holds this input
-        const int oh = (ih + pad) / stride, ow = (iw + pad) / stride;
-        const bool holds = oh < OH && ow < OW && ih + pad - oh * stride < K && iw + pad - ow * stride < K;
-        const long o = (long)nc * OH * OW + min(oh, OH - 1) * OW + min(ow, OW - 1);
-        dX[i] = holds && (int)argmax[o] == p ? dY[o] : 0.0f;
-        return;
-    }
-    float s = 0.0f;
-    const int ohLo = max(0, (ih + pad - K + stride) / stride), ohHi = min(OH - 1, (ih + pad) / stride);
-    const int owLo = max(0, (iw + pad - K + stride) / stride), owHi = min(OW - 1, (iw + pad) / stride);
-    for (int oh = ohLo; oh <= ohHi; oh++)
-        for (int ow = owLo; ow <= owHi; ow++) {
-            const long o = (long)nc * OH * OW + oh * OW + ow;
-            s += (int)argmax[o] == p ? dY[o] : 0.0f;  // a select, not a branch (s is never -0, so + 0 changes nothing)
-        }
-    dX[i] = s;
+    const int oh = (ih + pad) / stride, ow = (iw + pad) / stride;
+    const bool holds = oh < OH && ow < OW && ih + pad - oh * stride < K && iw + pad - ow * stride < K;
+    const long o = (long)nc * OH * OW + min(oh, OH - 1) * OW + min(ow, OW - 1);
+    dX[((long)nc * H + ih) * W + iw] = holds && (int)argmax[o] == ih * W + iw ? dY[o] : 0.0f;
 }
 
 // Overlapping windows (K > stride), dX already zero: dX[argmax] += dY for the windows of one phase

@@ -438,7 +438,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     }
 
     public func maxpoolBackward(_ g: PoolGeometry, dy: Storage, argmax: Storage, dx: Storage) throws {
-        guard g.kernel > g.stride else {
+        guard g.kernel > g.stride else {  // disjoint windows: each input gets at most one window's gradient
             return try launchPlanes("maxpool_backward", width: g.width, height: g.height, planes: g.planes, poolArgs(g) + [b(dy), b(argmax), b(dx)])
         }
         // Overlapping windows: dX = 0, then one scatter per phase of mutually disjoint windows.

@@ -72,7 +72,7 @@ final class KernelsTests: XCTestCase {
         // A second context loads the cached binary and runs it.
         let ctx2 = try OpenCLContext(device: info)
         let buf = try ctx2.makeBuffer(count: 8)
-        try ctx2.launch("fill", global: [8], [.int(8), .float(2.5), .buffer(buf)])
+        try ctx2.launch("fill", global: [8], [.int(8), .float(2.5), .buffer(buf), .int(0)])
         var out = [Float](repeating: 0, count: 8)
         try out.withUnsafeMutableBufferPointer { try ctx2.read(buf, into: $0.baseAddress!, count: 8) }
         XCTAssertEqual(out, [Float](repeating: 2.5, count: 8))
@@ -100,12 +100,12 @@ final class KernelsTests: XCTestCase {
         guard let info = try OpenCLPlatforms.devices().first else { throw XCTSkip("no OpenCL platform") }
         let ctx = try OpenCLContext(device: info)
         let x = try ctx.makeBuffer(count: 1 << 16)
-        try ctx.launch("fill", global: [x.count], [.int(Int32(x.count)), .float(1), .buffer(x)])
+        try ctx.launch("fill", global: [x.count], [.int(Int32(x.count)), .float(1), .buffer(x), .int(0)])
         ctx.startKernelProfile()
         for _ in 0..<5000 { try ctx.launch("scale", global: [x.count], [.int(Int32(x.count)), .float(1.0001), .buffer(x)]) }
-        for _ in 0..<3 { try ctx.launch("fill", global: [x.count], [.int(Int32(x.count)), .float(2), .buffer(x)]) }
+        for _ in 0..<3 { try ctx.launch("fill", global: [x.count], [.int(Int32(x.count)), .float(2), .buffer(x), .int(0)]) }
         let profile = try ctx.stopKernelProfile()
-        try ctx.launch("fill", global: [x.count], [.int(Int32(x.count)), .float(1), .buffer(x)])
+        try ctx.launch("fill", global: [x.count], [.int(Int32(x.count)), .float(1), .buffer(x), .int(0)])
         XCTAssertEqual(profile.entries.map(\.kernel), ["scale", "fill"], "most time first")
         XCTAssertEqual(profile.entries.map(\.launches), [5000, 3])
         XCTAssertGreaterThan(profile.entries[0].seconds, 0)
@@ -129,7 +129,7 @@ final class KernelsTests: XCTestCase {
         let count = 4096, threads = 8, rounds = 25
         let buffers = try (0..<threads).map { _ in try ctx.makeBuffer(count: count) }
         concurrentPerform(threads) { t in
-            for r in 0..<rounds { try? ctx.launch("fill", global: [count], [.int(Int32(count)), .float(Float(t * 1000 + r)), .buffer(buffers[t])]) }
+            for r in 0..<rounds { try? ctx.launch("fill", global: [count], [.int(Int32(count)), .float(Float(t * 1000 + r)), .buffer(buffers[t]), .int(0)]) }
         }
         try ctx.finish()
         XCTAssertEqual(ctx.launchCount - before, threads * rounds, "every launch counted")
@@ -145,19 +145,19 @@ final class KernelsTests: XCTestCase {
     func testKernelSignaturesAreReadFromTheSourceAndChecked() throws {
         let all = KernelSignatures.all
         XCTAssertEqual(all.count, KernelSource.text.components(separatedBy: "__kernel void").count - 1, "every kernel parsed")
-        XCTAssertEqual(all["fill"]?.parameters.map(\.kind), [.int, .float, .buffer])
-        XCTAssertEqual(all["fill"]?.parameters.map(\.name), ["n", "value", "X"])
+        XCTAssertEqual(all["fill"]?.parameters.map(\.kind), [.int, .float, .buffer, .int])
+        XCTAssertEqual(all["fill"]?.parameters.map(\.name), ["n", "value", "X", "offX"])
         XCTAssertEqual(all["gemm_tiled"]?.parameters.count, 19)
         XCTAssertThrowsError(try KernelSignatures.check("fill", [.int(8), .int(2)])) {
-            XCTAssertTrue("\($0)".contains("fill") && "\($0)".contains("takes 3 arguments"), "\($0)")
+            XCTAssertTrue("\($0)".contains("fill") && "\($0)".contains("takes 4 arguments"), "\($0)")
         }
-        XCTAssertThrowsError(try KernelSignatures.check("fill", [.int(8), .int(2), .float(1)])) {
+        XCTAssertThrowsError(try KernelSignatures.check("fill", [.int(8), .int(2), .float(1), .int(0)])) {
             XCTAssertTrue("\($0)".contains("argument 1 (value) is declared float; the launch passes int"), "\($0)")
         }
         guard let info = try OpenCLPlatforms.devices().first else { throw XCTSkip("no OpenCL platform") }
         let ctx = try OpenCLContext(device: info)
         let buf = try ctx.makeBuffer(count: 8)
-        XCTAssertThrowsError(try ctx.launch("fill", global: [8], [.int(8), .buffer(buf), .float(2)]))
+        XCTAssertThrowsError(try ctx.launch("fill", global: [8], [.int(8), .buffer(buf), .float(2), .int(0)]))
         XCTAssertEqual(ctx.launchCount, 0, "nothing was enqueued")
     }
 }
