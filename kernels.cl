@@ -790,8 +790,8 @@ __kernel void maxpool_backward(const int NC, const int H, const int W, const int
 // (py, px), those with oh % m == py and ow % m == px, where m = ceil(K / stride). Windows m apart
 // are disjoint, so no two work-items of a launch add to the same input and the m*m launches, in
 // phase order, give each input its windows' gradients in the same order as the CPU. A scatter
-// reads each window once; the gather above visits every input's candidate windows, with bounds
-// worked out per input (ResNet18's stem: 179 ms a launch on POCL for batch 32).
+// reads each window once. (A gather over each input's candidate windows, their bounds worked out
+// per input, took 179 ms a launch on POCL for ResNet18's stem at batch 32; the phases 39-48 ms.)
 __kernel void maxpool_backward_phase(const int NC, const int H, const int W, const int OH, const int OW,
                                      const int m, const int py, const int px,
                                      __global const float* restrict dY, __global const float* restrict argmax, __global float* restrict dX)
