@@ -81,6 +81,32 @@ final class BackwardOpTests: XCTestCase {
         }
     }
 
+    /// Strided layers whose data gradient goes through columns (col2im_window), one image per chunk:
+    /// each chunk zeroes and fills only its own images' dX (a chunk that zeroed from the first image
+    /// would wipe the gradients of those before it), on the packed path and on im2col + GEMM.
+    func testStridedDataGradientInChunksOnOpenCL() throws {
+        guard let cl = TestDevices.opencl?.openCLContext else { throw XCTSkip("no OpenCL device") }
+        let savedBudget = Ops.columnBudget
+        defer { Ops.columnBudget = savedBudget }
+        Ops.columnBudget = 200  // one image per chunk
+        for variant in [KernelTuning.GEMMVariant.packed, .blocked] {
+            var tuning = TestDevices.smallTuning(variant)
+            tuning.convolutions = .im2col
+            let device = Device.opencl(OpenCLBackend(context: try OpenCLContext(device: cl.info, tuning: tuning)).context)
+            for (n, c, h, w, o, k, s, p) in [(3, 2, 9, 11, 4, 3, 2, 1), (3, 3, 8, 8, 2, 1, 2, 0)] {
+                let x = rng.uniform(n * c * h * w), wt = rng.uniform(o * c * k * k)
+                let oh = (h + 2 * p - k) / s + 1, ow = (w + 2 * p - k) / s + 1
+                let dy = rng.uniform(n * o * oh * ow)
+                let ref = Reference.conv2dBackward(x.doubles, wt.doubles, dy.doubles, n: n, c: c, h: h, wd: w, o: o, k: k, stride: s, pad: p)
+                let grads = try Ops.conv2dBackward(Tensor(dy, shape: [n, o, oh, ow], on: device), x: Tensor(x, shape: [n, c, h, w], on: device),
+                                                   weight: Tensor(wt, shape: [o, c, k, k], on: device), stride: s, padding: p)
+                let label = "conv2d \(n),\(c),\(h),\(w) o\(o) k\(k) s\(s) p\(p) \(variant), one image per chunk"
+                assertClose(try grads.dx!.toArray(), ref.dx, tolerance: 1e-4, "\(label) dx")
+                assertClose(try grads.dWeight.toArray(), ref.dw, tolerance: 1e-4, "\(label) dW")
+            }
+        }
+    }
+
     /// Shapes large enough for oneDNN's blocked layouts, against the float64 gradients written
     /// out (finite differences would take minutes here), including the weights-only pass of a
     /// first layer.
