@@ -91,25 +91,19 @@ if args.first == "conv" {
     exit(0)
 }
 if args.first == "conv-directions" {
-    // chorus-bench conv-directions [BATCH]: each ResNet18 convolution's forward, data gradient and
-    // weight gradient on oneDNN and on im2col + OpenBLAS, same run (fastest of 5 after 2 warm-ups).
+    // chorus-bench conv-directions [BATCH]: each ResNet18 convolution's forward, weight gradient
+    // alone and whole backward on oneDNN and on im2col + OpenBLAS, same run, as shares of the
+    // measured peak.
     let batch = args.count > 1 ? Int(args[1]) ?? 32 : 32
     let peak = TensorBenchmarks.cpuPeak().gflops
-    for s in TensorBenchmarks.resnet18Convolutions {
-        var line = s.name
-        for device in [Device.cpuOneDNN, .cpuIm2col] {
-            let x = try Ops.randomUniform([batch, s.c, s.h, s.h], seed: 3, on: device)
-            let w = try Ops.randomUniform([s.o, s.c, s.k, s.k], seed: 4, low: -0.1, high: 0.1, on: device)
-            let dy = try Ops.conv2dForward(x, weight: w, bias: nil, stride: s.s, padding: s.p)
-            let oh = (s.h + 2 * s.p - s.k) / s.s + 1
-            let flops = 2.0 * Double(batch * s.o * oh * oh * s.c * s.k * s.k)
-            let f = try measure(warmup: 2, repeats: 5, estimate: .fastest) { _ = try Ops.conv2dForward(x, weight: w, bias: nil, stride: s.s, padding: s.p) }
-            let wg = try measure(warmup: 2, repeats: 5, estimate: .fastest) { _ = try Ops.conv2dBackwardWeights(dy, x: x, weight: w, stride: s.s, padding: s.p) }
-            let both = try measure(warmup: 2, repeats: 5, estimate: .fastest) { _ = try Ops.conv2dBackward(dy, x: x, weight: w, stride: s.s, padding: s.p) }
-            line += String(format: "  %@: fwd %.0f%% wgt %.0f%% data %.0f%% (%.1f/%.1f/%.1f ms)", device === Device.cpuOneDNN ? "oneDNN" : "im2col",
-                           100 * flops / f / 1e9 / peak, 100 * flops / wg / 1e9 / peak, 100 * flops / (both - wg) / 1e9 / peak, f * 1e3, wg * 1e3, (both - wg) * 1e3)
-        }
-        print(line)
+    let paths = try [("oneDNN", Device.cpuOneDNN), ("im2col", Device.cpuIm2col)].map { ($0.0, try TensorBenchmarks.convolutionDirections($0.1, batch: batch)) }
+    for (i, s) in TensorBenchmarks.resnet18Convolutions.enumerated() {
+        let share = { (flops: Double, seconds: Double) in 100 * flops / seconds / 1e9 / peak }
+        print(s.name + paths.map { name, rows in
+            let r = rows[i]
+            return String(format: "  %@: fwd %.0f%% wgt %.0f%% bwd %.0f%% (%.1f/%.1f/%.1f ms)", name, share(r.flops, r.forward), share(r.flops, r.weights),
+                          share(2 * r.flops, r.backward), r.forward * 1e3, r.weights * 1e3, r.backward * 1e3)
+        }.joined())
     }
     exit(0)
 }

@@ -46,8 +46,11 @@ public enum TensorBenchmarks {
         return 2 * Double(n * n * n) / t / 1e9
     }
 
+    /// One convolution layer's shape: C input channels of H x H, O outputs, K x K windows.
+    public typealias ConvolutionLayer = (name: String, c: Int, h: Int, o: Int, k: Int, s: Int, p: Int)
+
     /// The ResNet18 convolution shapes (input 224x224, 1 channel): (C, H, O, K, stride, pad).
-    public static let resnet18Convolutions: [(name: String, c: Int, h: Int, o: Int, k: Int, s: Int, p: Int)] = [
+    public static let resnet18Convolutions: [ConvolutionLayer] = [
         ("conv1 7x7/2", 1, 224, 64, 7, 2, 3),
         ("layer1 3x3", 64, 56, 64, 3, 1, 1),
         ("layer2 3x3/2", 64, 56, 128, 3, 2, 1),
@@ -71,8 +74,7 @@ public enum TensorBenchmarks {
                                     kernelTables: ((String, String) -> Void)? = nil) throws -> [BenchmarkResult] {
         var out: [BenchmarkResult] = []
         for s in resnet18Convolutions {
-            let x = try Ops.randomUniform([batch, s.c, s.h, s.h], seed: 3, on: device)
-            let w = try Ops.randomUniform([s.o, s.c, s.k, s.k], seed: 4, low: -0.1, high: 0.1, on: device)
+            let (x, w, flops) = try operands(s, batch: batch, on: device)
             var y: Tensor?
             let tf = try measure(warmup: 2, repeats: repeats, estimate: .fastest) {
                 y = try Ops.conv2dForward(x, weight: w, bias: nil, stride: s.s, padding: s.p)
@@ -88,13 +90,38 @@ public enum TensorBenchmarks {
                 _ = try Ops.conv2dBackward(try Ops.conv2dForward(x, weight: w, bias: nil, stride: s.s, padding: s.p), x: x, weight: w, stride: s.s, padding: s.p)
                 kernelTables(s.name, try cl.stopKernelProfile().table())
             }
-            let oh = (s.h + 2 * s.p - s.k) / s.s + 1
-            let flops = 2.0 * Double(batch * s.o * oh * oh * s.c * s.k * s.k)
             out.append(BenchmarkResult(name: "conv2d forward \(s.name) b\(batch)", device: device.identifier, value: tf * 1000, unit: "ms"))
             out.append(BenchmarkResult(name: "conv2d backward \(s.name) b\(batch)", device: device.identifier, value: tb * 1000, unit: "ms"))
             out.append(BenchmarkResult(name: "conv2d fwd+bwd \(s.name) b\(batch)", device: device.identifier, value: 3 * flops / (tf + tb) / 1e9, unit: "GFLOP/s"))
         }
         return out
+    }
+
+    /// Seconds of each ResNet18 layer on one device: the forward, the weight gradient alone and
+    /// the whole backward (data and weight gradients; no path computes the data gradient alone,
+    /// and the difference of two timings on a shared machine is noise), each the fastest of five
+    /// after two untimed runs; and the layer's forward operations (each gradient has as many).
+    public static func convolutionDirections(_ device: Device, batch: Int)
+        throws -> [(layer: ConvolutionLayer, forward: Double, weights: Double, backward: Double, flops: Double)] {
+        try resnet18Convolutions.map { s in
+            let (x, w, flops) = try operands(s, batch: batch, on: device)
+            let dy = try Ops.conv2dForward(x, weight: w, bias: nil, stride: s.s, padding: s.p)
+            func fastest(_ body: () throws -> Void) throws -> Double {
+                try measure(warmup: 2, repeats: 5, estimate: .fastest) { try body(); try device.synchronize() }
+            }
+            let forward = try fastest { _ = try Ops.conv2dForward(x, weight: w, bias: nil, stride: s.s, padding: s.p) }
+            let weights = try fastest { _ = try Ops.conv2dBackwardWeights(dy, x: x, weight: w, stride: s.s, padding: s.p) }
+            let backward = try fastest { _ = try Ops.conv2dBackward(dy, x: x, weight: w, stride: s.s, padding: s.p) }
+            return (s, forward, weights, backward, flops)
+        }
+    }
+
+    /// A layer's random input and weights on `device`, and its forward operations (2 per multiply-add).
+    private static func operands(_ s: ConvolutionLayer, batch: Int, on device: Device) throws -> (x: Tensor, w: Tensor, flops: Double) {
+        let x = try Ops.randomUniform([batch, s.c, s.h, s.h], seed: 3, on: device)
+        let w = try Ops.randomUniform([s.o, s.c, s.k, s.k], seed: 4, low: -0.1, high: 0.1, on: device)
+        let oh = (s.h + 2 * s.p - s.k) / s.s + 1
+        return (x, w, 2.0 * Double(batch * s.o * oh * oh * s.c * s.k * s.k))
     }
 
     /// Microseconds per tiny kernel launch (a 1-element fill), synchronised every 100 launches.
