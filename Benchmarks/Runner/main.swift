@@ -51,11 +51,12 @@ if args.first == "gemm" {
     }
     exit(0)
 }
-/// A device string, or one CPU convolution path alone: cpu-im2col, cpu-onednn.
+/// A device string, or one CPU convolution path alone: cpu-im2col, cpu-onednn, cpu-winograd.
 func benchDevice(_ name: String) throws -> Device {
     switch name {
     case "cpu-im2col": return .cpuIm2col
     case "cpu-onednn": return .cpuOneDNN
+    case "cpu-winograd": return .cpuWinograd
     default: return try Device.select(name)
     }
 }
@@ -85,18 +86,18 @@ if args.first == "conv" {
     }
     let peak = TensorBenchmarks.cpuPeak()
     print(String(format: "measured peak: %.1f GFLOP/s (%@, %d cores)", peak.gflops, peak.isa, Machine.usableCores))
-    let results = try [Device.cpu, .cpuOneDNN, .cpuIm2col].flatMap { try TensorBenchmarks.convolutions($0, batch: batch) }
+    let results = try [Device.cpu, .cpuOneDNN, .cpuWinograd, .cpuIm2col].flatMap { try TensorBenchmarks.convolutions($0, batch: batch) }
     print(formatTable(results))
     for r in results where r.unit == "GFLOP/s" { print(String(format: "%@ %@: %.0f%% of peak", r.name, r.device, 100 * r.value / peak.gflops)) }
     exit(0)
 }
 if args.first == "conv-directions" {
     // chorus-bench conv-directions [BATCH]: each ResNet18 convolution's forward, weight gradient
-    // alone and whole backward on oneDNN and on im2col + OpenBLAS, same run, as shares of the
-    // measured peak.
+    // alone and whole backward on oneDNN, Winograd (3x3 stride-1 forward and data gradient; oneDNN
+    // elsewhere) and im2col + OpenBLAS, same run, as shares of the measured peak.
     let batch = args.count > 1 ? Int(args[1]) ?? 32 : 32
     let peak = TensorBenchmarks.cpuPeak().gflops
-    let paths = try [("oneDNN", Device.cpuOneDNN), ("im2col", Device.cpuIm2col)].map { ($0.0, try TensorBenchmarks.convolutionDirections($0.1, batch: batch)) }
+    let paths = try [("oneDNN", Device.cpuOneDNN), ("Winograd", Device.cpuWinograd), ("im2col", Device.cpuIm2col)].map { ($0.0, try TensorBenchmarks.convolutionDirections($0.1, batch: batch)) }
     for (i, s) in TensorBenchmarks.resnet18Convolutions.enumerated() {
         let share = { (flops: Double, seconds: Double) in 100 * flops / seconds / 1e9 / peak }
         print(s.name + paths.map { name, rows in

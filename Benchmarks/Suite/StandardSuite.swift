@@ -38,8 +38,8 @@ public enum StandardSuite {
             log(String(format: "launch overhead %@: %.1f us", d.identifier, us))
         }
         let batch = quick ? 4 : 32
-        // The CPU fallback chooses per shape between its two convolution paths: each is measured too.
-        let convolutionDevices = devices.flatMap { $0.isOpenCL ? [$0] : [$0, Device.cpuOneDNN, Device.cpuIm2col] }
+        // The CPU fallback chooses per shape between its convolution paths: each is measured too.
+        let convolutionDevices = devices.flatMap { $0.isOpenCL ? [$0] : [$0, Device.cpuOneDNN, Device.cpuWinograd, Device.cpuIm2col] }
         for d in convolutionDevices {
             log("conv2d ResNet18 shapes, batch \(batch), \(d.identifier)...")
             let figures = try TensorBenchmarks.convolutions(d, batch: batch, repeats: quick ? 1 : 3)
@@ -58,8 +58,8 @@ public enum StandardSuite {
         }
         if let cpu = Device.cpu.backend as? CPUBackend, devices.contains(where: { !$0.isOpenCL }) {
             let paths = cpu.convolutionChoices.paths
-            let im2col = paths.values.filter { $0 == "im2col" }.count
-            log("cpu convolution paths chosen on this machine: \(paths.count - im2col) oneDNN, \(im2col) im2col (\(cpu.convolutionChoices.file ?? "not kept"))")
+            let count = { (path: String) in paths.values.filter { $0 == path }.count }
+            log("cpu convolution paths chosen on this machine: \(count("onednn")) oneDNN, \(count("winograd")) Winograd, \(count("im2col")) im2col (\(cpu.convolutionChoices.file ?? "not kept"))")
         }
         for d in devices {
             for arch in [Architecture.resnet18, .small] {

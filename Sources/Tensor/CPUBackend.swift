@@ -11,14 +11,17 @@ import Kernels
 public final class CPUBackend: Backend, @unchecked Sendable {
     /// Where convolutions run.
     public enum ConvolutionEngine: String, Sendable {
-        /// Per shape and direction, whichever of oneDNN and im2col measured faster on this
-        /// machine the first time (the default; see `ConvolutionChoices`).
+        /// Per shape and direction, whichever of oneDNN, im2col and (3x3, stride 1) Winograd
+        /// measured fastest on this machine the first time (the default; see `ConvolutionChoices`).
         case tuned
         /// oneDNN's kernels for this CPU.
         case oneDNN = "onednn"
         /// im2col + OpenBLAS, the path every backend has (the reference in tests and benchmarks);
         /// the weight gradient of a narrow input (a first layer) by sliding windows instead.
         case im2col
+        /// Winograd F(4x4, 3x3) wherever it serves the shape (3x3 windows, stride 1, padding 1,
+        /// on AVX2 + FMA: forward, inference and data gradients), oneDNN for the rest.
+        case winograd
     }
 
     public let name = "cpu"
@@ -97,13 +100,16 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         if let oneDNN { return oneDNN }
         let made = try OneDNNConvolutions(threads: threads)
         oneDNN = made
-        choices = ConvolutionChoices(file: ConvolutionChoices.machineFile(oneDNNVersion: OneDNNConvolutions.version))
+        choices = ConvolutionChoices(file: ConvolutionChoices.machineFile(oneDNNVersion: OneDNNConvolutions.version),
+                                     preferred: .oneDNN, alternatives: [.im2col, .winograd])
         return made
     }
 
-    /// Runs a convolution on the engine's path (measuring both the first time when tuned).
+    /// Runs a convolution on the engine's path (measuring each the first time when tuned).
+    /// `winograd` is nil where Winograd does not serve the shape.
     private func convolve(_ g: ConvGeometry, images: Int, outChannels: Int, _ direction: ConvolutionChoices.Direction,
-                          oneDNN oneDNNRun: (OneDNNConvolutions) throws -> Void, im2col: () throws -> Void) throws {
+                          oneDNN oneDNNRun: (OneDNNConvolutions) throws -> Void, im2col: () throws -> Void,
+                          winograd: ((OneDNNConvolutions) throws -> Void)? = nil) throws {
         let t0 = DispatchTime.now().uptimeNanoseconds
         let products = 2 * Double(images) * Double(outChannels) * Double(g.columnRows) * Double(g.outHeight * g.outWidth)
         defer {
@@ -117,10 +123,18 @@ public final class CPUBackend: Backend, @unchecked Sendable {
             switch convolutions {
             case .im2col: try im2col()
             case .oneDNN: try oneDNNRun(try oneDNNConvolutions())
+            case .winograd:
+                let engine = try oneDNNConvolutions()
+                if let winograd { try winograd(engine) } else { try oneDNNRun(engine) }
             case .tuned:
                 let engine = try oneDNNConvolutions()
-                try choices!.run(ConvolutionChoices.key(g, images: images, outChannels: outChannels, direction)) { path in
-                    if path == .im2col { try im2col() } else { try oneDNNRun(engine) }
+                try choices!.run(ConvolutionChoices.key(g, images: images, outChannels: outChannels, direction),
+                                 alternatives: winograd == nil ? [.im2col] : [.im2col, .winograd]) { path in
+                    switch path {
+                    case .im2col: try im2col()
+                    case .winograd where winograd != nil: try winograd!(engine)
+                    case .oneDNN, .implicitGEMM, .winograd: try oneDNNRun(engine)
+                    }
                 }
             }
         }
@@ -129,7 +143,10 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     public func conv2dForward(_ g: ConvGeometry, images: Int, outChannels: Int, x: Storage, w: Storage, y: Storage) throws {
         try convolve(g, images: images, outChannels: outChannels, .forward,
                      oneDNN: { try $0.forward(.init(images: images, outChannels: outChannels, geometry: g), x: x.host!, w: w.host!, y: y.host!) },
-                     im2col: { try im2colConv2dForward(g, images: images, outChannels: outChannels, x: x, w: w, y: y) })
+                     im2col: { try im2colConv2dForward(g, images: images, outChannels: outChannels, x: x, w: w, y: y) },
+                     winograd: winograd(g, outChannels: outChannels, dataGradient: false) { _ in
+                         self.winogradConvolve(g, images: images, outChannels: outChannels, dataGradient: false, x: x, w: w, bias: nil, relu: false, y: y)
+                     })
     }
 
     public func conv2dBackward(_ g: ConvGeometry, images: Int, outChannels: Int, x: Storage, w: Storage, dy: Storage,
@@ -143,7 +160,29 @@ public final class CPUBackend: Backend, @unchecked Sendable {
                          } else {
                              try im2colConv2dBackward(g, images: images, outChannels: outChannels, x: x, w: w, dy: dy, dx: dx, dw: dw)
                          }
+                     },
+                     // The weight gradient on oneDNN, the data gradient by Winograd.
+                     winograd: dx.flatMap { dx in
+                         winograd(g, outChannels: outChannels, dataGradient: true) { engine in
+                             try engine.backward(.init(images: images, outChannels: outChannels, geometry: g), x: x.host!, w: w.host!, dy: dy.host!, dx: nil, dw: dw.host!)
+                             self.winogradConvolve(g, images: images, outChannels: outChannels, dataGradient: true, x: dy, w: w, bias: nil, relu: false, y: dx)
+                         }
                      })
+    }
+
+    /// `run` where Winograd serves the shape, else nil.
+    private func winograd(_ g: ConvGeometry, outChannels: Int, dataGradient: Bool,
+                          _ run: @escaping (OneDNNConvolutions) throws -> Void) -> ((OneDNNConvolutions) throws -> Void)? {
+        WinogradConvolution.serves(g, outChannels: outChannels, dataGradient: dataGradient) ? run : nil
+    }
+
+    /// A Winograd convolution of the layer `g`: forward (x: its input, y: its output) or its data
+    /// gradient (x: the output gradient, y: the input gradient).
+    private func winogradConvolve(_ g: ConvGeometry, images: Int, outChannels: Int, dataGradient: Bool,
+                                  x: Storage, w: Storage, bias: Storage?, relu: Bool, y: Storage) {
+        WinogradConvolution.convolve(images: images, channels: dataGradient ? outChannels : g.channels, height: g.height, width: g.width,
+                                     outChannels: dataGradient ? g.channels : outChannels, dataGradient: dataGradient,
+                                     x: x.host!, w: w.host!, bias: bias?.host, relu: relu, y: y.host!, threads: threads, pool: pool)
     }
 
     /// Inputs with at most this many values under a window (channels x window: the network's
@@ -186,6 +225,9 @@ public final class CPUBackend: Backend, @unchecked Sendable {
                      im2col: {
                          try im2colConv2dForward(g, images: images, outChannels: outChannels, x: x, w: w, y: y)
                          try biasActivation(g, images: images, outChannels: outChannels, bias: bias, relu: relu, y: y)
+                     },
+                     winograd: winograd(g, outChannels: outChannels, dataGradient: false) { _ in
+                         self.winogradConvolve(g, images: images, outChannels: outChannels, dataGradient: false, x: x, w: w, bias: bias, relu: relu, y: y)
                      })
     }
 
@@ -197,9 +239,9 @@ public final class CPUBackend: Backend, @unchecked Sendable {
 
     /// The convolution paths kept for this machine (see `ConvolutionChoices`), read from their
     /// file: how many shapes chose each, and the file.
-    public static func keptConvolutionChoices() -> (oneDNN: Int, im2col: Int, file: String?) {
+    public static func keptConvolutionChoices() -> (oneDNN: Int, im2col: Int, winograd: Int, file: String?) {
         let file = ConvolutionChoices.machineFile(oneDNNVersion: OneDNNConvolutions.version), kept = ConvolutionChoices(file: file)
-        return (kept.count(.oneDNN), kept.count(.im2col), file)
+        return (kept.count(.oneDNN), kept.count(.im2col), kept.count(.winograd), file)
     }
 
     /// The implementations oneDNN chose for a convolution shape on this machine (e.g. `jit:avx512_core`).

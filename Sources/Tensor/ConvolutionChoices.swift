@@ -2,22 +2,23 @@ import ChorusCore
 import Foundation
 import Kernels
 
-/// Which of the CPU backend's two convolution paths (oneDNN, im2col + OpenBLAS) is faster for a
-/// shape and direction on this machine. Neither wins everywhere: on one 2-core AVX2 machine oneDNN
-/// ran ResNet18's early layers 1.5x faster and its 7x7x512 layers 1.3x slower. So, as CLBlast
-/// tunes its kernels, the choice is measured on the machine the first time a shape is used (each
-/// path run once untimed, then `rounds` times interleaved, the best of each compared; im2col only
-/// when it is at least `margin` faster) and
+/// Which of the CPU backend's convolution paths (oneDNN, im2col + OpenBLAS, and for 3x3 stride-1
+/// layers Winograd) is fastest for a shape and direction on this machine. None wins everywhere: on
+/// one 2-core AVX2 machine oneDNN ran ResNet18's early layers 1.5x faster than im2col and its
+/// 7x7x512 layers 1.3x slower. So, as CLBlast tunes its kernels, the choice is measured on the
+/// machine the first time a shape is used (each path run once untimed, then `rounds` times
+/// interleaved, the best of each compared; another path than the preferred one only when it is at
+/// least `margin` faster) and
 /// kept in a file beside the kernel binaries, so every later process on the machine makes the
 /// same choice (and computes the same bits) without measuring again.
 /// The OpenCL backend on GPUs chooses the same way between its implicit-GEMM kernels and
 /// im2col + GEMM (neither wins everywhere there either: on an H200 the implicit kernels ran
 /// ResNet18's 56x56 layers 1.3x faster, its strided backward passes 2x slower).
 final class ConvolutionChoices: @unchecked Sendable {
-    enum Path: String, Codable, Sendable { case oneDNN = "onednn", im2col, implicitGEMM = "implicit-gemm" }
+    enum Path: String, Codable, Sendable { case oneDNN = "onednn", im2col, implicitGEMM = "implicit-gemm", winograd }
     enum Direction: String, Sendable { case forward, backward, backwardWeights = "backward-weights", inference }
 
-    /// The alternative is chosen only when it is at least this much faster than the preferred path.
+    /// Another path is chosen only when it is at least this much faster than the preferred one.
     static let margin = 0.05
     /// Timed runs of each path when a shape is new.
     static let rounds = 3
@@ -37,21 +38,23 @@ final class ConvolutionChoices: @unchecked Sendable {
         return table.values.filter { $0 == path }.count
     }
 
-    /// The path used unless the other is measured `margin` faster, and that other.
-    let preferred: Path, alternative: Path
+    /// The path used unless another is measured `margin` faster, and those others (a shape may
+    /// offer fewer: `run`'s `alternatives`).
+    let preferred: Path, alternatives: [Path]
 
     /// Choices kept in `file` (nil: measured afresh in each process).
-    init(file: String?, preferred: Path = .oneDNN, alternative: Path = .im2col) {
+    init(file: String?, preferred: Path = .oneDNN, alternatives: [Path] = [.im2col]) {
         self.file = file
         self.preferred = preferred
-        self.alternative = alternative
+        self.alternatives = alternatives
         table = file.flatMap { try? JSONDecoder().decode([String: Path].self, from: Data(contentsOf: URL(fileURLWithPath: $0))) } ?? [:]
     }
 
     /// Raised whenever the CPU backend's native path changes its kernels (2: sliding-window
-    /// weight gradients for narrow inputs, products split along k), so that each machine measures
-    /// its choices again rather than keep ones made against the old kernels.
-    static let nativePathRevision = 2
+    /// weight gradients for narrow inputs, products split along k; 3: Winograd for 3x3 stride-1
+    /// layers), so that each machine measures its choices again rather than keep ones made
+    /// without the new kernels.
+    static let nativePathRevision = 3
 
     /// The file for this machine: CPU model, oneDNN version and native-path revision in the name,
     /// in the kernel cache.
@@ -80,13 +83,15 @@ final class ConvolutionChoices: @unchecked Sendable {
         return "\(direction.rawValue) n\(bucket) c\(g.channels) \(g.height)x\(g.width) o\(outChannels) k\(g.kernelH)x\(g.kernelW) s\(g.stride) p\(g.padding)"
     }
 
-    /// The path for `key`, measuring both with `run` (which performs the convolution, writing its
-    /// outputs) when the key is new; `synchronize` waits for a device's queued work, so each timed
-    /// run is timed to its end. On return the outputs hold the chosen path's result.
-    func run(_ key: String, synchronize: () throws -> Void = {}, _ run: (Path) throws -> Void) throws {
+    /// The path for `key`, measuring the preferred path and `alternatives` (nil: all of this
+    /// table's) with `run` (which performs the convolution, writing its outputs) when the key is
+    /// new; `synchronize` waits for a device's queued work, so each timed run is timed to its end.
+    /// On return the outputs hold the chosen path's result.
+    func run(_ key: String, alternatives offered: [Path]? = nil, synchronize: () throws -> Void = {}, _ run: (Path) throws -> Void) throws {
         lock.lock()
         if let path = table[key] { lock.unlock(); return try run(path) }
         defer { lock.unlock() }
+        let others = offered ?? alternatives
         func timed(_ path: Path) throws -> Double {
             try synchronize()
             let t0 = DispatchTime.now().uptimeNanoseconds
@@ -95,16 +100,17 @@ final class ConvolutionChoices: @unchecked Sendable {
             return Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
         }
         // A first, untimed run of each (kernels are built, buffers are touched), then rounds of
-        // both, interleaved so a passing load slows both alike; the best of each counts.
-        try run(alternative)
+        // all, interleaved so a passing load slows them alike; the best of each counts.
+        for other in others { try run(other) }
         try run(preferred)
-        var other = Double.infinity, usual = Double.infinity
+        var best = [Double](repeating: .infinity, count: others.count), usual = Double.infinity
         for _ in 0..<Self.rounds {
-            other = min(other, try timed(alternative))
+            for (i, other) in others.enumerated() { best[i] = min(best[i], try timed(other)) }
             usual = min(usual, try timed(preferred))
         }
-        let path = other < usual * (1 - Self.margin) ? alternative : preferred
-        if path == alternative { try run(alternative) }
+        let fastest = best.indices.min { best[$0] < best[$1] }
+        let path = fastest.map { best[$0] < usual * (1 - Self.margin) ? others[$0] : preferred } ?? preferred
+        if path != preferred { try run(path) }
         table[key] = path
         save(key, path)
     }

@@ -15,10 +15,12 @@ public final class Device: @unchecked Sendable, CustomStringConvertible {
     /// The shared CPU fallback device.
     public static let cpu = Device(kind: .cpu, backend: CPUBackend())
 
-    /// The CPU fallback with every convolution on im2col + OpenBLAS, or every one on oneDNN
-    /// (`cpu` chooses per shape): the paths checked and measured one against the other.
+    /// The CPU fallback with every convolution on im2col + OpenBLAS, every one on oneDNN, or
+    /// Winograd wherever it serves the shape (`cpu` chooses per shape): the paths checked and
+    /// measured one against the other.
     public static let cpuIm2col = Device(kind: .cpu, backend: CPUBackend(convolutions: .im2col))
     public static let cpuOneDNN = Device(kind: .cpu, backend: CPUBackend(convolutions: .oneDNN))
+    public static let cpuWinograd = Device(kind: .cpu, backend: CPUBackend(convolutions: .winograd))
 
     /// A device on an OpenCL context.
     public static func opencl(_ context: OpenCLContext) -> Device {
@@ -85,8 +87,12 @@ public final class Device: @unchecked Sendable, CustomStringConvertible {
     public var identifier: String {
         switch kind {
         case .cpu:
-            let engine = (backend as? CPUBackend)?.convolutions ?? .tuned
-            return engine == .tuned ? "cpu" : "cpu (\(engine == .oneDNN ? "oneDNN" : "im2col"))"
+            switch (backend as? CPUBackend)?.convolutions ?? .tuned {
+            case .tuned: return "cpu"
+            case .oneDNN: return "cpu (oneDNN)"
+            case .im2col: return "cpu (im2col)"
+            case .winograd: return "cpu (Winograd)"
+            }
         case let .opencl(c): return "opencl:\(c.info.index)"
         }
     }

@@ -27,7 +27,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         wg = elementwiseWorkGroup
         reduceWG = min(KernelTuning.maxReduceWorkGroup, reduceWorkGroup)
         convolutionChoices = tuning.gemmVariant == .tiled && tuning.convolutions == .tuned
-            ? ConvolutionChoices(file: ConvolutionChoices.deviceFile(context.info, tuning: tuning), preferred: .im2col, alternative: .implicitGEMM) : nil
+            ? ConvolutionChoices(file: ConvolutionChoices.deviceFile(context.info, tuning: tuning), preferred: .im2col, alternatives: [.implicitGEMM]) : nil
     }
 
     public func allocate(_ count: Int) throws -> Storage { Storage(buffer: try context.makeBuffer(count: count)) }

@@ -43,8 +43,9 @@ struct DevicesCommand: ParsableCommand {
         print("CPU fallback:")
         print("  cpu  native (oneDNN + OpenBLAS + FFTW), \(cores) cores\(auto == nil ? "  [default]" : "")")
         let kept = CPUBackend.keptConvolutionChoices()
-        print("      convolutions: per shape, oneDNN or im2col + OpenBLAS, whichever measured faster here on first use; "
-              + (kept.oneDNN + kept.im2col == 0 ? "none measured yet" : "\(kept.oneDNN) shapes chose oneDNN, \(kept.im2col) im2col")
+        print("      convolutions: per shape, oneDNN, im2col + OpenBLAS or (3x3, stride 1) Winograd, whichever measured fastest here on first use; "
+              + (kept.oneDNN + kept.im2col + kept.winograd == 0 ? "none measured yet"
+                 : "\(kept.oneDNN) shapes chose oneDNN, \(kept.im2col) im2col, \(kept.winograd) Winograd")
               + (kept.file.map { " (\($0))" } ?? ""))
     }
 }

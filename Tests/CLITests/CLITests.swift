@@ -56,7 +56,7 @@ final class CLITests: XCTestCase {
         let r = try CLI.run(["devices"])
         XCTAssertEqual(r.status, 0, r.output)
         XCTAssertTrue(r.output.contains("cpu  native (oneDNN + OpenBLAS + FFTW)"), r.output)
-        XCTAssertTrue(r.output.contains("convolutions: per shape, oneDNN or im2col + OpenBLAS"), r.output)
+        XCTAssertTrue(r.output.contains("convolutions: per shape, oneDNN, im2col + OpenBLAS or (3x3, stride 1) Winograd"), r.output)
         XCTAssertEqual(r.output.components(separatedBy: "[default]").count, 2, "exactly one default: \(r.output)")
         if ProcessInfo.processInfo.environment["CI"] != nil { XCTAssertTrue(r.output.contains("opencl:0"), r.output) }
     }

@@ -799,6 +799,22 @@ final class ConvolutionChoicesTests: XCTestCase {
         XCTAssertEqual(ConvolutionChoices(file: file).paths, ["forward a": "im2col", "forward b": "onednn", "backward c": "im2col"])
     }
 
+    /// With several alternatives (a 3x3 stride-1 shape offers Winograd too), the fastest of all
+    /// wins; a shape that offers fewer is measured over those only.
+    func testTheFastestOfSeveralAlternativesWins() throws {
+        var calls: [ConvolutionChoices.Path] = []
+        let choices = ConvolutionChoices(file: nil, preferred: .oneDNN, alternatives: [.im2col, .winograd])
+        let delays: [ConvolutionChoices.Path: UInt32] = [.oneDNN: 20_000, .im2col: 40_000, .winograd: 0]
+        try choices.run("forward 3x3") { calls.append($0); usleep(delays[$0]!) }
+        XCTAssertEqual(choices.paths["forward 3x3"], "winograd")
+        XCTAssertEqual(calls.last, .winograd, "the outputs left are the chosen path's")
+        XCTAssertEqual(Set(calls), [.oneDNN, .im2col, .winograd])
+        calls = []
+        try choices.run("forward 7x7", alternatives: [.im2col]) { calls.append($0); usleep(delays[$0]!) }
+        XCTAssertEqual(choices.paths["forward 7x7"], "onednn")
+        XCTAssertFalse(calls.contains(.winograd), "a shape Winograd does not serve is never run on it")
+    }
+
     func testKeysRoundTheBatchUpToAPowerOfTwo() {
         let g = ConvGeometry(channels: 64, height: 56, width: 56, kernelH: 3, kernelW: 3, stride: 1, padding: 1)
         XCTAssertEqual(ConvolutionChoices.key(g, images: 100, outChannels: 64, .forward), ConvolutionChoices.key(g, images: 128, outChannels: 64, .forward))

@@ -19,9 +19,9 @@ enum TestDevices {
 
     static var all: [Device] { [Device.cpu] + (opencl.map { [$0] } ?? []) }
 
-    /// For convolutions: each of the CPU fallback's paths (oneDNN, im2col + OpenBLAS, and the
-    /// per-shape choice between them) and OpenCL.
-    static var convolution: [Device] { [Device.cpu, Device.cpuOneDNN, Device.cpuIm2col] + (opencl.map { [$0] } ?? []) }
+    /// For convolutions: each of the CPU fallback's paths (oneDNN, Winograd where it serves the
+    /// shape, im2col + OpenBLAS, and the per-shape choice between them) and OpenCL.
+    static var convolution: [Device] { [Device.cpu, Device.cpuOneDNN, Device.cpuWinograd, Device.cpuIm2col] + (opencl.map { [$0] } ?? []) }
 
     /// Small settings of every GEMM variant, for the OpenCL tests: gemm_packed with chunks of k
     /// shorter than the products' (so later chunks add to what the first wrote) and several panels

@@ -27,4 +27,28 @@ const char *chorus_host_kernels_isa(void);
 /// check both on machines that have them).
 void chorus_host_kernels_use_portable(int on);
 
+/// Winograd F(4x4, 3x3) convolutions (winograd.c): 3x3 windows, stride 1, padding 1, so the
+/// output is the input's size. Nonzero when this CPU runs them (AVX2 + FMA) and out_channels is
+/// a multiple of 4.
+int chorus_winograd_supported(int channels, int out_channels);
+
+/// Floats of transformed weights (36 x channels x out_channels).
+size_t chorus_winograd_weights_size(int channels, int out_channels);
+
+/// Transforms 3x3 weights for chorus_winograd_convolve. Forward (data_gradient 0): w is
+/// [out_channels][channels][3][3]. For a layer's data gradient (data_gradient 1), whose inputs are
+/// the layer's output gradients: w is the layer's weights, [channels][out_channels][3][3], each
+/// filter turned 180 degrees. Transforms the output channels of groups [first_group, first_group +
+/// groups), four channels each (threads split the groups).
+void chorus_winograd_weights(const float *w, float *u, int channels, int out_channels, int data_gradient, int first_group, int groups);
+
+/// Floats of scratch one thread's call of chorus_winograd_convolve needs.
+size_t chorus_winograd_scratch(int images, int channels, int height, int width, int out_channels);
+
+/// y[n][k] = relu?(bias[k] + sum over c of conv3x3(x[n][c], w[k][c])) for images [first, first + count)
+/// of x [images][channels][height][width]; y is [images][out_channels][height][width]. u from
+/// chorus_winograd_weights; bias may be NULL (0). Only where chorus_winograd_supported.
+void chorus_winograd_convolve(const float *x, const float *u, const float *bias, int relu, float *y, float *scratch,
+                              int first, int count, int images, int channels, int height, int width, int out_channels);
+
 #endif

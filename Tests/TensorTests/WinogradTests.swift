@@ -1,0 +1,105 @@
+import CHostKernels
+@testable import Tensor
+import TestSupport
+import XCTest
+
+/// The CPU fallback's Winograd F(4x4, 3x3) convolutions against float64, on shapes that reach
+/// every edge of the kernel: images whose sides are not multiples of the 4x4 tiles (partial tiles
+/// at the right and bottom), a last panel of 24 tiles only partly filled, several blocks of
+/// tiles per chunk of images and several chunks per core, one image (one core), one input
+/// channel, output channels a multiple of 4 but not of 8, and wide layers (many channels).
+/// Weights are scaled as a network's are (outputs of order 1, not of order sqrt(9 x channels)):
+/// F(4x4, 3x3)'s transforms multiply rounding errors by up to about ten against a direct sum
+/// (on ResNet18-like data, 1-2e-5 of the outputs' RMS against 2-4e-6), so unscaled weights
+/// with 96 channels would test the tolerance, not the kernel.
+final class WinogradTests: XCTestCase {
+    var rng = TestRNG(seed: UInt64.random(in: 0...UInt64.max))
+
+    private func weights(_ o: Int, _ c: Int) -> [Float] { rng.uniform(o * c * 9).map { $0 / Float(3 * c).squareRoot() } }
+
+    /// (images, channels, height, width, out channels)
+    let shapes = [(2, 3, 9, 11, 4), (1, 1, 5, 7, 8), (9, 4, 30, 30, 8), (3, 64, 7, 7, 12), (2, 8, 4, 4, 4), (5, 96, 6, 13, 20), (2, 12, 3, 2, 8)]
+
+    private func requireWinograd() throws {
+        guard chorus_winograd_supported(1, 4) != 0 else {
+            throw XCTSkip("this CPU lacks AVX2 + FMA: the Winograd kernels do not run here (the CPU fallback uses oneDNN)")
+        }
+    }
+
+    func testTheShapesItServes() throws {
+        try requireWinograd()
+        let g = { (k: Int, s: Int, p: Int) in ConvGeometry(channels: 8, height: 9, width: 9, kernelH: k, kernelW: k, stride: s, padding: p) }
+        XCTAssertTrue(WinogradConvolution.serves(g(3, 1, 1), outChannels: 12, dataGradient: false))
+        XCTAssertFalse(WinogradConvolution.serves(g(3, 1, 1), outChannels: 6, dataGradient: false), "output channels in fours")
+        XCTAssertTrue(WinogradConvolution.serves(g(3, 1, 1), outChannels: 6, dataGradient: true), "the data gradient's outputs are the 8 input channels")
+        XCTAssertFalse(WinogradConvolution.serves(g(3, 2, 1), outChannels: 8, dataGradient: false), "stride 2")
+        XCTAssertFalse(WinogradConvolution.serves(g(3, 1, 0), outChannels: 8, dataGradient: false), "padding 0")
+        XCTAssertFalse(WinogradConvolution.serves(g(5, 1, 2), outChannels: 8, dataGradient: false), "5x5")
+    }
+
+    func testForwardWithBiasAndReLUAgainstFloat64() throws {
+        try requireWinograd()
+        for (n, c, h, w, o) in shapes {
+            let x = rng.uniform(n * c * h * w), wt = weights(o, c), bias = rng.uniform(o)
+            let conv = Reference.conv2d(x.doubles, wt.doubles, bias.doubles, n: n, c: c, h: h, wd: w, o: o, kh: 3, kw: 3, stride: 1, pad: 1)
+            for relu in [false, true] {
+                var y = [Float](repeating: .nan, count: n * o * h * w)
+                x.withUnsafeBufferPointer { px in wt.withUnsafeBufferPointer { pw in bias.withUnsafeBufferPointer { pb in
+                    y.withUnsafeMutableBufferPointer { py in
+                        WinogradConvolution.convolve(images: n, channels: c, height: h, width: w, outChannels: o, dataGradient: false,
+                                                     x: px.baseAddress!, w: pw.baseAddress!, bias: pb.baseAddress!, relu: relu,
+                                                     y: py.baseAddress!, threads: 2, pool: HostPool(limitFloats: 0))
+                    }
+                } } }
+                assertClose(y, relu ? conv.map { max($0, 0) } : conv, "Winograd \(n),\(c),\(h),\(w) o\(o) relu \(relu)")
+            }
+        }
+    }
+
+    /// Through the backend (`Device.cpuWinograd`): the forward, the fused inference convolution
+    /// and the data gradient (the weight gradient stays on oneDNN) against float64.
+    func testBackendForwardInferenceAndDataGradient() throws {
+        try requireWinograd()
+        let device = Device.cpuWinograd
+        for (n, c, h, w, o) in shapes where c % 4 == 0 {
+            let x = rng.uniform(n * c * h * w), wt = weights(o, c), dy = rng.uniform(n * o * h * w)
+            let xt = try Tensor(x, shape: [n, c, h, w], on: device), wtt = try Tensor(wt, shape: [o, c, 3, 3], on: device)
+            let label = "\(n),\(c),\(h),\(w) o\(o)"
+            let y = try Ops.conv2dForward(xt, weight: wtt, bias: nil, stride: 1, padding: 1)
+            assertClose(try y.toArray(), Reference.conv2d(x.doubles, wt.doubles, nil, n: n, c: c, h: h, wd: w, o: o, kh: 3, kw: 3, stride: 1, pad: 1), "forward \(label)")
+            let ref = Reference.conv2dBackward(x.doubles, wt.doubles, dy.doubles, n: n, c: c, h: h, wd: w, o: o, k: 3, stride: 1, pad: 1)
+            let grads = try Ops.conv2dBackward(Tensor(dy, shape: [n, o, h, w], on: device), x: xt, weight: wtt, stride: 1, padding: 1)
+            assertClose(try grads.dx!.toArray(), ref.dx, "dx \(label)")
+            assertClose(try grads.dWeight.toArray(), ref.dw, "dW \(label)")
+            let gamma = rng.uniform(o), beta = rng.uniform(o), mean = rng.uniform(o), variance = rng.uniform(o).map { abs($0) + 0.1 }
+            let t = { (v: [Float]) in try Tensor(v, shape: [o], on: device) }
+            let fused = try Ops.conv2dBatchNormInference(xt, weight: wtt, stride: 1, padding: 1, gamma: t(gamma), beta: t(beta),
+                                                         runningMean: t(mean), runningVar: t(variance), eps: 1e-5, relu: true)
+            let conv = Reference.conv2d(x.doubles, wt.doubles, nil, n: n, c: c, h: h, wd: w, o: o, kh: 3, kw: 3, stride: 1, pad: 1)
+            let expected = conv.enumerated().map { i, v -> Double in
+                let ch = (i / (h * w)) % o
+                return max((v - Double(mean[ch])) / (Double(variance[ch]) + 1e-5).squareRoot() * Double(gamma[ch]) + Double(beta[ch]), 0)
+            }
+            assertClose(try fused.toArray(), expected, "conv+bn+relu \(label)")
+        }
+        XCTAssertGreaterThan((device.backend as! CPUBackend).convolutionWork(kernel: 3).flops, 0)
+    }
+
+    /// Each output is computed by one core from its tile alone: splitting the images between
+    /// one, two or three cores gives the same bits.
+    func testTheResultDoesNotDependOnHowImagesAreSplit() throws {
+        try requireWinograd()
+        let (n, c, h, w, o) = (5, 16, 13, 10, 8)
+        let x = rng.uniform(n * c * h * w), wt = weights(o, c)
+        let results = [1, 2, 3].map { threads -> [Float] in
+            var y = [Float](repeating: .nan, count: n * o * h * w)
+            y.withUnsafeMutableBufferPointer { py in
+                WinogradConvolution.convolve(images: n, channels: c, height: h, width: w, outChannels: o, dataGradient: false,
+                                             x: x, w: wt, bias: nil, relu: false, y: py.baseAddress!, threads: threads, pool: HostPool(limitFloats: 0))
+            }
+            return y
+        }
+        XCTAssertEqual(results[0], results[1])
+        XCTAssertEqual(results[0], results[2])
+    }
+}
