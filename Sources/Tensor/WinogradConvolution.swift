@@ -10,7 +10,7 @@ enum WinogradConvolution {
     /// Whether it computes this convolution on this CPU (needs AVX2 + FMA; output channels in
     /// fours). `dataGradient`: the layer's data gradient, whose outputs are the layer's inputs.
     static func serves(_ g: ConvGeometry, outChannels: Int, dataGradient: Bool) -> Bool {
-        guard g.kernelH == 3, g.kernelW == 3, g.stride == 1, g.padding == 1 else { return false }
+        guard g.kernelH == 3, g.kernelW == 3, g.stride == 1, g.padding == 1, g.height > 0, g.width > 0 else { return false }
         return dataGradient ? chorus_winograd_supported(Int32(outChannels), Int32(g.channels)) != 0
                             : chorus_winograd_supported(Int32(g.channels), Int32(outChannels)) != 0
     }

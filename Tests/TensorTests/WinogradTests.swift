@@ -7,7 +7,8 @@ import XCTest
 /// every edge of the kernel: images whose sides are not multiples of the 4x4 tiles (partial tiles
 /// at the right and bottom), a last panel of 24 tiles only partly filled, several blocks of
 /// tiles per chunk of images and several chunks per core, one image (one core), one input
-/// channel, output channels a multiple of 4 but not of 8, and wide layers (many channels).
+/// channel, output channels a multiple of 4 but not of 8, wide layers (many channels), and
+/// weights large enough (344 x 344 channels) that their transform is streamed past the caches.
 /// Weights are scaled as a network's are (outputs of order 1, not of order sqrt(9 x channels)):
 /// F(4x4, 3x3)'s transforms multiply rounding errors by up to about ten against a direct sum
 /// (on ResNet18-like data, 1-2e-5 of the outputs' RMS against 2-4e-6), so unscaled weights
@@ -18,7 +19,8 @@ final class WinogradTests: XCTestCase {
     private func weights(_ o: Int, _ c: Int) -> [Float] { rng.uniform(o * c * 9).map { $0 / Float(3 * c).squareRoot() } }
 
     /// (images, channels, height, width, out channels)
-    let shapes = [(2, 3, 9, 11, 4), (1, 1, 5, 7, 8), (9, 4, 30, 30, 8), (3, 64, 7, 7, 12), (2, 8, 4, 4, 4), (5, 96, 6, 13, 20), (2, 12, 3, 2, 8)]
+    let shapes = [(2, 3, 9, 11, 4), (1, 1, 5, 7, 8), (9, 4, 30, 30, 8), (3, 64, 7, 7, 12), (2, 8, 4, 4, 4), (5, 96, 6, 13, 20), (2, 12, 3, 2, 8),
+                  (1, 344, 4, 5, 344)]
 
     private func requireWinograd() throws {
         guard chorus_winograd_supported(1, 4) != 0 else {
