@@ -59,7 +59,7 @@ public enum StandardSuite {
         if let cpu = Device.cpu.backend as? CPUBackend, devices.contains(where: { !$0.isOpenCL }) {
             let paths = cpu.convolutionChoices.paths
             let count = { (path: String) in paths.values.filter { $0 == path }.count }
-            log("cpu convolution paths chosen on this machine: \(count("onednn")) oneDNN, \(count("winograd")) Winograd, \(count("im2col")) im2col (\(cpu.convolutionChoices.file ?? "not kept"))")
+            log("cpu convolution paths chosen on this machine: \(count("onednn")) oneDNN, \(count("winograd") + count("winograd-data")) Winograd, \(count("im2col")) im2col (\(cpu.convolutionChoices.file ?? "not kept"))")
         }
         for d in devices {
             for arch in [Architecture.resnet18, .small] {

@@ -18,7 +18,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#if defined(__x86_64__) || defined(__i386__)
+// x86-64 only: the product kernel's assembly names ymm8-ymm15 and 64-bit registers.
+#if defined(__x86_64__)
 #include <immintrin.h>
 #define CHORUS_X86 1
 #endif
@@ -94,6 +95,9 @@ size_t chorus_winograd_scratch(int images, int channels, int height, int width, 
     return padded + LANES + POINTS * point_stride((size_t)channels * tb) + POINTS * point_stride((size_t)out_channels * tb);
 }
 
+#ifdef CHORUS_X86
+#define AVX2 __attribute__((target("avx2,fma")))
+
 // The chunk's images, padded: row 0 and column 0 zero, the image from (1, 1), zeros after.
 static void pad_images(const float *x, float *xp, int count, int channels, int height, int width) {
     const int hp = padded_height(height), wp = padded_width(width);
@@ -110,9 +114,6 @@ static void pad_images(const float *x, float *xp, int count, int channels, int h
         memset(out + (size_t)(height + 1) * wp, 0, sizeof(float) * (size_t)(hp - 1 - height) * wp);
     }
 }
-
-#ifdef CHORUS_X86
-#define AVX2 __attribute__((target("avx2,fma")))
 
 // B^T applied to six vectors (one column or row of eight tiles' patches).
 AVX2 static inline void input_1d(const __m256 d[PATCH], __m256 t[PATCH]) {
@@ -154,7 +155,8 @@ AVX2 static inline void transpose_8x6(const __m256 r[LANES], __m256 out[PATCH]) 
 
 // V for eight tiles (their patches start at xp + at[l]) of every channel. Each patch row is
 // loaded as eight floats per tile and transposed, so lane l holds tile l.
-AVX2 static void input_transform(const float *xp, const size_t at[LANES], int channels, size_t plane, int wp, float *v, size_t point_step) {
+AVX2 static void input_transform(const float *xp, const size_t at[LANES], int channels, size_t plane, int wp, float *v, size_t point_step,
+                                  size_t channel_step) {
     for (int c = 0; c < channels; c++) {
         __m256 rows[PATCH][PATCH];  // rows[i][j]: the row transform (d B) of patch row i
         for (int i = 0; i < PATCH; i++) {
@@ -167,7 +169,7 @@ AVX2 static void input_transform(const float *xp, const size_t at[LANES], int ch
             __m256 col[PATCH], t[PATCH];
             for (int i = 0; i < PATCH; i++) col[i] = rows[i][j];
             input_1d(col, t);
-            for (int i = 0; i < PATCH; i++) _mm256_storeu_ps(v + (size_t)(i * PATCH + j) * point_step + (size_t)c * PANEL, t[i]);
+            for (int i = 0; i < PATCH; i++) _mm256_storeu_ps(v + (size_t)(i * PATCH + j) * point_step + (size_t)c * channel_step, t[i]);
         }
     }
 }
@@ -332,7 +334,7 @@ AVX2 static void convolve_avx2(const float *x, const float *u, const float *bias
                         at[l] = (size_t)img * channels * plane + (size_t)ty * TILE * wp + (size_t)tx * TILE;
                     }
                     input_transform(xp, at, channels, plane, wp,
-                                    v + (size_t)p * channels * PANEL + third * LANES, point_stride((size_t)np * channels * PANEL));
+                                    v + (size_t)p * channels * PANEL + third * LANES, point_stride((size_t)np * channels * PANEL), PANEL);
                 }
             // The 36 products.
             for (int xi = 0; xi < POINTS; xi++) {
@@ -358,6 +360,52 @@ AVX2 static void convolve_avx2(const float *x, const float *u, const float *bias
                 for (int g = 0; g < tb / LANES; g++)
                     output_transform(m + (size_t)k * tb + g * LANES, point_stride((size_t)out_channels * tb), &dst[g], y + (size_t)k * out_plane, width,
                                      bias ? bias[k] : 0.0f, relu);
+        }
+    }
+}
+
+// --- The weight gradient -------------------------------------------------------------------
+// dW[k][c] = G^T dU[k][c] G, where for each of the 36 points
+//   dU_xi[k][c] = sum over tiles t of dM_xi[k][t] * V_xi[c][t],   dM = A dY A^T (dY: a 4x4 tile of
+// the output gradient), V as in the forward pass. The transforms here fill V[xi][C][T] and
+// dM[xi][K][T] for a chunk of images (T tiles, a multiple of 8, the tiles past the last zero in
+// dM); the 36 products, with their long sums over tiles, are plain matrix products (the caller
+// runs them on OpenBLAS).
+
+// A applied to four vectors (one row or column of eight tiles of the output gradient).
+AVX2 static inline void gradient_1d(const __m256 y[TILE], __m256 m[PATCH]) {
+    const __m256 a = _mm256_add_ps(y[0], y[2]), b = _mm256_add_ps(y[1], y[3]);
+    const __m256 c = _mm256_fmadd_ps(_mm256_set1_ps(4), y[2], y[0]);
+    const __m256 d = _mm256_fmadd_ps(_mm256_set1_ps(8), y[3], _mm256_add_ps(y[1], y[1]));
+    m[0] = y[0]; m[1] = _mm256_add_ps(a, b); m[2] = _mm256_sub_ps(a, b);
+    m[3] = _mm256_add_ps(c, d); m[4] = _mm256_sub_ps(c, d); m[5] = y[3];
+}
+
+// dM for eight tiles of every output channel: their 4x4 blocks start at dyp + at[l] in planes of
+// `plane` floats, rows `width` apart. Stored at dm + point * point_step + k * channel_step.
+AVX2 static void gradient_transform(const float *dyp, const size_t at[LANES], int out_channels, size_t plane, int width,
+                                    float *dm, size_t point_step, size_t channel_step) {
+    for (int k = 0; k < out_channels; k++) {
+        __m256 rows[TILE][PATCH];
+        for (int r = 0; r < TILE; r++) {
+            __m128 q[LANES];
+            for (int l = 0; l < LANES; l++) q[l] = _mm_loadu_ps(dyp + at[l] + (size_t)k * plane + (size_t)r * width);
+            // Eight rows of four to four vectors of eight (lane l: tile l).
+            const __m256 p0 = _mm256_insertf128_ps(_mm256_castps128_ps256(q[0]), q[4], 1);
+            const __m256 p1 = _mm256_insertf128_ps(_mm256_castps128_ps256(q[1]), q[5], 1);
+            const __m256 p2 = _mm256_insertf128_ps(_mm256_castps128_ps256(q[2]), q[6], 1);
+            const __m256 p3 = _mm256_insertf128_ps(_mm256_castps128_ps256(q[3]), q[7], 1);
+            const __m256 a0 = _mm256_unpacklo_ps(p0, p1), a1 = _mm256_unpackhi_ps(p0, p1);
+            const __m256 a2 = _mm256_unpacklo_ps(p2, p3), a3 = _mm256_unpackhi_ps(p2, p3);
+            const __m256 v[TILE] = {_mm256_shuffle_ps(a0, a2, 0x44), _mm256_shuffle_ps(a0, a2, 0xEE),
+                                    _mm256_shuffle_ps(a1, a3, 0x44), _mm256_shuffle_ps(a1, a3, 0xEE)};
+            gradient_1d(v, rows[r]);
+        }
+        for (int j = 0; j < PATCH; j++) {
+            __m256 col[TILE], m[PATCH];
+            for (int r = 0; r < TILE; r++) col[r] = rows[r][j];
+            gradient_1d(col, m);
+            for (int i = 0; i < PATCH; i++) _mm256_storeu_ps(dm + (size_t)(i * PATCH + j) * point_step + (size_t)k * channel_step, m[i]);
         }
     }
 }
@@ -397,4 +445,111 @@ void chorus_winograd_convolve(const float *x, const float *u, const float *bias,
     (void)channels; (void)height; (void)width; (void)out_channels;
     abort();
 #endif
+}
+
+// Floats of V and dM for the chunk (36 x (channels + out channels) x tiles) kept at most this
+// large, and tiles per chunk at most GRADIENT_TILES (whole images): each product sums a chunk's
+// tiles in float32, and the chunks' sums add in float64 (summed over a whole batch's tiles in
+// float32, the weight gradient's error grew to 1e-4 of its larger entries, six times that of
+// float64 sums of the same transforms).
+enum { GRADIENT_TRANSFORMS = 8 << 20, GRADIENT_TILES = 512 };
+static size_t gradient_transforms = GRADIENT_TRANSFORMS;
+
+void chorus_winograd_set_gradient_budget(size_t floats) { gradient_transforms = floats ? floats : GRADIENT_TRANSFORMS; }
+
+chorus_winograd_gradient_plan chorus_winograd_gradient_layout(int images, int channels, int height, int width, int out_channels) {
+    chorus_winograd_gradient_plan plan;
+    const int per_image = tiles_along(height) * tiles_along(width);
+    int chunk = (int)(gradient_transforms / ((size_t)POINTS * (channels + out_channels) * per_image));
+    if (chunk > GRADIENT_TILES / per_image) chunk = GRADIENT_TILES / per_image;
+    chunk = chunk < 1 ? 1 : chunk > images ? images : chunk;
+    plan.images = chunk;
+    plan.tiles_per_image = per_image;
+    plan.tiles = (chunk * per_image + LANES - 1) / LANES * LANES;
+    plan.point_v = point_stride((size_t)channels * plan.tiles);
+    plan.point_m = point_stride((size_t)out_channels * plan.tiles);
+    const size_t padded = (size_t)chunk * channels * padded_height(height) * padded_width(width) + LANES;
+    const size_t gradients = (size_t)(chunk + 1) * out_channels * tiles_along(height) * TILE * tiles_along(width) * TILE;
+    plan.v_offset = padded + gradients;
+    plan.m_offset = plan.v_offset + POINTS * plan.point_v;
+    plan.scratch = plan.m_offset + POINTS * plan.point_m;
+    return plan;
+}
+
+void chorus_winograd_gradient_pad(const float *x, const float *dy, float *scratch, const chorus_winograd_gradient_plan *plan, int first,
+                                  int count, int part, int parts, int channels, int height, int width, int out_channels) {
+    const int th = tiles_along(height), tw = tiles_along(width), qw = tw * TILE;
+    const size_t plane = (size_t)padded_height(height) * padded_width(width), qplane = (size_t)th * TILE * qw;
+    float *dyp = scratch + (size_t)plan->images * channels * plane + LANES;
+    // Images [i0, i1) of the chunk; the part holding the last also zeroes the image past it (the
+    // output gradient of the tiles that pad the last vector of eight).
+    const int i0 = count * part / parts, i1 = count * (part + 1) / parts;
+#ifdef CHORUS_X86
+    pad_images(x + (size_t)(first + i0) * channels * height * width, scratch + (size_t)i0 * channels * plane, i1 - i0, channels, height, width);
+#else
+    (void)x; (void)channels;
+#endif
+    for (size_t p = (size_t)i0 * out_channels; p < (size_t)i1 * out_channels; p++) {
+        const float *in = dy + ((size_t)first * out_channels + p) * height * width;
+        float *out = dyp + p * qplane;
+        for (int r = 0; r < th * TILE; r++) {
+            float *row = out + (size_t)r * qw;
+            if (r < height) {
+                memcpy(row, in + (size_t)r * width, sizeof(float) * width);
+                memset(row + width, 0, sizeof(float) * (qw - width));
+            } else memset(row, 0, sizeof(float) * qw);
+        }
+    }
+    if (part == parts - 1) memset(dyp + (size_t)count * out_channels * qplane, 0, sizeof(float) * out_channels * qplane);
+}
+
+void chorus_winograd_gradient_transform(float *scratch, const chorus_winograd_gradient_plan *plan, int count, int part, int parts,
+                                        int channels, int height, int width, int out_channels) {
+#ifdef CHORUS_X86
+    const int th = tiles_along(height), tw = tiles_along(width), per_image = th * tw, qw = tw * TILE, wp = padded_width(width);
+    const size_t plane = (size_t)padded_height(height) * wp, qplane = (size_t)th * TILE * qw;
+    const float *dyp = scratch + (size_t)plan->images * channels * plane + LANES;
+    float *v = scratch + plan->v_offset, *dm = scratch + plan->m_offset;
+    const int tiles = count * per_image, groups = (tiles + LANES - 1) / LANES;
+    const int g0 = groups * part / parts, g1 = groups * (part + 1) / parts;
+    for (int g = g0; g < g1; g++) {
+        size_t at[LANES], aq[LANES];
+        for (int l = 0; l < LANES; l++) {
+            int t = g * LANES + l;
+            const int past = t >= tiles;
+            if (past) t = tiles - 1;
+            const int img = t / per_image, ty = t % per_image / tw, tx = t % tw;
+            at[l] = (size_t)img * channels * plane + (size_t)ty * TILE * wp + (size_t)tx * TILE;
+            aq[l] = past ? (size_t)count * out_channels * qplane : (size_t)img * out_channels * qplane + (size_t)ty * TILE * qw + (size_t)tx * TILE;
+        }
+        input_transform(scratch, at, channels, plane, wp, v + (size_t)g * LANES, plan->point_v, plan->tiles);
+        gradient_transform(dyp, aq, out_channels, qplane, qw, dm + (size_t)g * LANES, plan->point_m, plan->tiles);
+    }
+#else
+    (void)scratch; (void)plan; (void)count; (void)part; (void)parts; (void)channels; (void)height; (void)width; (void)out_channels;
+    abort();
+#endif
+}
+
+void chorus_winograd_gradient_finish(const double *du, float *dw, int channels, int out_channels, int first, int count) {
+    const size_t point = (size_t)out_channels * channels;
+    for (int k = first; k < first + count; k++)
+        for (int c = 0; c < channels; c++) {
+            // dW = G^T dU G, in float64.
+            double d[PATCH][PATCH], t[3][PATCH];
+            for (int xi = 0; xi < POINTS; xi++) d[xi / PATCH][xi % PATCH] = du[xi * point + (size_t)k * channels + c];
+            for (int j = 0; j < PATCH; j++) {
+                const double d0 = d[0][j], d1 = d[1][j], d2 = d[2][j], d3 = d[3][j], d4 = d[4][j], d5 = d[5][j];
+                t[0][j] = d0 / 4 - (d1 + d2) / 6 + (d3 + d4) / 24;
+                t[1][j] = (d2 - d1) / 6 + (d3 - d4) / 12;
+                t[2][j] = (d3 + d4 - d1 - d2) / 6 + d5;
+            }
+            float *out = dw + ((size_t)k * channels + c) * 9;
+            for (int i = 0; i < 3; i++) {
+                const double d0 = t[i][0], d1 = t[i][1], d2 = t[i][2], d3 = t[i][3], d4 = t[i][4], d5 = t[i][5];
+                out[i * 3] = (float)(d0 / 4 - (d1 + d2) / 6 + (d3 + d4) / 24);
+                out[i * 3 + 1] = (float)((d2 - d1) / 6 + (d3 - d4) / 12);
+                out[i * 3 + 2] = (float)((d3 + d4 - d1 - d2) / 6 + d5);
+            }
+        }
 }

@@ -20,7 +20,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         /// the weight gradient of a narrow input (a first layer) by sliding windows instead.
         case im2col
         /// Winograd F(4x4, 3x3) wherever it serves the shape (3x3 windows, stride 1, padding 1,
-        /// on AVX2 + FMA: forward, inference and data gradients), oneDNN for the rest.
+        /// on AVX2 + FMA: forward, inference, data and weight gradients), oneDNN for the rest.
         case winograd
     }
 
@@ -101,15 +101,19 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         let made = try OneDNNConvolutions(threads: threads)
         oneDNN = made
         choices = ConvolutionChoices(file: ConvolutionChoices.machineFile(oneDNNVersion: OneDNNConvolutions.version),
-                                     preferred: .oneDNN, alternatives: [.im2col, .winograd])
+                                     preferred: .oneDNN, alternatives: [.im2col, .winogradData, .winograd])
         return made
     }
 
+    /// A path that runs (partly) by Winograd, given oneDNN for what it leaves to it.
+    typealias WinogradRun = (OneDNNConvolutions) throws -> Void
+
     /// Runs a convolution on the engine's path (measuring each the first time when tuned).
-    /// `winograd` is nil where Winograd does not serve the shape.
+    /// `winograd` holds the Winograd paths that serve the shape (`.winograd`: all by Winograd;
+    /// `.winogradData`: a backward pass's data gradient by Winograd, its weight gradient on oneDNN).
     private func convolve(_ g: ConvGeometry, images: Int, outChannels: Int, _ direction: ConvolutionChoices.Direction,
                           oneDNN oneDNNRun: (OneDNNConvolutions) throws -> Void, im2col: () throws -> Void,
-                          winograd: ((OneDNNConvolutions) throws -> Void)? = nil) throws {
+                          winograd: [ConvolutionChoices.Path: WinogradRun] = [:]) throws {
         let t0 = DispatchTime.now().uptimeNanoseconds
         let products = 2 * Double(images) * Double(outChannels) * Double(g.columnRows) * Double(g.outHeight * g.outWidth)
         defer {
@@ -125,15 +129,16 @@ public final class CPUBackend: Backend, @unchecked Sendable {
             case .oneDNN: try oneDNNRun(try oneDNNConvolutions())
             case .winograd:
                 let engine = try oneDNNConvolutions()
-                if let winograd { try winograd(engine) } else { try oneDNNRun(engine) }
+                if let run = winograd[.winograd] ?? winograd[.winogradData] { try run(engine) } else { try oneDNNRun(engine) }
             case .tuned:
                 let engine = try oneDNNConvolutions()
                 try choices!.run(ConvolutionChoices.key(g, images: images, outChannels: outChannels, direction),
-                                 alternatives: winograd == nil ? [.im2col] : [.im2col, .winograd]) { path in
+                                 alternatives: [.im2col] + [.winogradData, .winograd].filter { winograd[$0] != nil }) { path in
                     switch path {
                     case .im2col: try im2col()
-                    case .winograd where winograd != nil: try winograd!(engine)
-                    case .oneDNN, .implicitGEMM, .winograd: try oneDNNRun(engine)
+                    case .winograd, .winogradData:
+                        if let run = winograd[path] { try run(engine) } else { try oneDNNRun(engine) }
+                    case .oneDNN, .implicitGEMM: try oneDNNRun(engine)
                     }
                 }
             }
@@ -144,9 +149,9 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         try convolve(g, images: images, outChannels: outChannels, .forward,
                      oneDNN: { try $0.forward(.init(images: images, outChannels: outChannels, geometry: g), x: x.host!, w: w.host!, y: y.host!) },
                      im2col: { try im2colConv2dForward(g, images: images, outChannels: outChannels, x: x, w: w, y: y) },
-                     winograd: winograd(g, outChannels: outChannels, dataGradient: false) { _ in
+                     winograd: WinogradConvolution.serves(g, outChannels: outChannels, dataGradient: false) ? [.winograd: { _ in
                          self.winogradConvolve(g, images: images, outChannels: outChannels, dataGradient: false, x: x, w: w, bias: nil, relu: false, y: y)
-                     })
+                     }] : [:])
     }
 
     public func conv2dBackward(_ g: ConvGeometry, images: Int, outChannels: Int, x: Storage, w: Storage, dy: Storage,
@@ -161,19 +166,29 @@ public final class CPUBackend: Backend, @unchecked Sendable {
                              try im2colConv2dBackward(g, images: images, outChannels: outChannels, x: x, w: w, dy: dy, dx: dx, dw: dw)
                          }
                      },
-                     // The weight gradient on oneDNN, the data gradient by Winograd.
-                     winograd: dx.flatMap { dx in
-                         winograd(g, outChannels: outChannels, dataGradient: true) { engine in
-                             try engine.backward(.init(images: images, outChannels: outChannels, geometry: g), x: x.host!, w: w.host!, dy: dy.host!, dx: nil, dw: dw.host!)
-                             self.winogradConvolve(g, images: images, outChannels: outChannels, dataGradient: true, x: dy, w: w, bias: nil, relu: false, y: dx)
-                         }
-                     })
+                     winograd: winogradBackward(g, images: images, outChannels: outChannels, x: x, w: w, dy: dy, dx: dx, dw: dw))
     }
 
-    /// `run` where Winograd serves the shape, else nil.
-    private func winograd(_ g: ConvGeometry, outChannels: Int, dataGradient: Bool,
-                          _ run: @escaping (OneDNNConvolutions) throws -> Void) -> ((OneDNNConvolutions) throws -> Void)? {
-        WinogradConvolution.serves(g, outChannels: outChannels, dataGradient: dataGradient) ? run : nil
+    /// The Winograd paths of a backward pass that serve its shape: both gradients by Winograd, or
+    /// (with a data gradient) the data gradient by Winograd and the weight gradient on oneDNN.
+    private func winogradBackward(_ g: ConvGeometry, images: Int, outChannels: Int, x: Storage, w: Storage, dy: Storage,
+                                  dx: Storage?, dw: Storage) -> [ConvolutionChoices.Path: WinogradRun] {
+        let data = dx != nil && WinogradConvolution.serves(g, outChannels: outChannels, dataGradient: true)
+        var paths: [ConvolutionChoices.Path: WinogradRun] = [:]
+        if let dx, data {
+            paths[.winogradData] = { engine in
+                try engine.backward(.init(images: images, outChannels: outChannels, geometry: g), x: x.host!, w: w.host!, dy: dy.host!, dx: nil, dw: dw.host!)
+                self.winogradConvolve(g, images: images, outChannels: outChannels, dataGradient: true, x: dy, w: w, bias: nil, relu: false, y: dx)
+            }
+        }
+        if WinogradConvolution.servesWeightGradient(g), dx == nil || data {
+            paths[.winograd] = { _ in
+                WinogradConvolution.weightGradient(images: images, channels: g.channels, height: g.height, width: g.width, outChannels: outChannels,
+                                                   x: x.host!, dy: dy.host!, dw: dw.host!, threads: self.threads, pool: self.pool)
+                if let dx { self.winogradConvolve(g, images: images, outChannels: outChannels, dataGradient: true, x: dy, w: w, bias: nil, relu: false, y: dx) }
+            }
+        }
+        return paths
     }
 
     /// A Winograd convolution of the layer `g`: forward (x: its input, y: its output) or its data
@@ -226,9 +241,9 @@ public final class CPUBackend: Backend, @unchecked Sendable {
                          try im2colConv2dForward(g, images: images, outChannels: outChannels, x: x, w: w, y: y)
                          try biasActivation(g, images: images, outChannels: outChannels, bias: bias, relu: relu, y: y)
                      },
-                     winograd: winograd(g, outChannels: outChannels, dataGradient: false) { _ in
+                     winograd: WinogradConvolution.serves(g, outChannels: outChannels, dataGradient: false) ? [.winograd: { _ in
                          self.winogradConvolve(g, images: images, outChannels: outChannels, dataGradient: false, x: x, w: w, bias: bias, relu: relu, y: y)
-                     })
+                     }] : [:])
     }
 
     /// The path chosen for each shape and direction measured so far (`tuned` only), and the file they are kept in.
@@ -241,7 +256,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     /// file: how many shapes chose each, and the file.
     public static func keptConvolutionChoices() -> (oneDNN: Int, im2col: Int, winograd: Int, file: String?) {
         let file = ConvolutionChoices.machineFile(oneDNNVersion: OneDNNConvolutions.version), kept = ConvolutionChoices(file: file)
-        return (kept.count(.oneDNN), kept.count(.im2col), kept.count(.winograd), file)
+        return (kept.count(.oneDNN), kept.count(.im2col), kept.count(.winograd) + kept.count(.winogradData), file)
     }
 
     /// The implementations oneDNN chose for a convolution shape on this machine (e.g. `jit:avx512_core`).

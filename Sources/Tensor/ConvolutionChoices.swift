@@ -15,7 +15,8 @@ import Kernels
 /// im2col + GEMM (neither wins everywhere there either: on an H200 the implicit kernels ran
 /// ResNet18's 56x56 layers 1.3x faster, its strided backward passes 2x slower).
 final class ConvolutionChoices: @unchecked Sendable {
-    enum Path: String, Codable, Sendable { case oneDNN = "onednn", im2col, implicitGEMM = "implicit-gemm", winograd }
+    /// `winogradData`: a backward pass's data gradient by Winograd, its weight gradient on oneDNN.
+    enum Path: String, Codable, Sendable { case oneDNN = "onednn", im2col, implicitGEMM = "implicit-gemm", winograd, winogradData = "winograd-data" }
     enum Direction: String, Sendable { case forward, backward, backwardWeights = "backward-weights", inference }
 
     /// Another path is chosen only when it is at least this much faster than the preferred one.
@@ -52,9 +53,9 @@ final class ConvolutionChoices: @unchecked Sendable {
 
     /// Raised whenever the CPU backend's native path changes its kernels (2: sliding-window
     /// weight gradients for narrow inputs, products split along k; 3: Winograd for 3x3 stride-1
-    /// layers), so that each machine measures its choices again rather than keep ones made
-    /// without the new kernels.
-    static let nativePathRevision = 3
+    /// layers; 4: Winograd weight gradients), so that each machine measures its choices again
+    /// rather than keep ones made without the new kernels.
+    static let nativePathRevision = 4
 
     /// The file for this machine: CPU model, oneDNN version and native-path revision in the name,
     /// in the kernel cache.

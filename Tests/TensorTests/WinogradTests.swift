@@ -22,6 +22,18 @@ final class WinogradTests: XCTestCase {
     let shapes = [(2, 3, 9, 11, 4), (1, 1, 5, 7, 8), (9, 4, 30, 30, 8), (3, 64, 7, 7, 12), (2, 8, 4, 4, 4), (5, 96, 6, 13, 20), (2, 12, 3, 2, 8),
                   (1, 344, 4, 5, 344)]
 
+    /// Weight gradients are checked against the gradient's scale (the largest error over the
+    /// largest entry), not entry by entry: a fast algorithm's rounding error follows the size of
+    /// the sums it transforms, so an entry of 3 beside entries of 100 carries the error of the
+    /// 100s. Measured here: 2e-7 to 6e-6 of the largest entry (for 9 images of 30x30 with values
+    /// uniform in [-1, 1], up to 2e-4 of some smaller entries, which entry-wise checks would fail).
+    private func assertCloseToScale(_ a: [Float], _ b: [Double], _ message: String, file: StaticString = #filePath, line: UInt = #line) {
+        let scale = max(b.map(abs).max() ?? 0, 1e-30)
+        let error = zip(a, b).map { abs(Double($0) - $1) }.max() ?? .infinity
+        XCTAssertLessThan(error / scale, 2e-5, "\(message): largest error \(error), \(error / scale) of the largest entry \(scale)", file: file, line: line)
+        XCTAssertFalse(a.contains { !$0.isFinite }, "\(message): a value is not finite", file: file, line: line)
+    }
+
     private func requireWinograd() throws {
         guard chorus_winograd_supported(1, 4) != 0 else {
             throw XCTSkip("this CPU lacks AVX2 + FMA: the Winograd kernels do not run here (the CPU fallback uses oneDNN)")
@@ -58,8 +70,8 @@ final class WinogradTests: XCTestCase {
         }
     }
 
-    /// Through the backend (`Device.cpuWinograd`): the forward, the fused inference convolution
-    /// and the data gradient (the weight gradient stays on oneDNN) against float64.
+    /// Through the backend (`Device.cpuWinograd`): the forward, the fused inference convolution,
+    /// the data and weight gradients, and the weight gradient alone (a first layer's) against float64.
     func testBackendForwardInferenceAndDataGradient() throws {
         try requireWinograd()
         let device = Device.cpuWinograd
@@ -72,7 +84,9 @@ final class WinogradTests: XCTestCase {
             let ref = Reference.conv2dBackward(x.doubles, wt.doubles, dy.doubles, n: n, c: c, h: h, wd: w, o: o, k: 3, stride: 1, pad: 1)
             let grads = try Ops.conv2dBackward(Tensor(dy, shape: [n, o, h, w], on: device), x: xt, weight: wtt, stride: 1, padding: 1)
             assertClose(try grads.dx!.toArray(), ref.dx, "dx \(label)")
-            assertClose(try grads.dWeight.toArray(), ref.dw, "dW \(label)")
+            assertCloseToScale(try grads.dWeight.toArray(), ref.dw, "dW \(label)")
+            let dyt = try Tensor(dy, shape: [n, o, h, w], on: device)
+            assertCloseToScale(try Ops.conv2dBackwardWeights(dyt, x: xt, weight: wtt, stride: 1, padding: 1).toArray(), ref.dw, "dW alone \(label)")
             let gamma = rng.uniform(o), beta = rng.uniform(o), mean = rng.uniform(o), variance = rng.uniform(o).map { abs($0) + 0.1 }
             let t = { (v: [Float]) in try Tensor(v, shape: [o], on: device) }
             let fused = try Ops.conv2dBatchNormInference(xt, weight: wtt, stride: 1, padding: 1, gamma: t(gamma), beta: t(beta),
@@ -85,6 +99,33 @@ final class WinogradTests: XCTestCase {
             assertClose(try fused.toArray(), expected, "conv+bn+relu \(label)")
         }
         XCTAssertGreaterThan((device.backend as! CPUBackend).convolutionWork(kernel: 3).flops, 0)
+    }
+
+    /// The weight gradient in chunks of one to three images (each chunk's products adding to the
+    /// last's), with a last chunk smaller than the others, against float64; and the same bits
+    /// on one, two or three cores.
+    func testWeightGradientInChunksAgainstFloat64() throws {
+        try requireWinograd()
+        defer { chorus_winograd_set_gradient_budget(0) }
+        for (n, c, h, w, o) in [(5, 3, 9, 11, 4), (4, 16, 7, 6, 6), (3, 1, 5, 5, 2), (7, 8, 12, 12, 8)] {
+            let x = rng.uniform(n * c * h * w), dy = rng.uniform(n * o * h * w)
+            let ref = Reference.conv2dBackward(x.doubles, [Double](repeating: 0, count: o * c * 9), dy.doubles, n: n, c: c, h: h, wd: w, o: o, k: 3, stride: 1, pad: 1)
+            let perImage = 36 * (c + o) * ((h + 3) / 4) * ((w + 3) / 4)
+            for imagesPerChunk in [1, 2, 3, n] {
+                chorus_winograd_set_gradient_budget(imagesPerChunk * perImage)
+                let results = [1, 2, 3].map { threads -> [Float] in
+                    var dw = [Float](repeating: .nan, count: o * c * 9)
+                    dw.withUnsafeMutableBufferPointer { pdw in
+                        WinogradConvolution.weightGradient(images: n, channels: c, height: h, width: w, outChannels: o, x: x, dy: dy,
+                                                           dw: pdw.baseAddress!, threads: threads, pool: HostPool(limitFloats: 0))
+                    }
+                    return dw
+                }
+                assertCloseToScale(results[0], ref.dw, "dW \(n),\(c),\(h),\(w) o\(o), \(imagesPerChunk) images a chunk")
+                XCTAssertEqual(results[0], results[1], "one core and two")
+                XCTAssertEqual(results[0], results[2], "one core and three")
+            }
+        }
     }
 
     /// Each output is computed by one core from its tile alone: splitting the images between

@@ -51,4 +51,35 @@ size_t chorus_winograd_scratch(int images, int channels, int height, int width, 
 void chorus_winograd_convolve(const float *x, const float *u, const float *bias, int relu, float *y, float *scratch,
                               int first, int count, int images, int channels, int height, int width, int out_channels);
 
+/// The weight gradient by Winograd F(4x4, 3x3), in chunks of images: for each chunk, pad (split
+/// between parts: images), transform (split between parts: tiles), then 36 matrix products
+///   dU[xi] (+)= dM[xi] x V[xi]^T      (K x T times T x C: row-major, T = tiles, the caller's
+/// BLAS), and once after the last chunk chorus_winograd_gradient_finish. dU is [36][K][C].
+typedef struct {
+    int images;               /* images per chunk */
+    int tiles_per_image;
+    int tiles;                /* T: columns of V and dM, a multiple of 8 */
+    size_t point_v, point_m;  /* floats between points in V ([36][C][T]) and dM ([36][K][T]) */
+    size_t v_offset, m_offset;/* where V and dM start in the scratch */
+    size_t scratch;           /* floats of scratch */
+} chorus_winograd_gradient_plan;
+
+chorus_winograd_gradient_plan chorus_winograd_gradient_layout(int images, int channels, int height, int width, int out_channels);
+
+/// The most floats of V and dM one chunk holds (0: the default, 8 Mi): tests set it small so that
+/// a few images make several chunks.
+void chorus_winograd_set_gradient_budget(size_t floats);
+
+/// Pads this part's share of the chunk's images [first, first + count) of x [N][C][H][W] and
+/// dy [N][K][H][W] into the scratch.
+void chorus_winograd_gradient_pad(const float *x, const float *dy, float *scratch, const chorus_winograd_gradient_plan *plan, int first,
+                                  int count, int part, int parts, int channels, int height, int width, int out_channels);
+
+/// Transforms this part's share of the padded chunk's tiles into V and dM.
+void chorus_winograd_gradient_transform(float *scratch, const chorus_winograd_gradient_plan *plan, int count, int part, int parts,
+                                        int channels, int height, int width, int out_channels);
+
+/// dw[k][c] = G^T dU[.][k][c] G for output channels [first, first + count); dw is [K][C][3][3].
+void chorus_winograd_gradient_finish(const double *du, float *dw, int channels, int out_channels, int first, int count);
+
 #endif
