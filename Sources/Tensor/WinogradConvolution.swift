@@ -58,6 +58,7 @@ enum WinogradConvolution {
     static func weightGradient(images: Int, channels: Int, height: Int, width: Int, outChannels: Int,
                                x: UnsafePointer<Float>, dy: UnsafePointer<Float>, dw: UnsafeMutablePointer<Float>,
                                threads: Int, pool: HostPool) {
+        guard images > 0 else { return dw.update(repeating: 0, count: outChannels * channels * 9) }  // no images: no gradient
         let plan = chorus_winograd_gradient_layout(Int32(images), Int32(channels), Int32(height), Int32(width), Int32(outChannels))
         let scratch = Storage(hostCount: plan.scratch, pool: pool), s = scratch.host!
         // dU in float64 (two floats a value), each core's products in float32 before they are added.

@@ -128,6 +128,18 @@ final class WinogradTests: XCTestCase {
         }
     }
 
+    /// A batch of no images has a zero weight gradient (the buffers come from a pool: whatever
+    /// they held before must not leak into it).
+    func testNoImagesGiveAZeroWeightGradient() throws {
+        try requireWinograd()
+        var dw = [Float](repeating: .nan, count: 4 * 3 * 9)
+        dw.withUnsafeMutableBufferPointer { pdw in
+            WinogradConvolution.weightGradient(images: 0, channels: 3, height: 5, width: 5, outChannels: 4, x: [Float](repeating: 1, count: 1),
+                                               dy: [Float](repeating: 1, count: 1), dw: pdw.baseAddress!, threads: 2, pool: HostPool(limitFloats: 0))
+        }
+        XCTAssertEqual(dw, [Float](repeating: 0, count: 4 * 3 * 9))
+    }
+
     /// Each output is computed by one core from its tile alone: splitting the images between
     /// one, two or three cores gives the same bits.
     func testTheResultDoesNotDependOnHowImagesAreSplit() throws {
