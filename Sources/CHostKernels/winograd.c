@@ -138,19 +138,23 @@ AVX2 static inline void output_1d(const __m256 m[PATCH], __m256 o[TILE]) {
     o[3] = _mm256_add_ps(_mm256_fmadd_ps(_mm256_set1_ps(8), d, b), m[5]);
 }
 
+// A 4x4 transpose in each 128-bit half: t[i] holds v[0..3]'s element i of the low half (low
+// 128 bits) and element 4 + i (high 128 bits). Four vectors over eight lanes become each lane's
+// four values (lane i low in t[i], lane 4 + i high), and the reverse.
+AVX2 static inline void transpose_halves(__m256 v0, __m256 v1, __m256 v2, __m256 v3, __m256 t[4]) {
+    const __m256 a0 = _mm256_unpacklo_ps(v0, v1), a1 = _mm256_unpackhi_ps(v0, v1);
+    const __m256 a2 = _mm256_unpacklo_ps(v2, v3), a3 = _mm256_unpackhi_ps(v2, v3);
+    t[0] = _mm256_shuffle_ps(a0, a2, 0x44); t[1] = _mm256_shuffle_ps(a0, a2, 0xEE);
+    t[2] = _mm256_shuffle_ps(a1, a3, 0x44); t[3] = _mm256_shuffle_ps(a1, a3, 0xEE);
+}
+
 // Eight rows of eight floats to eight columns: out[j] lane l = row l's float j (j < 6 only).
 AVX2 static inline void transpose_8x6(const __m256 r[LANES], __m256 out[PATCH]) {
-    const __m256 a0 = _mm256_unpacklo_ps(r[0], r[1]), a1 = _mm256_unpackhi_ps(r[0], r[1]);
-    const __m256 a2 = _mm256_unpacklo_ps(r[2], r[3]), a3 = _mm256_unpackhi_ps(r[2], r[3]);
-    const __m256 a4 = _mm256_unpacklo_ps(r[4], r[5]), a5 = _mm256_unpackhi_ps(r[4], r[5]);
-    const __m256 a6 = _mm256_unpacklo_ps(r[6], r[7]), a7 = _mm256_unpackhi_ps(r[6], r[7]);
-    const __m256 b0 = _mm256_shuffle_ps(a0, a2, 0x44), b1 = _mm256_shuffle_ps(a0, a2, 0xEE);
-    const __m256 b2 = _mm256_shuffle_ps(a1, a3, 0x44), b3 = _mm256_shuffle_ps(a1, a3, 0xEE);
-    const __m256 b4 = _mm256_shuffle_ps(a4, a6, 0x44), b5 = _mm256_shuffle_ps(a4, a6, 0xEE);
-    const __m256 b6 = _mm256_shuffle_ps(a5, a7, 0x44), b7 = _mm256_shuffle_ps(a5, a7, 0xEE);
-    out[0] = _mm256_permute2f128_ps(b0, b4, 0x20); out[1] = _mm256_permute2f128_ps(b1, b5, 0x20);
-    out[2] = _mm256_permute2f128_ps(b2, b6, 0x20); out[3] = _mm256_permute2f128_ps(b3, b7, 0x20);
-    out[4] = _mm256_permute2f128_ps(b0, b4, 0x31); out[5] = _mm256_permute2f128_ps(b1, b5, 0x31);
+    __m256 a[4], b[4];
+    transpose_halves(r[0], r[1], r[2], r[3], a);  // a[j]: rows 0-3's float j (low), j + 4 (high)
+    transpose_halves(r[4], r[5], r[6], r[7], b);  // the same for rows 4-7
+    for (int j = 0; j < 4; j++) out[j] = _mm256_permute2f128_ps(a[j], b[j], 0x20);
+    out[4] = _mm256_permute2f128_ps(a[0], b[0], 0x31); out[5] = _mm256_permute2f128_ps(a[1], b[1], 0x31);
 }
 
 // V for eight tiles (their patches start at xp + at[l]) of every channel. Each patch row is
@@ -243,11 +247,8 @@ AVX2 static void output_transform(const float *m, size_t point_step, const lanes
         }
         // Four columns of eight lanes to eight lanes of four columns: the low 128 bits of t[l]
         // hold lane l's row, the high ones lane l + 4's.
-        const __m256 a0 = _mm256_unpacklo_ps(o[0], o[1]), a1 = _mm256_unpackhi_ps(o[0], o[1]);
-        const __m256 a2 = _mm256_unpacklo_ps(o[2], o[3]), a3 = _mm256_unpackhi_ps(o[2], o[3]);
         __m256 t[4];
-        t[0] = _mm256_shuffle_ps(a0, a2, 0x44); t[1] = _mm256_shuffle_ps(a0, a2, 0xEE);
-        t[2] = _mm256_shuffle_ps(a1, a3, 0x44); t[3] = _mm256_shuffle_ps(a1, a3, 0xEE);
+        transpose_halves(o[0], o[1], o[2], o[3], t);
         for (int l = 0; l < LANES; l++) {
             if (r >= dst->rows[l]) continue;
             const __m128 q = l < 4 ? _mm256_castps256_ps128(t[l]) : _mm256_extractf128_ps(t[l - 4], 1);
@@ -290,13 +291,11 @@ AVX2 static void weights_avx2(const float *w, float *u, int channels, int out_ch
     float *out = u + ((size_t)k4 * channels + c0) * 4;
     for (int xi = 0; xi < POINTS; xi++) {
         // Four vectors over eight channels to eight channels' four values, in channel order.
-        const __m256 a0 = _mm256_unpacklo_ps(e[0][xi], e[1][xi]), a1 = _mm256_unpackhi_ps(e[0][xi], e[1][xi]);
-        const __m256 a2 = _mm256_unpacklo_ps(e[2][xi], e[3][xi]), a3 = _mm256_unpackhi_ps(e[2][xi], e[3][xi]);
-        const __m256 t0 = _mm256_shuffle_ps(a0, a2, 0x44), t1 = _mm256_shuffle_ps(a0, a2, 0xEE);
-        const __m256 t2 = _mm256_shuffle_ps(a1, a3, 0x44), t3 = _mm256_shuffle_ps(a1, a3, 0xEE);
+        __m256 t[4];
+        transpose_halves(e[0][xi], e[1][xi], e[2][xi], e[3][xi], t);
         float *o = out + xi * point_step;
-        const __m256 o0 = _mm256_permute2f128_ps(t0, t1, 0x20), o1 = _mm256_permute2f128_ps(t2, t3, 0x20);
-        const __m256 o2 = _mm256_permute2f128_ps(t0, t1, 0x31), o3 = _mm256_permute2f128_ps(t2, t3, 0x31);
+        const __m256 o0 = _mm256_permute2f128_ps(t[0], t[1], 0x20), o1 = _mm256_permute2f128_ps(t[2], t[3], 0x20);
+        const __m256 o2 = _mm256_permute2f128_ps(t[0], t[1], 0x31), o3 = _mm256_permute2f128_ps(t[2], t[3], 0x31);
         if (stream) {
             _mm256_stream_ps(o, o0); _mm256_stream_ps(o + 8, o1); _mm256_stream_ps(o + 16, o2); _mm256_stream_ps(o + 24, o3);
         } else {
@@ -390,15 +389,11 @@ AVX2 static void gradient_transform(const float *dyp, const size_t at[LANES], in
         for (int r = 0; r < TILE; r++) {
             __m128 q[LANES];
             for (int l = 0; l < LANES; l++) q[l] = _mm_loadu_ps(dyp + at[l] + (size_t)k * plane + (size_t)r * width);
-            // Eight rows of four to four vectors of eight (lane l: tile l).
-            const __m256 p0 = _mm256_insertf128_ps(_mm256_castps128_ps256(q[0]), q[4], 1);
-            const __m256 p1 = _mm256_insertf128_ps(_mm256_castps128_ps256(q[1]), q[5], 1);
-            const __m256 p2 = _mm256_insertf128_ps(_mm256_castps128_ps256(q[2]), q[6], 1);
-            const __m256 p3 = _mm256_insertf128_ps(_mm256_castps128_ps256(q[3]), q[7], 1);
-            const __m256 a0 = _mm256_unpacklo_ps(p0, p1), a1 = _mm256_unpackhi_ps(p0, p1);
-            const __m256 a2 = _mm256_unpacklo_ps(p2, p3), a3 = _mm256_unpackhi_ps(p2, p3);
-            const __m256 v[TILE] = {_mm256_shuffle_ps(a0, a2, 0x44), _mm256_shuffle_ps(a0, a2, 0xEE),
-                                    _mm256_shuffle_ps(a1, a3, 0x44), _mm256_shuffle_ps(a1, a3, 0xEE)};
+            // Eight rows of four (tile l's row in q[l]; tiles l and l + 4 share a vector) to four
+            // vectors of eight (lane l: tile l).
+            __m256 v[TILE];
+            transpose_halves(_mm256_insertf128_ps(_mm256_castps128_ps256(q[0]), q[4], 1), _mm256_insertf128_ps(_mm256_castps128_ps256(q[1]), q[5], 1),
+                             _mm256_insertf128_ps(_mm256_castps128_ps256(q[2]), q[6], 1), _mm256_insertf128_ps(_mm256_castps128_ps256(q[3]), q[7], 1), v);
             gradient_1d(v, rows[r]);
         }
         for (int j = 0; j < PATCH; j++) {

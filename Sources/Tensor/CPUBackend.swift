@@ -100,8 +100,8 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         if let oneDNN { return oneDNN }
         let made = try OneDNNConvolutions(threads: threads)
         oneDNN = made
-        choices = ConvolutionChoices(file: ConvolutionChoices.machineFile(oneDNNVersion: OneDNNConvolutions.version),
-                                     preferred: .oneDNN, alternatives: [.im2col, .winogradData, .winograd])
+        // Each convolution says which alternatives serve its shape (`convolve`).
+        choices = ConvolutionChoices(file: ConvolutionChoices.machineFile(oneDNNVersion: OneDNNConvolutions.version))
         return made
     }
 

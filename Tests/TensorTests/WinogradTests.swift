@@ -128,16 +128,20 @@ final class WinogradTests: XCTestCase {
         }
     }
 
-    /// A batch of no images has a zero weight gradient (the buffers come from a pool: whatever
-    /// they held before must not leak into it).
+    /// A batch of no images has a zero weight gradient. The float64 sums come from the pool,
+    /// here seeded with a buffer of NaN of their size: without the guard they would reach dW.
     func testNoImagesGiveAZeroWeightGradient() throws {
         try requireWinograd()
-        var dw = [Float](repeating: .nan, count: 4 * 3 * 9)
+        let (c, o) = (4, 4), sums = 2 * 36 * o * c  // dU's floats (float64, two floats a value)
+        let pool = HostPool(limitFloats: 1 << 20), stale = UnsafeMutablePointer<Float>.allocate(capacity: sums)
+        stale.initialize(repeating: .nan, count: sums)
+        pool.give(stale, count: sums)
+        var dw = [Float](repeating: .nan, count: o * c * 9)
         dw.withUnsafeMutableBufferPointer { pdw in
-            WinogradConvolution.weightGradient(images: 0, channels: 3, height: 5, width: 5, outChannels: 4, x: [Float](repeating: 1, count: 1),
-                                               dy: [Float](repeating: 1, count: 1), dw: pdw.baseAddress!, threads: 2, pool: HostPool(limitFloats: 0))
+            WinogradConvolution.weightGradient(images: 0, channels: c, height: 5, width: 5, outChannels: o, x: [Float](repeating: 1, count: 1),
+                                               dy: [Float](repeating: 1, count: 1), dw: pdw.baseAddress!, threads: 2, pool: pool)
         }
-        XCTAssertEqual(dw, [Float](repeating: 0, count: 4 * 3 * 9))
+        XCTAssertEqual(dw, [Float](repeating: 0, count: o * c * 9))
     }
 
     /// Each output is computed by one core from its tile alone: splitting the images between
