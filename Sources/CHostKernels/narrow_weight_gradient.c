@@ -127,6 +127,8 @@ static int has_avx2(void) {
 
 const char *chorus_host_kernels_isa(void) { return has_avx2() ? "AVX2 FMA" : "portable"; }
 
+int chorus_host_kernels_vectors(void) { return has_avx2(); }
+
 void chorus_narrow_weight_gradient(const float *x, const float *dy, double *dw, float *scratch,
                                    int first, int count, int channels, int height, int width,
                                    int out_channels, int out_height, int out_width,

@@ -396,12 +396,19 @@ public struct KernelProfile: Sendable {
         public var kernel: String
         public var launches: Int
         public var seconds: Double
+        /// The least memory traffic of its launches in bytes (each input read once, each output
+        /// written once), where the operation is bound by memory and says so; 0 otherwise.
+        public var bytes: Double
 
-        public init(kernel: String, launches: Int, seconds: Double) {
+        public init(kernel: String, launches: Int, seconds: Double, bytes: Double = 0) {
             self.kernel = kernel
             self.launches = launches
             self.seconds = seconds
+            self.bytes = bytes
         }
+
+        /// GB/s of its least traffic, where it has one.
+        public var gigabytesPerSecond: Double? { bytes > 0 && seconds > 0 ? bytes / seconds / 1e9 : nil }
     }
     public var device: String
     /// Kernels by device time, most first.
@@ -424,7 +431,8 @@ public struct KernelProfile: Sendable {
         var lines = [String(format: "%@ on %@: %.3f s in %d %@", title, device, totalSeconds, entries.reduce(0) { $0 + $1.launches }, calls)]
         for e in entries.prefix(limit) {
             lines.append(String(format: "  %5.1f%%  %9.2f ms  %7d %@  %9.1f us each  %@", 100 * e.seconds / total, 1000 * e.seconds,
-                                e.launches, calls, 1e6 * e.seconds / Double(max(e.launches, 1)), e.kernel))
+                                e.launches, calls, 1e6 * e.seconds / Double(max(e.launches, 1)), e.kernel)
+                         + (e.gigabytesPerSecond.map { String(format: "  (%.1f GB/s)", $0) } ?? ""))
         }
         if entries.count > limit {
             let rest = entries.dropFirst(limit)

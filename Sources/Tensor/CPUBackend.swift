@@ -49,8 +49,9 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     }
     /// Time and operations by window size (square windows; others under their height).
     private var convolutionTally: [Int: (nanoseconds: Double, flops: Double)] = [:]
-    /// Wall time and calls by operation while a profile is being recorded (nil otherwise).
-    private var operationProfile: [String: (calls: Int, nanoseconds: UInt64)]?
+    /// Wall time, calls and least memory traffic (bytes) by operation while a profile is being
+    /// recorded (nil otherwise).
+    private var operationProfile: [String: (calls: Int, nanoseconds: UInt64, bytes: Double)]?
 
     /// Starts recording how long each operation takes (wall time on the calling thread, the
     /// parallel parts included): convolutions by window size and direction, matrix products,
@@ -64,15 +65,18 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     /// The operations timed since `startOperationProfile`, most time first; recording stops.
     public func stopOperationProfile() -> KernelProfile {
         stateLock.lock(); defer { stateLock.unlock() }
-        let entries = (operationProfile ?? [:]).map { KernelProfile.Entry(kernel: $0.key, launches: $0.value.calls, seconds: Double($0.value.nanoseconds) * 1e-9) }
+        let entries = (operationProfile ?? [:]).map {
+            KernelProfile.Entry(kernel: $0.key, launches: $0.value.calls, seconds: Double($0.value.nanoseconds) * 1e-9, bytes: $0.value.bytes)
+        }
         operationProfile = nil
         return KernelProfile(device: name, entries: entries, hostOperations: true)
     }
 
-    /// Runs `body`, adding its wall time to `operation`'s when a profile is being recorded.
+    /// Runs `body`, adding its wall time to `operation`'s when a profile is being recorded, and
+    /// `traffic`: the least bytes it moves, for an operation bound by memory (0: not one).
     /// Operations inside another (an im2col convolution's products) count only in the outer one.
     @inline(__always)
-    private func timed<T>(_ operation: @autoclosure () -> String, _ body: () throws -> T) rethrows -> T {
+    private func timed<T>(_ operation: @autoclosure () -> String, traffic: Int = 0, _ body: () throws -> T) rethrows -> T {
         stateLock.lock(); let recording = operationProfile != nil; stateLock.unlock()
         guard recording else { return try body() }
         let depthKey = "chorus.cpu-operation-depth", thread = Thread.current
@@ -84,7 +88,11 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         defer {
             let spent = DispatchTime.now().uptimeNanoseconds - t0, key = operation()
             stateLock.lock()
-            if operationProfile != nil { operationProfile![key, default: (0, 0)].calls += 1; operationProfile![key, default: (0, 0)].nanoseconds += spent }
+            if operationProfile != nil {
+                operationProfile![key, default: (0, 0, 0)].calls += 1
+                operationProfile![key, default: (0, 0, 0)].nanoseconds += spent
+                operationProfile![key, default: (0, 0, 0)].bytes += Double(traffic)
+            }
             stateLock.unlock()
         }
         return try body()
@@ -295,10 +303,11 @@ public final class CPUBackend: Backend, @unchecked Sendable {
 
     /// Runs `body(start, end)` over `0..<count` split into chunks across cores when `count * cost` is large.
     /// In an operation profile the time counts under `operation`: by default the calling
-    /// method's name (`batchnormForwardTrain`).
+    /// method's name (`batchnormForwardTrain`); `traffic` is the least bytes a memory-bound
+    /// operation moves (`timed`).
     @inline(__always)
-    func parallel(_ count: Int, cost: Int = 1, operation: StaticString = #function, _ body: (Int, Int) -> Void) {
-        timed(Self.operationName(operation)) {
+    func parallel(_ count: Int, cost: Int = 1, traffic: Int = 0, operation: StaticString = #function, _ body: (Int, Int) -> Void) {
+        timed(Self.operationName(operation), traffic: traffic) {
             let work = count * cost
             let parts = work < 1 << 16 ? 1 : min(threads * 4, count)
             if parts <= 1 { body(0, count); return }
@@ -385,22 +394,22 @@ public final class CPUBackend: Backend, @unchecked Sendable {
 
     public func add(count: Int, a: Storage, b: Storage, out: Storage) throws {
         let pa = a.host!, pb = b.host!, po = out.host!
-        parallel(count) { lo, hi in HostVectors.combine(pa, pb, po, lo, hi, multiply: false) }
+        parallel(count, traffic: 12 * count) { lo, hi in HostVectors.combine(pa, pb, po, lo, hi, multiply: false) }
     }
 
     public func mul(count: Int, a: Storage, b: Storage, out: Storage) throws {
         let pa = a.host!, pb = b.host!, po = out.host!
-        parallel(count) { lo, hi in HostVectors.combine(pa, pb, po, lo, hi, multiply: true) }
+        parallel(count, traffic: 12 * count) { lo, hi in HostVectors.combine(pa, pb, po, lo, hi, multiply: true) }
     }
 
     public func reluForward(count: Int, x: Storage, y: Storage) throws {
         let px = x.host!, py = y.host!
-        parallel(count) { lo, hi in HostVectors.relu(px, py, lo, hi) }
+        parallel(count, traffic: 8 * count) { lo, hi in HostVectors.relu(px, py, lo, hi) }
     }
 
     public func reluBackward(count: Int, y: Storage, dy: Storage, dx: Storage) throws {
         let py = y.host!, pdy = dy.host!, pdx = dx.host!
-        parallel(count) { lo, hi in HostVectors.reluBackward(py, pdy, pdx, lo, hi) }
+        parallel(count, traffic: 12 * count) { lo, hi in HostVectors.reluBackward(py, pdy, pdx, lo, hi) }
     }
 
     public func sigmoidForward(count: Int, x: Storage, y: Storage) throws {
@@ -536,102 +545,16 @@ public final class CPUBackend: Backend, @unchecked Sendable {
 
     public func maxpoolForward(_ g: PoolGeometry, x: Storage, y: Storage, argmax: Storage) throws {
         let px = x.host!, py = y.host!, pa = argmax.host!
-        let oh = g.outHeight, ow = g.outWidth
-        // Stride 2 (ResNet's stem, the small CNN): eight outputs at a time where their windows
-        // lie inside the row (at least eight of them); the edges one at a time. Both scan a
-        // window row by row, left to right, keeping the first of equal maxima: they agree bit
-        // for bit.
-        var vectorColumns = 0..<0
-        if g.stride == 2, g.kernel >= 2, g.width - g.kernel + g.padding >= 0 {
-            // The window of xo spans columns 2xo - p ..< 2xo - p + k.
-            let first = (g.padding + 1) / 2, last = min(g.outWidth - 1, (g.width - g.kernel + g.padding) / 2)
-            if last - first + 1 >= HostVectors.width { vectorColumns = first..<(last + 1) }
-        }
-        parallel(g.planes, cost: oh * ow * g.kernel * g.kernel) { lo, hi in
-            for p in lo..<hi {
-                let src = px + p * g.height * g.width
-                for yo in 0..<oh {
-                    let y0 = max(0, yo * g.stride - g.padding), y1 = min(g.height, yo * g.stride - g.padding + g.kernel)
-                    let o = (p * oh + yo) * ow
-                    var xo = 0
-                    while xo < ow {
-                        if xo == vectorColumns.lowerBound && !vectorColumns.isEmpty {
-                            Self.maxpoolStride2Row(src, width: g.width, rows: y0..<y1, kernel: g.kernel, firstColumn: xo * 2 - g.padding,
-                                                   outputs: vectorColumns.count, y: py + o + xo, argmax: pa + o + xo)
-                            xo = vectorColumns.upperBound
-                            continue
-                        }
-                        let x0 = max(0, xo * g.stride - g.padding), x1 = min(g.width, xo * g.stride - g.padding + g.kernel)
-                        var best = -Float.infinity
-                        var bi = y0 * g.width + x0
-                        for ih in y0..<y1 {
-                            let r = src + ih * g.width
-                            // Branch-free (selects, not jumps): the larger of random values is unpredictable.
-                            for iw in x0..<x1 {
-                                let v = r[iw], better = v > best
-                                best = better ? v : best
-                                bi = better ? ih * g.width + iw : bi
-                            }
-                        }
-                        py[o + xo] = best
-                        pa[o + xo] = Float(bi)
-                        xo += 1
-                    }
-                }
-            }
-        }
-    }
-
-    /// `outputs` (at least 8) stride-2 max-pool outputs of one output row whose windows start
-    /// at input column `firstColumn` + 2i and lie inside the row, eight at a time (the last
-    /// eight overlap the group before when `outputs` is not a multiple of 8). Column c of eight
-    /// windows is the odd lanes of the 16 floats from c - 1 (or the even ones from c = 0), a
-    /// read that stays inside the row.
-    @inline(__always)
-    static func maxpoolStride2Row(_ src: UnsafeMutablePointer<Float>, width: Int, rows: Range<Int>, kernel: Int, firstColumn: Int, outputs: Int,
-                                  y: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Float>) {
-        let lane = SIMD8<Float>(0, 2, 4, 6, 8, 10, 12, 14)
-        var i = 0
-        while i < outputs {
-            let column = firstColumn + 2 * i
-            var best = SIMD8<Float>(repeating: -.infinity)
-            var index = lane + Float(rows.lowerBound * width + column)
-            for ih in rows {
-                let r = UnsafePointer(src + ih * width)
-                for j in 0..<kernel {
-                    let c = column + j
-                    let v = c >= 1 ? HostVectors.load16(r + c - 1).oddHalf : HostVectors.load16(r + c).evenHalf
-                    let better = v .> best
-                    best.replace(with: v, where: better)
-                    index.replace(with: lane + Float(ih * width + c), where: better)
-                }
-            }
-            HostVectors.store(best, y + i)
-            HostVectors.store(index, argmax + i)
-            i = i + HostVectors.width >= outputs || i + 2 * HostVectors.width <= outputs ? i + HostVectors.width : outputs - HostVectors.width
+        // Reads the input, writes the maxima and their indices.
+        parallel(g.planes, cost: g.outHeight * g.outWidth * g.kernel * g.kernel, traffic: 4 * g.planes * (g.height * g.width + 2 * g.outHeight * g.outWidth)) { lo, hi in
+            chorus_maxpool_forward(px, py, pa, Int32(lo), Int32(hi - lo), Int32(g.height), Int32(g.width), Int32(g.kernel), Int32(g.stride), Int32(g.padding))
         }
     }
 
     public func maxpoolBackward(_ g: PoolGeometry, dy: Storage, argmax: Storage, dx: Storage) throws {
         let pdy = dy.host!, pa = argmax.host!, pdx = dx.host!
-        let oh = g.outHeight, ow = g.outWidth, plane = g.height * g.width, m = g.maxpoolScatterPhases
-        parallel(g.planes, cost: oh * ow) { lo, hi in
-            for p in lo..<hi {
-                let d = pdx + p * plane, first = p * oh * ow
-                d.update(repeating: 0, count: plane)
-                // In the phase order of the OpenCL kernels (`maxpoolScatterPhases`), so that an
-                // input that is the maximum of several windows sums them in the same order.
-                for py in 0..<m {
-                    for px in 0..<m {
-                        for yo in Swift.stride(from: py, to: oh, by: m) {
-                            for xo in Swift.stride(from: px, to: ow, by: m) {
-                                let idx = first + yo * ow + xo
-                                d[Int(pa[idx])] += pdy[idx]
-                            }
-                        }
-                    }
-                }
-            }
+        parallel(g.planes, cost: g.height * g.width, traffic: 4 * g.planes * (g.height * g.width + 2 * g.outHeight * g.outWidth)) { lo, hi in
+            chorus_maxpool_backward(pdy, pa, pdx, Int32(lo), Int32(hi - lo), Int32(g.height), Int32(g.width), Int32(g.kernel), Int32(g.stride), Int32(g.padding))
         }
     }
 
@@ -659,7 +582,8 @@ public final class CPUBackend: Backend, @unchecked Sendable {
                                       savedMean: Storage, savedInvStd: Storage) throws {
         let px = x.host!, py = y.host!, pg = gamma.host!, pb = beta.host!
         let rm = runningMean.host!, rv = runningVar.host!, sm = savedMean.host!, si = savedInvStd.host!
-        parallel(c, cost: n * plane * 3) { lo, hi in
+        // Least traffic: x read once (each plane's statistics and outputs while it is in cache), y written.
+        parallel(c, cost: n * plane * 3, traffic: 8 * n * c * plane) { lo, hi in
             for ch in lo..<hi {
                 // Statistics in Double, in two passes (mean, then squared deviations), as PyTorch's
                 // CPU kernels accumulate: float sums over a channel of a large batch drift. Both
@@ -695,7 +619,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     public func batchnormForwardEval(n: Int, c: Int, plane: Int, eps: Float, x: Storage, y: Storage,
                                      gamma: Storage, beta: Storage, runningMean: Storage, runningVar: Storage) throws {
         let px = x.host!, py = y.host!, pg = gamma.host!, pb = beta.host!, rm = runningMean.host!, rv = runningVar.host!
-        parallel(n * c, cost: plane) { lo, hi in
+        parallel(n * c, cost: plane, traffic: 8 * n * c * plane) { lo, hi in
             for nc in lo..<hi {
                 let ch = nc % c
                 let s = pg[ch] / sqrtf(rv[ch] + eps), mean = rm[ch], b = pb[ch]
@@ -725,7 +649,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
                                         savedMean: Storage, savedInvStd: Storage, dgamma: Storage, dbeta: Storage) throws {
         let px = x.host!, pdy = dy.host!, sm = savedMean.host!, si = savedInvStd.host!, dg = dgamma.host!, db = dbeta.host!
         let pg = gamma.host!, pb = beta.host!
-        parallel(c, cost: n * plane * 2) { lo, hi in
+        parallel(c, cost: n * plane * 2, traffic: 8 * n * c * plane) { lo, hi in
             for ch in lo..<hi {
                 // Accumulated in Double, as the forward statistics.
                 let mean = Double(sm[ch]), mask = Self.fusedReLU(relu, ch, mean: sm, invStd: si, gamma: pg, beta: pb)
@@ -745,7 +669,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         let px = x.host!, pdy = dy.host!, pg = gamma.host!, pb = beta.host!, sm = savedMean.host!, si = savedInvStd.host!
         let dg = dgamma.host!, db = dbeta.host!, pdx = dx.host!
         let m = Float(n * plane)
-        parallel(n * c, cost: plane) { lo, hi in
+        parallel(n * c, cost: plane, traffic: 12 * n * c * plane) { lo, hi in
             for nc in lo..<hi {
                 let ch = nc % c
                 let invstd = si[ch], mean = sm[ch]
@@ -819,7 +743,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
 
     public func sgdUpdate(count: Int, learningRate: Float, momentum: Float, weightDecay: Float, w: Storage, g: Storage, v: Storage) throws {
         let pw = w.host!, pg = g.host!, pv = v.host!
-        parallel(count) { lo, hi in
+        parallel(count, traffic: 20 * count) { lo, hi in
             for i in lo..<hi {
                 let grad = pg[i] + weightDecay * pw[i]
                 let vel = momentum * pv[i] + grad
@@ -832,7 +756,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     public func adamwUpdate(count: Int, learningRate: Float, beta1: Float, beta2: Float, eps: Float, weightDecay: Float,
                             biasCorrection1: Float, biasCorrection2: Float, w: Storage, g: Storage, m: Storage, v: Storage) throws {
         let pw = w.host!, pg = g.host!, pm = m.host!, pv = v.host!
-        parallel(count) { lo, hi in
+        parallel(count, traffic: 28 * count) { lo, hi in
             for i in lo..<hi {
                 let grad = pg[i]
                 let wd = pw[i] * (1 - learningRate * weightDecay)

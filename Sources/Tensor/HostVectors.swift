@@ -1,3 +1,5 @@
+import CHostKernels
+
 /// Vector loops over host memory for the CPU backend's memory-bound passes (ReLU, sums, batch
 /// norm, pooling). The compiler leaves the scalar forms of these loops scalar: selects on one
 /// array chosen by another, and float64 sums it may not reorder. Written over `SIMD8<Float>` /
@@ -6,6 +8,9 @@
 enum HostVectors {
     typealias Lanes = SIMD8<Float>
     static let width = Lanes.scalarCount
+    /// Whether the float64 sums run as AVX2 + FMA (CHostKernels: where the CPU has them and tests
+    /// do not ask for the portable loops); elsewhere the loops below, for the baseline instruction set.
+    static var sumsInAVX2: Bool { chorus_host_kernels_vectors() != 0 }
 
     @inline(__always) static func load(_ p: UnsafePointer<Float>) -> Lanes {
         UnsafeRawPointer(p).loadUnaligned(as: Lanes.self)
@@ -15,11 +20,6 @@ enum HostVectors {
 
     @inline(__always) static func store(_ v: Lanes, _ p: UnsafeMutablePointer<Float>) {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: Lanes.self)
-    }
-
-    /// Sixteen floats from `p`: the even lanes are a stride-2 row read.
-    @inline(__always) static func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
-        UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
     }
 
     /// `y[i] = max(x[i], 0)` for i in lo..<hi, as `Swift.max(x, 0)` (NaN stays NaN, -0 becomes 0).
@@ -99,6 +99,7 @@ enum HostVectors {
 
     /// Sum of `count` floats accumulated in float64, four lanes at a time.
     @inline(__always) static func sumInDouble(_ p: UnsafeMutablePointer<Float>, _ count: Int) -> Double {
+        if sumsInAVX2 { return chorus_sum_f64(p, count) }
         var s0 = SIMD4<Double>(), s1 = SIMD4<Double>()
         var j = 0
         while j + 8 <= count {
@@ -113,6 +114,7 @@ enum HostVectors {
 
     /// Sum of `(p[j] - mean)^2` accumulated in float64.
     @inline(__always) static func squaredDeviationsInDouble(_ p: UnsafeMutablePointer<Float>, _ count: Int, from mean: Double) -> Double {
+        if sumsInAVX2 { return chorus_squared_deviations_f64(p, count, mean) }
         var s0 = SIMD4<Double>(), s1 = SIMD4<Double>()
         var j = 0
         while j + 8 <= count {
@@ -130,6 +132,11 @@ enum HostVectors {
     /// masked by the fused ReLU when there is one.
     @inline(__always) static func gradientSums(_ x: UnsafeMutablePointer<Float>, _ dy: UnsafeMutablePointer<Float>, _ count: Int,
                                                mean: Double, relu: BatchNormOutput?) -> (sum: Double, dot: Double) {
+        if sumsInAVX2 {
+            var sum = 0.0, dot = 0.0
+            chorus_gradient_sums_f64(x, dy, count, mean, relu == nil ? 0 : 1, relu?.mean ?? 0, relu?.scale ?? 0, relu?.shift ?? 0, &sum, &dot)
+            return (sum, dot)
+        }
         var a0 = SIMD4<Double>(), a1 = SIMD4<Double>(), b0 = SIMD4<Double>(), b1 = SIMD4<Double>()
         var j = 0
         while j + 8 <= count {

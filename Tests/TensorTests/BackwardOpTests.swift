@@ -257,6 +257,18 @@ final class BackwardOpTests: XCTestCase {
         }
     }
 
+    /// Batch norm's float64 sums and max pooling run as AVX2 where the CPU has it (CHostKernels):
+    /// the same checks on the portable loops every other CPU runs.
+    func testBatchNormAndPoolingBackwardOnThePortableLoops() throws {
+        chorus_host_kernels_use_portable(1)
+        defer { chorus_host_kernels_use_portable(0) }
+        XCTAssertEqual(chorus_host_kernels_vectors(), 0)
+        try testBatchNormWithFusedReLUIsBatchNormThenReLU()
+        try testBatchNormBackward()
+        try testPoolingBackward()
+        try testOverlappingMaxPoolWindowsShareTheirMaximum()
+    }
+
     func testBatchNormBackward() throws {
         for device in TestDevices.all {
             let (n, c, h, w) = (3, 2, 3, 4)

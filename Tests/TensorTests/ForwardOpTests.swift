@@ -1,3 +1,4 @@
+import CHostKernels
 import Foundation
 import Kernels
 @testable import Tensor
@@ -438,6 +439,18 @@ final class ForwardOpTests: XCTestCase {
     /// accurate to float rounding: float sums of a whole channel drift (they were 1e-4 off on the
     /// CPU here), so the CPU accumulates in Double and the kernels with Kahan compensation, and the
     /// variance is taken about the mean in a second pass.
+    /// Batch norm's float64 sums and max pooling run as AVX2 where the CPU has it (CHostKernels):
+    /// the same checks on the portable loops every other CPU runs.
+    func testBatchNormAndPoolingForwardOnThePortableLoops() throws {
+        chorus_host_kernels_use_portable(1)
+        defer { chorus_host_kernels_use_portable(0) }
+        XCTAssertEqual(chorus_host_kernels_vectors(), 0)
+        try testBatchNormStatisticsOverALargeBatch()
+        try testBatchNormTrainEvalAndRunningStats()
+        try testMaxPoolKeepsTheFirstOfEqualMaximaOnWideRows()
+        try testPoolingForward()
+    }
+
     func testBatchNormStatisticsOverALargeBatch() throws {
         let (n, c, h, w) = (8, 2, 128, 128)
         let plane = h * w, m = Double(n * plane)

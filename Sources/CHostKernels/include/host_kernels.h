@@ -23,6 +23,9 @@ void chorus_narrow_weight_gradient(const float *x, const float *dy, double *dw, 
 /// The instructions chorus_narrow_weight_gradient runs with here: "AVX2 FMA" or "portable".
 const char *chorus_host_kernels_isa(void);
 
+/// Nonzero where the AVX2 + FMA versions run (the CPU has them and the portable ones are not forced).
+int chorus_host_kernels_vectors(void);
+
 /// Nonzero: the portable versions run even where AVX2 + FMA are present (for tests, which
 /// check both on machines that have them).
 void chorus_host_kernels_use_portable(int on);
@@ -81,5 +84,25 @@ void chorus_winograd_gradient_transform(float *scratch, const chorus_winograd_gr
 
 /// dw[k][c] = G^T dU[.][k][c] G for output channels [first, first + count); dw is [K][C][3][3].
 void chorus_winograd_gradient_finish(const double *du, float *dw, int channels, int out_channels, int first, int count);
+
+/// Batch norm's float64 sums over one plane (batchnorm_sums.c), x86-64 with AVX2 + FMA only
+/// (where chorus_host_kernels_vectors): sum of p; sum of (p - mean)^2; and, for the backward,
+/// sum of dy and of dy (x - mean), dy masked by the fused ReLU when relu is nonzero (kept where
+/// (x - relu_mean) * relu_scale + relu_shift > 0, computed in float as the forward did).
+double chorus_sum_f64(const float *p, long count);
+double chorus_squared_deviations_f64(const float *p, long count, double mean);
+void chorus_gradient_sums_f64(const float *x, const float *dy, long count, double mean, int relu, float relu_mean, float relu_scale,
+                              float relu_shift, double *sum, double *dot);
+
+/// Max pooling (pooling.c) of planes [first_plane, first_plane + planes) of x [P][H][W] into
+/// y and argmax [P][OH][OW]: each window's maximum and, as a float, the index in its plane of the
+/// first input in row-major order that holds it (a window of NaN or -inf: its first input).
+void chorus_maxpool_forward(const float *x, float *y, float *argmax, int first_plane, int planes,
+                            int height, int width, int kernel, int stride, int padding);
+
+/// dx = 0, then each window's gradient added at its maximum, in phases of windows
+/// ceil(kernel / stride) apart along each axis, in the order every device uses.
+void chorus_maxpool_backward(const float *dy, const float *argmax, float *dx, int first_plane, int planes,
+                             int height, int width, int kernel, int stride, int padding);
 
 #endif
