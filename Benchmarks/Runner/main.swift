@@ -131,7 +131,7 @@ if args.first == "resnet" {
                  profile.convolution3x3GFLOPS.map { String(format: "the 3x3 ones at %.1f", $0) }].compactMap { $0 }
     print(String(format: "%@ %@ training batch %d: %.2f samples/s", arch.rawValue, device.identifier, batch, profile.samplesPerSecond)
           + (notes.isEmpty ? "" : " (" + notes.joined(separator: "; ") + ")"))
-    if let kernels = profile.kernels { print(kernels.table()) }
+    if let kernels = profile.kernels { print(kernels.table(limit: 40)) }
     print(String(format: "%@ %@ inference batch %d: %.2f samples/s", arch.rawValue, device.identifier, batch,
                  try TrainingBenchmarks.networkInference(device, architecture: arch, batch: batch)))
     exit(0)

@@ -20,6 +20,9 @@ public enum StandardSuite {
         let peak = TensorBenchmarks.cpuPeak()
         results.append(BenchmarkResult(name: "CPU single-precision peak (measured, \(peak.isa), \(Machine.usableCores) cores)", device: "host", value: peak.gflops, unit: "GFLOP/s"))
         log(String(format: "CPU peak: %.1f GFLOP/s (%@ on %d cores, measured)", peak.gflops, peak.isa, Machine.usableCores))
+        let bandwidth = TensorBenchmarks.memoryBandwidth(floats: quick ? 8 << 20 : 32 << 20)
+        results.append(BenchmarkResult(name: "memory bandwidth (measured, triad, \(Machine.usableCores) cores)", device: "host", value: bandwidth, unit: "GB/s"))
+        log(String(format: "memory bandwidth: %.1f GB/s (triad on %d cores, measured)", bandwidth, Machine.usableCores))
         let sizes = quick ? [512, 1024] : [512, 1024, 2048]
         for n in sizes {
             let blas = TensorBenchmarks.openBLASGEMM(size: n)
@@ -72,6 +75,26 @@ public enum StandardSuite {
                 results.append(BenchmarkResult(name: "\(arch.rawValue) training step b\(batch) (no loader)", device: d.identifier, value: net, unit: "samples/s"))
                 if let kernels = profile.kernels {
                     log("\(arch.rawValue) training step b\(batch), " + kernels.table(limit: 12))
+                }
+                if cpu != nil, let kernels = profile.kernels, kernels.totalSeconds > 0 {
+                    // The measure: what is left outside the layers' own operations.
+                    let outside = kernels.entries.filter { !TrainingBenchmarks.isLayerOperation($0.kernel) }
+                    let share = 100 * outside.reduce(0) { $0 + $1.seconds } / kernels.totalSeconds
+                    results.append(BenchmarkResult(name: "\(arch.rawValue) training step: time outside the layer operations", device: d.identifier, value: share, unit: "%"))
+                    log(String(format: "%@ %@ training step: %.1f%% of the time outside the layer operations (%@)", arch.rawValue, d.identifier, share,
+                               outside.map(\.kernel).joined(separator: ", ")))
+                    // The operations bound by memory, against the bandwidth measured above.
+                    let bound = kernels.entries.filter { $0.bytes > 0 }
+                    let seconds = bound.reduce(0) { $0 + $1.seconds }, bytes = bound.reduce(0) { $0 + $1.bytes }
+                    if seconds > 0 {
+                        let rate = bytes / seconds / 1e9
+                        results.append(BenchmarkResult(name: "\(arch.rawValue) training step: memory-bound operations, share of the step", device: d.identifier,
+                                                       value: 100 * seconds / kernels.totalSeconds, unit: "%"))
+                        results.append(BenchmarkResult(name: "\(arch.rawValue) training step: memory-bound operations, share of bandwidth", device: d.identifier,
+                                                       value: 100 * rate / bandwidth, unit: "% of bandwidth"))
+                        log(String(format: "%@ %@ training step: memory-bound operations (batch norm, ReLU, pooling, additions, SGD) %.1f%% of the step, moving their least traffic at %.1f GB/s, %.0f%% of the measured bandwidth",
+                                   arch.rawValue, d.identifier, 100 * seconds / kernels.totalSeconds, rate, 100 * rate / bandwidth))
+                    }
                 }
                 if let share = profile.convolutionShare {
                     results.append(BenchmarkResult(name: "\(arch.rawValue) training step: time outside convolutions", device: d.identifier, value: 100 * (1 - share), unit: "%"))

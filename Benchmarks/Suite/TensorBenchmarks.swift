@@ -21,6 +21,35 @@ public enum TensorBenchmarks {
         return (rates.reduce(0, +) / 1e9, isa.map { String(cString: $0) } ?? "?")
     }
 
+    /// The memory bandwidth every core Chorus may use reaches at once (GB/s): the best of five
+    /// passes of the triad a = b + 0.5 c over arrays of 128 MB each (far larger than any cache),
+    /// each core its own slice, 12 bytes per element as STREAM counts them. What the CPU
+    /// fallback's memory-bound operations (batch norm, ReLU, pooling) are compared with.
+    public static func memoryBandwidth(floats n: Int = 32 << 20, passes: Int = 5) -> Double {
+        let cores = Machine.usableCores
+        let a = UnsafeMutablePointer<Float>.allocate(capacity: n), b = UnsafeMutablePointer<Float>.allocate(capacity: n)
+        let c = UnsafeMutablePointer<Float>.allocate(capacity: n)
+        defer { a.deallocate(); b.deallocate(); c.deallocate() }
+        // Each core touches its own slices first, so their pages are its (first-touch).
+        let arrays = UncheckedSendable((a, b, c))
+        concurrentPerform(cores) { i in
+            let lo = n * i / cores, hi = n * (i + 1) / cores, (a, b, c) = arrays.value
+            (a + lo).initialize(repeating: 0, count: hi - lo)
+            (b + lo).initialize(repeating: 1, count: hi - lo)
+            (c + lo).initialize(repeating: 2, count: hi - lo)
+        }
+        var best = Double.infinity
+        for _ in 0..<passes {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            concurrentPerform(cores) { i in
+                let lo = n * i / cores, hi = n * (i + 1) / cores, (a, b, c) = arrays.value
+                chorus_triad(a, b, c, lo, hi - lo)
+            }
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9)
+        }
+        return 12 * Double(n) / best / 1e9
+    }
+
     /// OpenBLAS sgemm GFLOP/s at n x n x n (the reference).
     public static func openBLASGEMM(size n: Int) -> Double {
         let a = [Float](repeating: 0.5, count: n * n), b = [Float](repeating: 0.25, count: n * n)

@@ -62,6 +62,14 @@ public enum TrainingBenchmarks {
         return (Double(batch) / t, conv.map { $0.seconds / wall }, rate(conv), rate(conv3x3), kernels)
     }
 
+    /// Whether an operation of the CPU fallback's profile is one of the network's layers
+    /// (convolutions, batch norm, ReLU, pooling, the linear head's product and bias), as opposed
+    /// to what the issue asks to keep small: the optimiser, the loss, residual additions, and the
+    /// time between operations (`(outside the backend's operations)`).
+    public static func isLayerOperation(_ name: String) -> Bool {
+        ["convolution", "batchnorm", "relu", "maxpool", "avgpool", "globalAvgpool", "gemm", "biasAdd"].contains { name.hasPrefix($0) }
+    }
+
     /// Samples per second of inference.
     public static func networkInference(_ device: Device, architecture: Architecture, batch: Int, size: Int = 224, steps: Int = 3) throws -> Double {
         let net = try Network(architecture: architecture, classes: 5, device: device, seed: 1)
