@@ -723,6 +723,206 @@ __kernel void conv_backward_weights_implicit(const int batchN, const int C, cons
     conv_gemm_tiled(2, batchN, C, H, W, O, KH, KW, stride, pad, OH, OW, depth, dY, X, 0.0f, dW, Asub, Bsub);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Winograd F(4x4, 3x3) for 3x3 convolutions of stride 1 and padding 1 (Lavin and Gray): each 4x4
+// block of outputs is A^T [ (G g G^T) . (B^T d B) ] A over a 6x6 input tile d, so the products run
+// as 36 matrix products M[xi] (K x T) = U[xi] (K x C) x V[xi] (C x T) over tiles T = N * tilesH *
+// tilesW, on the device's GEMM: 36 multiply-adds per input channel and 4x4 outputs instead of 144.
+// U and V are written in the GEMM's own layout: row-major (panel 0), or gemm_packed's panels of
+// `panel` rows of U (PM) and columns of V (NR), zero-padded, so nothing is packed again. The 36
+// points of U, V and M lie `point` floats apart, one cache line more than a point's size: at a
+// multiple of 4 KiB the 36 streams a work-item writes or reads would share one set of a CPU's L1
+// cache (POCL: the input transform 20x slower than its traffic).
+// The transforms are the CPU's (CHostKernels/winograd.c).
+// ---------------------------------------------------------------------------------------------
+inline void winograd_weights_1d(const float a, const float b, const float e, float* t, const int step)
+{
+    const float s = (a + e) * (-1.0f / 6), d = b * (1.0f / 6), s2 = a * (1.0f / 24) + e * (1.0f / 6), d2 = b * (1.0f / 12);
+    t[0] = a * 0.25f; t[step] = s - d; t[2 * step] = s + d; t[3 * step] = s2 + d2; t[4 * step] = s2 - d2; t[5 * step] = e;
+}
+
+// Where row r (of A: m; of B: n), depth k of a GEMM operand lies: in panels of `panel` rows over
+// `depth` (gemm_pack's layout), or row-major (panel 0) with leading dimension `ld`: r * ld + k for
+// A (rowMajorRows), k * ld + r for B.
+inline long winograd_operand_index(const int r, const int k, const int depth, const int ld, const int panel, const int rowMajorRows)
+{
+    if (panel > 0) return (long)(r / panel) * depth * panel + (long)k * panel + r % panel;
+    return rowMajorRows ? (long)r * ld + k : (long)k * ld + r;
+}
+
+// U[xi] (K x C) = G g G^T per output channel k and input channel c, for `rows` rows (K, or K
+// padded to whole panels: zeros). w is [K][C][3][3]; flip: a layer's data gradient, whose
+// inputs are the layer's outputs and outputs its inputs: g[k][c] is the layer's w[c][k] (w is
+// [C][K][3][3]) turned 180 degrees.
+__kernel void winograd_weights(const int C, const int K, const int rows, const int flip, __global const float* w,
+                               __global float* u, const int panel, const int point)
+{
+    const int c = get_global_id(0), k = get_global_id(1);
+    if (c >= C || k >= rows) return;
+    float g[9], t[18], U[36];
+    for (int i = 0; i < 9; i++) g[i] = k >= K ? 0.0f : flip ? w[((long)c * K + k) * 9 + 8 - i] : w[((long)k * C + c) * 9 + i];
+    for (int j = 0; j < 3; j++) winograd_weights_1d(g[j], g[3 + j], g[6 + j], t + j, 3);       // t[6][3] = G g
+    for (int i = 0; i < 6; i++) winograd_weights_1d(t[3 * i], t[3 * i + 1], t[3 * i + 2], U + 6 * i, 1);  // U = t G^T
+    const long at = winograd_operand_index(k, c, C, C, panel, 1);
+    for (int xi = 0; xi < 36; xi++) u[xi * (long)point + at] = U[xi];
+}
+
+// B^T applied to the six rows (or, as a vector's lanes, the six columns) of a 6x6 tile.
+#define WINOGRAD_BT0(a0, a1, a2, a3, a4, a5) (4.0f * (a0) - 5.0f * (a2) + (a4))
+#define WINOGRAD_BT1(a0, a1, a2, a3, a4, a5) (-4.0f * ((a1) + (a2)) + (a3) + (a4))
+#define WINOGRAD_BT2(a0, a1, a2, a3, a4, a5) (4.0f * ((a1) - (a2)) - (a3) + (a4))
+#define WINOGRAD_BT3(a0, a1, a2, a3, a4, a5) (2.0f * ((a3) - (a1)) - (a2) + (a4))
+#define WINOGRAD_BT4(a0, a1, a2, a3, a4, a5) (2.0f * ((a1) - (a3)) - (a2) + (a4))
+#define WINOGRAD_BT5(a0, a1, a2, a3, a4, a5) (4.0f * (a1) - 5.0f * (a3) + (a5))
+#define WINOGRAD_BT_LANES(e) (float8)(WINOGRAD_BT0(e.s0, e.s1, e.s2, e.s3, e.s4, e.s5), WINOGRAD_BT1(e.s0, e.s1, e.s2, e.s3, e.s4, e.s5), \
+    WINOGRAD_BT2(e.s0, e.s1, e.s2, e.s3, e.s4, e.s5), WINOGRAD_BT3(e.s0, e.s1, e.s2, e.s3, e.s4, e.s5), \
+    WINOGRAD_BT4(e.s0, e.s1, e.s2, e.s3, e.s4, e.s5), WINOGRAD_BT5(e.s0, e.s1, e.s2, e.s3, e.s4, e.s5), 0.0f, 0.0f)
+
+// Row i of a tile (lanes 0-5) from the plane, indices clamped into it and values outside it 0:
+// no branches, so a CPU device's compiler can run work-items as vector lanes.
+__attribute__((always_inline)) inline float8 winograd_tile_row(const __global float* plane, const int H, const int W, const int h, const int w0, const int real)
+{
+    const int inside = real && h >= 0 && h < H;
+    const __global float* r = plane + (long)clamp(h, 0, H - 1) * W;
+    float8 v = (float8)(0.0f);
+    v.s0 = inside && w0 >= 0 ? r[clamp(w0, 0, W - 1)] : 0.0f;
+    v.s1 = inside && w0 + 1 < W ? r[min(w0 + 1, W - 1)] : 0.0f;
+    v.s2 = inside && w0 + 2 < W ? r[min(w0 + 2, W - 1)] : 0.0f;
+    v.s3 = inside && w0 + 3 < W ? r[min(w0 + 3, W - 1)] : 0.0f;
+    v.s4 = inside && w0 + 4 < W ? r[min(w0 + 4, W - 1)] : 0.0f;
+    v.s5 = inside && w0 + 5 < W ? r[min(w0 + 5, W - 1)] : 0.0f;
+    return v;
+}
+
+#define WINOGRAD_STORE_ROW(out, i, v, point, at) \
+    out[(6 * (i)) * (point) + (at)] = (v).s0; out[(6 * (i) + 1) * (point) + (at)] = (v).s1; out[(6 * (i) + 2) * (point) + (at)] = (v).s2; \
+    out[(6 * (i) + 3) * (point) + (at)] = (v).s3; out[(6 * (i) + 4) * (point) + (at)] = (v).s4; out[(6 * (i) + 5) * (point) + (at)] = (v).s5;
+
+// V[xi] = B^T d B per input channel c and tile t of images n0... of x [N][C][H][W], over tileRange x channelRange
+// (T and C, or padded to whole panels: zeros). For the forward V[xi] is the GEMM's B, C x T
+// (depth c); transposed (the weight gradient's), T x C (depth t). The tile's rows are vectors,
+// so the transform runs in registers.
+__kernel void winograd_input(const int n0, const int C, const int H, const int W, const int tilesH, const int tilesW, const int T,
+                             const int tileRange, const int channelRange, const int transposed,
+                             __global const float* x, __global float* v, const int panel, const int pointStride)
+{
+    const int t = get_global_id(0), c = get_global_id(1);
+    if (t >= tileRange || c >= channelRange) return;
+    const int real = t < T && c < C, tc = min(t, T - 1), cc = min(c, C - 1);
+    const int perImage = tilesH * tilesW, n = tc / perImage, q = tc - n * perImage, th = q / tilesW, tw = q - th * tilesW;
+    const int h0 = 4 * th - 1, w0 = 4 * tw - 1;
+    const __global float* plane = x + ((long)(n0 + n) * C + cc) * H * W;
+    const float8 d0 = winograd_tile_row(plane, H, W, h0, w0, real), d1 = winograd_tile_row(plane, H, W, h0 + 1, w0, real);
+    const float8 d2 = winograd_tile_row(plane, H, W, h0 + 2, w0, real), d3 = winograd_tile_row(plane, H, W, h0 + 3, w0, real);
+    const float8 d4 = winograd_tile_row(plane, H, W, h0 + 4, w0, real), d5 = winograd_tile_row(plane, H, W, h0 + 5, w0, real);
+    // B^T over the rows (whole vectors), then over each row's lanes.
+    const float8 e0 = WINOGRAD_BT0(d0, d1, d2, d3, d4, d5), e1 = WINOGRAD_BT1(d0, d1, d2, d3, d4, d5), e2 = WINOGRAD_BT2(d0, d1, d2, d3, d4, d5);
+    const float8 e3 = WINOGRAD_BT3(d0, d1, d2, d3, d4, d5), e4 = WINOGRAD_BT4(d0, d1, d2, d3, d4, d5), e5 = WINOGRAD_BT5(d0, d1, d2, d3, d4, d5);
+    const float8 o0 = WINOGRAD_BT_LANES(e0), o1 = WINOGRAD_BT_LANES(e1), o2 = WINOGRAD_BT_LANES(e2);
+    const float8 o3 = WINOGRAD_BT_LANES(e3), o4 = WINOGRAD_BT_LANES(e4), o5 = WINOGRAD_BT_LANES(e5);
+    const long point = pointStride;
+    const long at = transposed ? winograd_operand_index(c, t, tileRange, channelRange, panel, 0) : winograd_operand_index(t, c, channelRange, tileRange, panel, 0);
+    WINOGRAD_STORE_ROW(v, 0, o0, point, at) WINOGRAD_STORE_ROW(v, 1, o1, point, at) WINOGRAD_STORE_ROW(v, 2, o2, point, at)
+    WINOGRAD_STORE_ROW(v, 3, o3, point, at) WINOGRAD_STORE_ROW(v, 4, o4, point, at) WINOGRAD_STORE_ROW(v, 5, o5, point, at)
+}
+
+// The weight gradient's dM[xi] (K x T, the GEMM's A, depth t) = A dY A^T per output channel k and
+// tile t of images n0... of dy [N][K][H][W] (outside the image: 0), for `rows` rows (K, or padded: zeros).
+__kernel void winograd_output_gradient(const int n0, const int K, const int H, const int W, const int tilesH, const int tilesW, const int T,
+                                       const int rows, __global const float* dy, __global float* dm, const int panel, const int point)
+{
+    const int t = get_global_id(0), k = get_global_id(1);
+    if (t >= T || k >= rows) return;
+    float g[16], r[24], z[36];
+    const int perImage = tilesH * tilesW, n = t / perImage, q = t - n * perImage, th = q / tilesW, tw = q - th * tilesW;
+    const __global float* plane = dy + ((long)(n0 + n) * K + k) * H * W;
+    for (int i = 0; i < 4; i++) {
+        const int h = 4 * th + i;
+        for (int j = 0; j < 4; j++) {
+            const int ww = 4 * tw + j;
+            g[4 * i + j] = k < K && h < H && ww < W ? plane[(long)h * W + ww] : 0.0f;
+        }
+    }
+    // A applied to four values: the transpose of the output transform.
+    for (int j = 0; j < 4; j++) {  // columns: r[6][4]
+        const float y0 = g[j], y1 = g[4 + j], y2 = g[8 + j], y3 = g[12 + j];
+        r[j] = y0; r[4 + j] = y0 + y1 + y2 + y3; r[8 + j] = y0 - y1 + y2 - y3;
+        r[12 + j] = y0 + 2.0f * y1 + 4.0f * y2 + 8.0f * y3; r[16 + j] = y0 - 2.0f * y1 + 4.0f * y2 - 8.0f * y3; r[20 + j] = y3;
+    }
+    for (int i = 0; i < 6; i++) {  // rows: z[6][6]
+        const float y0 = r[4 * i], y1 = r[4 * i + 1], y2 = r[4 * i + 2], y3 = r[4 * i + 3];
+        z[6 * i] = y0; z[6 * i + 1] = y0 + y1 + y2 + y3; z[6 * i + 2] = y0 - y1 + y2 - y3;
+        z[6 * i + 3] = y0 + 2.0f * y1 + 4.0f * y2 + 8.0f * y3; z[6 * i + 4] = y0 - 2.0f * y1 + 4.0f * y2 - 8.0f * y3; z[6 * i + 5] = y3;
+    }
+    const long at = winograd_operand_index(k, t, T, T, panel, 1);
+    for (int xi = 0; xi < 36; xi++) dm[xi * (long)point + at] = z[xi];
+}
+
+// G^T applied to six values: the transpose of the weight transform.
+inline void winograd_weights_gradient_1d(const float u0, const float u1, const float u2, const float u3, const float u4, const float u5,
+                                         float* r, const int step)
+{
+    r[0] = u0 * 0.25f - (u1 + u2) * (1.0f / 6) + (u3 + u4) * (1.0f / 24);
+    r[step] = (u2 - u1) * (1.0f / 6) + (u3 - u4) * (1.0f / 12);
+    r[2 * step] = (u3 + u4 - u1 - u2) * (1.0f / 6) + u5;
+}
+
+// dw[k][c] = G^T dU[.][k][c] G (dU: [36][K][C] row-major), dw [K][C][3][3].
+__kernel void winograd_weights_gradient(const int C, const int K, __global const float* du, const int point, __global float* dw)
+{
+    const int c = get_global_id(0), k = get_global_id(1);
+    if (c >= C || k >= K) return;
+    float u[36], r[18], g[9];
+    for (int xi = 0; xi < 36; xi++) u[xi] = du[xi * (long)point + (long)k * C + c];
+    for (int j = 0; j < 6; j++) winograd_weights_gradient_1d(u[j], u[6 + j], u[12 + j], u[18 + j], u[24 + j], u[30 + j], r + j, 6);  // r[3][6]
+    for (int i = 0; i < 3; i++) winograd_weights_gradient_1d(r[6 * i], r[6 * i + 1], r[6 * i + 2], r[6 * i + 3], r[6 * i + 4], r[6 * i + 5], g + 3 * i, 1);
+    for (int i = 0; i < 9; i++) dw[((long)k * C + c) * 9 + i] = g[i];
+}
+
+// A^T applied to the six rows (or, as a vector's lanes, the six columns) of a 6x6 tile of products.
+#define WINOGRAD_AT0(m0, m1, m2, m3, m4, m5) ((m0) + (m1) + (m2) + (m3) + (m4))
+#define WINOGRAD_AT1(m0, m1, m2, m3, m4, m5) ((m1) - (m2) + 2.0f * ((m3) - (m4)))
+#define WINOGRAD_AT2(m0, m1, m2, m3, m4, m5) ((m1) + (m2) + 4.0f * ((m3) + (m4)))
+#define WINOGRAD_AT3(m0, m1, m2, m3, m4, m5) ((m1) - (m2) + 8.0f * ((m3) - (m4)) + (m5))
+#define WINOGRAD_AT_LANES(e) (float4)(WINOGRAD_AT0(e.s0, e.s1, e.s2, e.s3, e.s4, e.s5), WINOGRAD_AT1(e.s0, e.s1, e.s2, e.s3, e.s4, e.s5), \
+    WINOGRAD_AT2(e.s0, e.s1, e.s2, e.s3, e.s4, e.s5), WINOGRAD_AT3(e.s0, e.s1, e.s2, e.s3, e.s4, e.s5))
+
+// Row i (lanes 0-5) of a tile's 36 products, `point` floats apart.
+#define WINOGRAD_PRODUCT_ROW(src, i, point) (float8)((src)[(6 * (i)) * (point)], (src)[(6 * (i) + 1) * (point)], (src)[(6 * (i) + 2) * (point)], \
+    (src)[(6 * (i) + 3) * (point)], (src)[(6 * (i) + 4) * (point)], (src)[(6 * (i) + 5) * (point)], 0.0f, 0.0f)
+
+// y = A^T M A per output channel k and tile t of images n0..., from M [36][K][T], plus bias[k]
+// (hasBias) and then ReLU (relu); y is [N][K][H][W]. Rows are vectors, as in winograd_input.
+__kernel void winograd_output(const int n0, const int K, const int H, const int W, const int tilesH, const int tilesW, const int T,
+                              __global const float* m, const int point, __global const float* bias, const int hasBias, const int relu, __global float* y)
+{
+    const int t = get_global_id(0), k = get_global_id(1);
+    if (t >= T || k >= K) return;
+    const __global float* src = m + (long)k * T + t;
+    const long p = point;
+    const float8 s0 = WINOGRAD_PRODUCT_ROW(src, 0, p), s1 = WINOGRAD_PRODUCT_ROW(src, 1, p), s2 = WINOGRAD_PRODUCT_ROW(src, 2, p);
+    const float8 s3 = WINOGRAD_PRODUCT_ROW(src, 3, p), s4 = WINOGRAD_PRODUCT_ROW(src, 4, p), s5 = WINOGRAD_PRODUCT_ROW(src, 5, p);
+    const float b = hasBias ? bias[k] : 0.0f;
+    float4 o[4];
+    o[0] = WINOGRAD_AT_LANES(WINOGRAD_AT0(s0, s1, s2, s3, s4, s5)) + b;
+    o[1] = WINOGRAD_AT_LANES(WINOGRAD_AT1(s0, s1, s2, s3, s4, s5)) + b;
+    o[2] = WINOGRAD_AT_LANES(WINOGRAD_AT2(s0, s1, s2, s3, s4, s5)) + b;
+    o[3] = WINOGRAD_AT_LANES(WINOGRAD_AT3(s0, s1, s2, s3, s4, s5)) + b;
+    const int perImage = tilesH * tilesW, n = t / perImage, q = t - n * perImage, th = q / tilesW, tw = q - th * tilesW;
+    __global float* plane = y + ((long)(n0 + n) * K + k) * H * W;
+    for (int i = 0; i < 4; i++) {
+        const int h = 4 * th + i;
+        if (h >= H) break;
+        const float4 v = relu ? fmax(o[i], (float4)(0.0f)) : o[i];
+        __global float* row = plane + (long)h * W + 4 * tw;
+        const int left = W - 4 * tw;
+        if (left >= 4) { vstore4(v, 0, row); continue; }
+        row[0] = v.s0;
+        if (left > 1) row[1] = v.s1;
+        if (left > 2) row[2] = v.s2;
+    }
+}
+
 // Y[c][(n-n0)*HW + p] = X[n][c][p] for n in [n0, n0+count)
 __kernel void nchw_to_cnhw(const int n0, const int count, const int C, const int HW,
                            __global const float* X, __global float* Y)

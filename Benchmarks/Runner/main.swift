@@ -51,12 +51,19 @@ if args.first == "gemm" {
     }
     exit(0)
 }
-/// A device string, or one CPU convolution path alone: cpu-im2col, cpu-onednn, cpu-winograd.
+/// A device string, or one convolution path alone: cpu-im2col, cpu-onednn, cpu-winograd, and on the
+/// first OpenCL device opencl-gemm (its GEMM variant's path), opencl-winograd (Winograd wherever
+/// it serves the shape).
 func benchDevice(_ name: String) throws -> Device {
     switch name {
     case "cpu-im2col": return .cpuIm2col
     case "cpu-onednn": return .cpuOneDNN
     case "cpu-winograd": return .cpuWinograd
+    case "opencl-gemm", "opencl-winograd":
+        guard let info = try OpenCLPlatforms.devices().first else { throw OpenCLError.noPlatform }
+        var tuning = KernelTuning.forDevice(info)
+        tuning.convolutions = name == "opencl-gemm" ? .im2col : .winograd
+        return .opencl(try OpenCLContext(device: info, tuning: tuning))
     default: return try Device.select(name)
     }
 }

@@ -20,10 +20,12 @@ public struct KernelTuning: Sendable, Equatable, Codable, CustomStringConvertibl
     /// unit is cut along k into slices of at least `splitKMinimumDepth`, computed side by side and
     /// summed (a convolution's weight gradient is such a product: small m x n, k = batch x pixels).
     public var splitKGroupsPerUnit = 2, splitKMinimumDepth = 256
-    /// How convolutions run with the tiled variant: im2col + GEMM + col2im, implicit GEMMs
-    /// (`conv_*_implicit`: tiles read straight from the tensors), or per shape and direction
-    /// whichever is measured faster on the device (the default). The blocked variant uses im2col.
-    public enum ConvolutionKernels: String, Sendable, Codable { case im2col, implicitGEMM = "implicit-gemm", tuned }
+    /// How convolutions run: the variant's GEMM path (im2col + GEMM + col2im; packed panels with
+    /// the packed variant), implicit GEMMs (`conv_*_implicit`, tiled variant: tiles read straight
+    /// from the tensors), Winograd F(4x4, 3x3) wherever it serves the shape (3x3, stride 1,
+    /// padding 1; the variant's path elsewhere), or per shape and direction whichever of those
+    /// is measured fastest on the device (the default).
+    public enum ConvolutionKernels: String, Sendable, Codable { case im2col, implicitGEMM = "implicit-gemm", winograd, tuned }
     public var convolutions = ConvolutionKernels.tuned
     /// Work-group size of reductions (a power of two, at most `maxReduceWorkGroup`): a launch
     /// parameter, so the tuner measures it without building the kernels again.

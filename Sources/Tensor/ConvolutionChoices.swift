@@ -11,11 +11,14 @@ import Kernels
 /// least `margin` faster) and
 /// kept in a file beside the kernel binaries, so every later process on the machine makes the
 /// same choice (and computes the same bits) without measuring again.
-/// The OpenCL backend on GPUs chooses the same way between its implicit-GEMM kernels and
-/// im2col + GEMM (neither wins everywhere there either: on an H200 the implicit kernels ran
-/// ResNet18's 56x56 layers 1.3x faster, its strided backward passes 2x slower).
+/// The OpenCL backend chooses the same way between its GEMM path (im2col + GEMM, or packed panels
+/// on CPU devices), the implicit-GEMM kernels (GPUs) and Winograd (3x3 stride-1 layers): neither
+/// of the first two wins everywhere there either (on an H200 the implicit kernels ran ResNet18's
+/// 56x56 layers 1.3x faster, its strided backward passes 2x slower).
 final class ConvolutionChoices: @unchecked Sendable {
-    /// `winogradData`: a backward pass's data gradient by Winograd, its weight gradient on oneDNN.
+    /// `winogradData`: a backward pass's data gradient by Winograd, its weight gradient on oneDNN
+    /// (the CPU fallback). On OpenCL `winograd` is every direction by Winograd and `im2col` the
+    /// GEMM variant's own path.
     enum Path: String, Codable, Sendable { case oneDNN = "onednn", im2col, implicitGEMM = "implicit-gemm", winograd, winogradData = "winograd-data" }
     enum Direction: String, Sendable { case forward, backward, backwardWeights = "backward-weights", inference }
 

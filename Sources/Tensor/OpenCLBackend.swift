@@ -11,8 +11,9 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     /// Work-group size of reductions (one work-group per sum; a power of two, at most 256).
     private let reduceWG: Int
 
-    /// With the tiled variant and `.tuned` convolutions: the per-shape choice between im2col and
-    /// the implicit-GEMM kernels, measured on this device and kept beside its kernel binaries.
+    /// With `.tuned` convolutions: the per-shape choice between the variant's GEMM path (im2col,
+    /// or packed panels), the implicit-GEMM kernels (tiled variant) and Winograd (3x3 stride-1
+    /// layers), measured on this device and kept beside its kernel binaries.
     let convolutionChoices: ConvolutionChoices?
 
     public convenience init(context: OpenCLContext) {
@@ -26,7 +27,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         tuning = context.tuning
         wg = elementwiseWorkGroup
         reduceWG = min(KernelTuning.maxReduceWorkGroup, reduceWorkGroup)
-        convolutionChoices = tuning.gemmVariant == .tiled && tuning.convolutions == .tuned
+        convolutionChoices = tuning.convolutions == .tuned
             ? ConvolutionChoices(file: ConvolutionChoices.deviceFile(context.info, tuning: tuning), preferred: .im2col, alternatives: [.implicitGEMM]) : nil
     }
 
@@ -252,25 +253,38 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     public var convolutionPaths: (paths: [String: String], file: String?) { (convolutionChoices?.paths ?? [:], convolutionChoices?.file) }
 
     /// The convolution paths kept for a device with its default tuning (nil when it has no
-    /// choice to make: CPU-type devices use im2col), read from their file.
-    public static func keptConvolutionChoices(for info: OpenCLDeviceInfo) -> (implicitGEMM: Int, im2col: Int, file: String?)? {
+    /// choice to make), read from their file: shapes that chose implicit GEMMs, the variant's
+    /// GEMM path (im2col or packed panels), Winograd.
+    public static func keptConvolutionChoices(for info: OpenCLDeviceInfo) -> (implicitGEMM: Int, im2col: Int, winograd: Int, file: String?)? {
         let tuning = KernelTuning.forDevice(info)
-        guard tuning.gemmVariant == .tiled, tuning.convolutions == .tuned else { return nil }
+        guard tuning.convolutions == .tuned else { return nil }
         let file = ConvolutionChoices.deviceFile(info, tuning: tuning), kept = ConvolutionChoices(file: file)
-        return (kept.count(.implicitGEMM), kept.count(.im2col), file)
+        return (kept.count(.implicitGEMM), kept.count(.im2col), kept.count(.winograd), file)
     }
 
     /// Whether convolutions can run as implicit GEMMs (the tiled variant; `.tuned` chooses per shape).
-    var convolvesImplicitly: Bool { tuning.gemmVariant == .tiled && tuning.convolutions != .im2col }
+    var convolvesImplicitly: Bool { tuning.gemmVariant == .tiled && tuning.convolutions != .im2col && tuning.convolutions != .winograd }
+
+    /// Whether Winograd F(4x4, 3x3) serves a convolution: 3x3 windows, stride 1, padding 1 (the
+    /// output is the input's size). Its data gradient is then such a convolution too.
+    static func winogradServes(_ g: ConvGeometry) -> Bool { g.kernelH == 3 && g.kernelW == 3 && g.stride == 1 && g.padding == 1 }
 
     /// Runs `body` with the convolution path for this shape and direction: fixed by the tuning, or
-    /// chosen by measuring both on the device the first time the shape is seen.
+    /// chosen by measuring the paths that serve it on the device the first time the shape is
+    /// seen. `.im2col` stands for the variant's own GEMM path (packed panels on CPU devices);
+    /// `.winograd` for Winograd in every direction.
     private func convolutionPath(_ g: ConvGeometry, images: Int, outChannels: Int, _ direction: ConvolutionChoices.Direction,
-                                 _ body: (_ implicit: Bool) throws -> Void) throws {
-        guard convolvesImplicitly else { return try body(false) }
-        guard let choices = convolutionChoices else { return try body(true) }
-        try choices.run(ConvolutionChoices.key(g, images: images, outChannels: outChannels, direction), synchronize: context.finish) {
-            try body($0 == .implicitGEMM)
+                                 _ body: (ConvolutionChoices.Path) throws -> Void) throws {
+        let winograd = Self.winogradServes(g)
+        switch tuning.convolutions {
+        case .im2col: return try body(.im2col)
+        case .implicitGEMM: return try body(convolvesImplicitly ? .implicitGEMM : .im2col)
+        case .winograd: return try body(winograd ? .winograd : .im2col)
+        case .tuned:
+            let offered: [ConvolutionChoices.Path] = (tuning.gemmVariant == .tiled ? [.implicitGEMM] : []) + (winograd ? [.winograd] : [])
+            guard let choices = convolutionChoices, !offered.isEmpty else { return try body(.im2col) }
+            try choices.run(ConvolutionChoices.key(g, images: images, outChannels: outChannels, direction), alternatives: offered,
+                            synchronize: context.finish, body)
         }
     }
 
@@ -287,21 +301,62 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     }
 
     public func conv2dForward(_ g: ConvGeometry, images n: Int, outChannels oc: Int, x: Storage, w: Storage, y: Storage) throws {
-        if tuning.gemmVariant == .packed { return try packedConv2dForward(g, images: n, outChannels: oc, x: x, w: w, y: y) }
-        try convolutionPath(g, images: n, outChannels: oc, .forward) { implicit in
-            guard implicit else { return try im2colConv2dForward(g, images: n, outChannels: oc, x: x, w: w, y: y) }
+        try convolutionPath(g, images: n, outChannels: oc, .forward) { path in
+            try forward(path, g, images: n, outChannels: oc, x: x, w: w, y: y)
+        }
+    }
+
+    /// y = conv(x, w) + bias, then ReLU: by Winograd with both in its output transform, or the
+    /// path's convolution followed by the bias and ReLU passes.
+    public func conv2dForwardBiasActivation(_ g: ConvGeometry, images n: Int, outChannels oc: Int, x: Storage, w: Storage, bias: Storage,
+                                            relu: Bool, y: Storage) throws {
+        try convolutionPath(g, images: n, outChannels: oc, .inference) { path in
+            if path == .winograd {
+                return try winogradConvolution(images: n, channels: g.channels, height: g.height, width: g.width, outChannels: oc,
+                                               x: x, weights: w, flipped: false, bias: bias, relu: relu, y: y)
+            }
+            try forward(path, g, images: n, outChannels: oc, x: x, w: w, y: y)
+            try biasActivation(g, images: n, outChannels: oc, bias: bias, relu: relu, y: y)
+        }
+    }
+
+    private func forward(_ path: ConvolutionChoices.Path, _ g: ConvGeometry, images n: Int, outChannels oc: Int, x: Storage, w: Storage, y: Storage) throws {
+        switch path {
+        case .winograd:
+            try winogradConvolution(images: n, channels: g.channels, height: g.height, width: g.width, outChannels: oc,
+                                    x: x, weights: w, flipped: false, bias: nil, relu: false, y: y)
+        case .implicitGEMM:
             let grid = tiledGrid(m: oc, n: n * g.outHeight * g.outWidth)
             try context.launch("conv_forward_implicit", global: grid.global, local: grid.local, convolutionArgs(g, n, oc) + [b(w), b(x), b(y)])
+        default:
+            if tuning.gemmVariant == .packed { return try packedConv2dForward(g, images: n, outChannels: oc, x: x, w: w, y: y) }
+            try im2colConv2dForward(g, images: n, outChannels: oc, x: x, w: w, y: y)
         }
     }
 
     public func conv2dBackward(_ g: ConvGeometry, images n: Int, outChannels oc: Int, x: Storage, w: Storage, dy: Storage,
                                dx: Storage?, dw: Storage) throws {
-        if tuning.gemmVariant == .packed { return try packedConv2dBackward(g, images: n, outChannels: oc, x: x, w: w, dy: dy, dx: dx, dw: dw) }
-        try convolutionPath(g, images: n, outChannels: oc, dx == nil ? .backwardWeights : .backward) { implicit in
-            guard implicit else { return try im2colConv2dBackward(g, images: n, outChannels: oc, x: x, w: w, dy: dy, dx: dx, dw: dw) }
-            try implicitConv2dBackward(g, images: n, outChannels: oc, x: x, w: w, dy: dy, dx: dx, dw: dw)
+        try convolutionPath(g, images: n, outChannels: oc, dx == nil ? .backwardWeights : .backward) { path in
+            switch path {
+            case .winograd:
+                // Both gradients by Winograd: dX is the convolution of dY with the filters turned
+                // and the channels swapped.
+                try winogradWeightGradient(images: n, channels: g.channels, height: g.height, width: g.width, outChannels: oc, x: x, dy: dy, dw: dw)
+                if let dx {
+                    try winogradConvolution(images: n, channels: oc, height: g.outHeight, width: g.outWidth, outChannels: g.channels,
+                                            x: dy, weights: w, flipped: true, bias: nil, relu: false, y: dx)
+                }
+            case .implicitGEMM: try implicitConv2dBackward(g, images: n, outChannels: oc, x: x, w: w, dy: dy, dx: dx, dw: dw)
+            default: try ownConv2dBackward(g, images: n, outChannels: oc, x: x, w: w, dy: dy, dx: dx, dw: dw)
+            }
         }
+    }
+
+    /// The backward pass on the variant's GEMM path: packed panels, or im2col + GEMM + col2im.
+    private func ownConv2dBackward(_ g: ConvGeometry, images n: Int, outChannels oc: Int, x: Storage, w: Storage, dy: Storage,
+                                   dx: Storage?, dw: Storage) throws {
+        if tuning.gemmVariant == .packed { return try packedConv2dBackward(g, images: n, outChannels: oc, x: x, w: w, dy: dy, dx: dx, dw: dw) }
+        try im2colConv2dBackward(g, images: n, outChannels: oc, x: x, w: w, dy: dy, dx: dx, dw: dw)
     }
 
     private func implicitConv2dBackward(_ g: ConvGeometry, images n: Int, outChannels oc: Int, x: Storage, w: Storage, dy: Storage,
@@ -323,6 +378,100 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
             let grid = tiledGrid(m: g.channels, n: n * g.height * g.width)
             try context.launch("conv_backward_data_implicit", global: grid.global, local: grid.local, convolutionArgs(g, n, oc) + [b(w), b(dy), b(dx)])
         }
+    }
+
+    // MARK: Winograd F(4x4, 3x3)
+
+    /// Floats of transformed inputs and products (V and M, or V and dM) one chunk of images
+    /// holds (nil: by device type). On a CPU device the transforms then write into the caches
+    /// and the products read from them, as the CPU fallback's Winograd chunks its images: written
+    /// to memory, 36 streams of new lines per work-item made the input transform 20x slower
+    /// than its traffic (POCL, ResNet18's 56x56 layers). Tests set it small.
+    nonisolated(unsafe) static var winogradChunkFloats: Int?
+
+    /// Images per chunk for `channels` + `outChannels` transformed channels of `tilesPerImage` tiles.
+    private func winogradImagesPerChunk(images: Int, channels: Int, outChannels: Int, tilesPerImage: Int) -> Int {
+        let budget = Self.winogradChunkFloats ?? (context.info.kind == .cpu ? 4 << 20 : 64 << 20)
+        return max(1, min(images, budget / max(1, 36 * (channels + outChannels) * tilesPerImage)))
+    }
+
+    /// The GEMM operands' layout: gemm_packed's panels (rows of U and dM, columns of V) or row-major (0).
+    private var winogradPanels: (rows: Int, columns: Int) {
+        tuning.gemmVariant == .packed ? (tuning.panelRows, tuning.panelColumns) : (0, 0)
+    }
+
+    private static func padded(_ count: Int, to panel: Int) -> Int { panel > 0 ? (count + panel - 1) / panel * panel : count }
+
+    /// Floats between the 36 points of a transformed operand of `count` floats: whole cache lines,
+    /// plus one (kernels.cl: Winograd).
+    private static func pointStride(_ count: Int) -> Int { (count + 15) / 16 * 16 + 16 }
+
+    /// y = conv(x, weights) (+ bias, then ReLU) for a 3x3 window, stride 1, padding 1, by Winograd
+    /// (kernels.cl: winograd_weights once, then per chunk of images winograd_input, the device's
+    /// GEMM over 36 points, winograd_output). `flipped`: a layer's data gradient, x its output
+    /// gradients and weights the layer's [outChannels=its C][channels=its K][3][3].
+    private func winogradConvolution(images n: Int, channels c: Int, height h: Int, width w: Int, outChannels k: Int, x: Storage,
+                                     weights: Storage, flipped: Bool, bias: Storage?, relu: Bool, y: Storage) throws {
+        let tilesH = (h + 3) / 4, tilesW = (w + 3) / 4, perImage = tilesH * tilesW
+        guard n > 0, perImage > 0, c > 0, k > 0 else { return }
+        let (pm, pn) = winogradPanels
+        let rows = Self.padded(k, to: pm)
+        let chunk = winogradImagesPerChunk(images: n, channels: c, outChannels: k, tilesPerImage: perImage)
+        let uPoint = Self.pointStride(rows * c), vPoint = Self.pointStride(c * Self.padded(chunk * perImage, to: pn))
+        let mPoint = Self.pointStride(k * chunk * perImage)
+        let u = try allocate(36 * uPoint), v = try allocate(36 * vPoint), m = try allocate(36 * mPoint)
+        try context.launch("winograd_weights", global: [c, rows], local: nil,
+                           [i(c), i(k), i(rows), i(flipped ? 1 : 0), b(weights), b(u), i(pm), i(uPoint)])
+        for n0 in Swift.stride(from: 0, to: n, by: chunk) {
+            let tiles = min(chunk, n - n0) * perImage, columns = Self.padded(tiles, to: pn)
+            try context.launch("winograd_input", global: [columns, c], local: nil,
+                               [i(n0), i(c), i(h), i(w), i(tilesH), i(tilesW), i(tiles), i(columns), i(c), i(0), b(x), b(v), i(pn), i(vPoint)])
+            if pm > 0 {
+                try gemmPacked(m: k, n: tiles, k: c, ap: PackedPanels(storage: u, count: 36 * uPoint), strideAp: uPoint,
+                               bp: PackedPanels(storage: v, count: 36 * vPoint), strideBp: vPoint,
+                               beta: 0, c: m, offsetC: 0, ldc: tiles, strideC: mPoint, batch: 36)
+            } else {
+                try gemmKernel(m: k, n: tiles, k: c, alpha: 1, a: u, offsetA: 0, lda: c, strideA: uPoint, b: v, offsetB: 0, ldb: tiles, strideB: vPoint,
+                               beta: 0, c: m, offsetC: 0, ldc: tiles, strideC: mPoint, batch: 36)
+            }
+            try context.launch("winograd_output", global: [tiles, k], local: nil,
+                               [i(n0), i(k), i(h), i(w), i(tilesH), i(tilesW), i(tiles), b(m), i(mPoint), b(bias ?? m), i(bias == nil ? 0 : 1),
+                                i(relu ? 1 : 0), b(y)])
+        }
+    }
+
+    /// dw (overwritten) of a 3x3, stride-1, padding-1 convolution by Winograd: dU[xi] (K x C) =
+    /// sum over chunks of images of dM[xi] (K x T) x V[xi]^T (T x C), dM = A dY A^T and V = B^T x B
+    /// over the chunk's tiles, on the device's GEMM (kernels.cl: winograd_output_gradient,
+    /// winograd_input transposed), then dw = G^T dU G (winograd_weights_gradient).
+    private func winogradWeightGradient(images n: Int, channels c: Int, height h: Int, width w: Int, outChannels k: Int,
+                                        x: Storage, dy: Storage, dw: Storage) throws {
+        let tilesH = (h + 3) / 4, tilesW = (w + 3) / 4, perImage = tilesH * tilesW
+        guard c > 0, k > 0 else { return }
+        guard n > 0, perImage > 0 else { return try fill(dw, count: k * c * 9, value: 0) }
+        let (pm, pn) = winogradPanels
+        let rows = Self.padded(k, to: pm), columns = Self.padded(c, to: pn)
+        let chunk = winogradImagesPerChunk(images: n, channels: c, outChannels: k, tilesPerImage: perImage)
+        let mPoint = Self.pointStride(rows * chunk * perImage), vPoint = Self.pointStride(chunk * perImage * columns), uPoint = Self.pointStride(k * c)
+        let dm = try allocate(36 * mPoint), v = try allocate(36 * vPoint), du = try allocate(36 * uPoint)
+        for n0 in Swift.stride(from: 0, to: n, by: chunk) {
+            let tiles = min(chunk, n - n0) * perImage
+            try context.launch("winograd_output_gradient", global: [tiles, rows], local: nil,
+                               [i(n0), i(k), i(h), i(w), i(tilesH), i(tilesW), i(tiles), i(rows), b(dy), b(dm), i(pm), i(mPoint)])
+            try context.launch("winograd_input", global: [tiles, columns], local: nil,
+                               [i(n0), i(c), i(h), i(w), i(tilesH), i(tilesW), i(tiles), i(tiles), i(columns), i(1), b(x), b(v), i(pn), i(vPoint)])
+            // Each chunk's products add to the chunks' before it.
+            let beta: Float = n0 == 0 ? 0 : 1
+            if pm > 0 {
+                try gemmPacked(m: k, n: c, k: tiles, ap: PackedPanels(storage: dm, count: 36 * mPoint), strideAp: mPoint,
+                               bp: PackedPanels(storage: v, count: 36 * vPoint), strideBp: vPoint,
+                               beta: beta, c: du, offsetC: 0, ldc: c, strideC: uPoint, batch: 36)
+            } else {
+                try gemmKernel(m: k, n: c, k: tiles, alpha: 1, a: dm, offsetA: 0, lda: tiles, strideA: mPoint, b: v, offsetB: 0, ldb: c, strideB: vPoint,
+                               beta: beta, c: du, offsetC: 0, ldc: c, strideC: uPoint, batch: 36)
+            }
+        }
+        try context.launch("winograd_weights_gradient", global: [c, k], local: nil, [i(c), i(k), b(du), i(uPoint), b(dw)])
     }
 
     // MARK: convolutions with packed panels (CPU devices)

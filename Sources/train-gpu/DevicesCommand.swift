@@ -34,8 +34,12 @@ struct DevicesCommand: ParsableCommand {
                      ?? "(defaults for its type; train-gpu tune measures better ones)"))
             print("      work-groups: \(KernelTuning.forDevice(d).workGroupDescription)")
             if let paths = OpenCLBackend.keptConvolutionChoices(for: d) {
-                print("      convolutions: per shape, implicit GEMM or im2col + GEMM, whichever measured faster here on first use; "
-                      + (paths.implicitGEMM + paths.im2col == 0 ? "none measured yet" : "\(paths.implicitGEMM) shapes chose implicit GEMM, \(paths.im2col) im2col")
+                let own = KernelTuning.forDevice(d).gemmVariant == .packed ? "packed GEMM" : "im2col + GEMM"
+                let offered = KernelTuning.forDevice(d).gemmVariant == .tiled ? "implicit GEMM, \(own) or (3x3, stride 1) Winograd" : "\(own) or (3x3, stride 1) Winograd"
+                let counts = (KernelTuning.forDevice(d).gemmVariant == .tiled ? ["\(paths.implicitGEMM) implicit GEMM"] : [])
+                    + ["\(paths.im2col) \(own)", "\(paths.winograd) Winograd"]
+                print("      convolutions: per shape, \(offered), whichever measured fastest here on first use; "
+                      + (paths.implicitGEMM + paths.im2col + paths.winograd == 0 ? "none measured yet" : "shapes chose " + counts.joined(separator: ", "))
                       + (paths.file.map { " (\($0))" } ?? ""))
             }
         }

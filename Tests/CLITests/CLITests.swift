@@ -196,7 +196,7 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: kernelCache).filter { $0.hasPrefix("tuning-") }.count, 1)
         XCTAssertTrue(profiled.output.contains("kernel time on "), profiled.output)
         XCTAssertTrue(profiled.output.contains("us each  gemm_"), profiled.output)
-        XCTAssertTrue(profiled.output.contains("us each  batchnorm_forward_train"), profiled.output)
+        XCTAssertTrue(profiled.output.contains("us each  batchnorm_"), profiled.output)  // one of its kernels among the first 15
     }
 }
 

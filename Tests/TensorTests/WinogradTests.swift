@@ -1,9 +1,11 @@
 import CHostKernels
+import Kernels
 @testable import Tensor
 import TestSupport
 import XCTest
 
-/// The CPU fallback's Winograd F(4x4, 3x3) convolutions against float64, on shapes that reach
+/// Winograd F(4x4, 3x3) convolutions against float64: the OpenCL backend's in every GEMM
+/// variant's layout (`testOnOpenCLInEveryGEMMVariant`), and the CPU fallback's on shapes that reach
 /// every edge of the kernel: images whose sides are not multiples of the 4x4 tiles (partial tiles
 /// at the right and bottom), a last panel of 24 tiles only partly filled, several blocks of
 /// tiles per chunk of images and several chunks per core, one image (one core), one input
@@ -99,6 +101,54 @@ final class WinogradTests: XCTestCase {
             assertClose(try fused.toArray(), expected, "conv+bn+relu \(label)")
         }
         XCTAssertGreaterThan((device.backend as! CPUBackend).convolutionWork(kernel: 3).flops, 0)
+    }
+
+    /// The OpenCL backend's Winograd (kernels.cl: winograd_weights, winograd_input, the GEMM over
+    /// 36 points, winograd_output) with each GEMM variant's operand layout (gemm_packed's panels,
+    /// small here so their padding is reached; row-major for gemm_tiled and gemm_blocked) against
+    /// float64: the forward, the fused bias + ReLU, the data gradient (filters turned, channels
+    /// swapped) and the weight gradient (alone too, as a first layer's), on partial tiles, channel
+    /// counts that fill no panel, and one channel, in one chunk of images and in chunks of one
+    /// image (the weight gradient's products adding up across chunks); and that the Winograd
+    /// kernels ran.
+    func testOnOpenCLInEveryGEMMVariant() throws {
+        guard let cl = TestDevices.opencl?.openCLContext else { throw XCTSkip("no OpenCL device") }
+        defer { OpenCLBackend.winogradChunkFloats = nil }
+        for (variant, chunked) in [(KernelTuning.GEMMVariant.packed, false), (.packed, true), (.tiled, false), (.tiled, true), (.blocked, false)] {
+            OpenCLBackend.winogradChunkFloats = chunked ? 1 : nil
+            var tuning = TestDevices.smallTuning(variant)
+            tuning.convolutions = .winograd
+            let backend = OpenCLBackend(context: try OpenCLContext(device: cl.info, tuning: tuning))
+            let device = Device.opencl(backend.context)
+            for (n, c, h, w, o) in [(2, 3, 9, 11, 4), (1, 1, 4, 6, 7), (3, 8, 6, 13, 10), (1, 17, 5, 3, 5)] {  // last tiles 3, 2, 1 and 3 wide
+                let x = rng.uniform(n * c * h * w), wt = weights(o, c), dy = rng.uniform(n * o * h * w), bias = rng.uniform(o)
+                let label = "\(n),\(c),\(h),\(w) o\(o) \(variant)\(chunked ? ", one image a chunk" : "")"
+                let xt = try Tensor(x, shape: [n, c, h, w], on: device), wtt = try Tensor(wt, shape: [o, c, 3, 3], on: device)
+                backend.context.startKernelProfile()
+                let y = try Ops.conv2dForward(xt, weight: wtt, bias: nil, stride: 1, padding: 1)
+                let conv = Reference.conv2d(x.doubles, wt.doubles, bias.doubles, n: n, c: c, h: h, wd: w, o: o, kh: 3, kw: 3, stride: 1, pad: 1)
+                let plain = conv.enumerated().map { i, v in v - Double(bias[(i / (h * w)) % o]) }
+                assertClose(try y.toArray(), plain, "forward \(label)")
+                let fused = try Tensor.zeros([n, o, h, w], on: device)
+                try backend.conv2dForwardBiasActivation(ConvGeometry(channels: c, height: h, width: w, kernelH: 3, kernelW: 3, stride: 1, padding: 1),
+                                                        images: n, outChannels: o, x: xt.storage, w: wtt.storage,
+                                                        bias: try Tensor(bias, shape: [o], on: device).storage, relu: true, y: fused.storage)
+                assertClose(try fused.toArray(), conv.map { max($0, 0) }, "bias + ReLU \(label)")
+                let ref = Reference.conv2dBackward(x.doubles, wt.doubles, dy.doubles, n: n, c: c, h: h, wd: w, o: o, k: 3, stride: 1, pad: 1)
+                let grads = try Ops.conv2dBackward(Tensor(dy, shape: [n, o, h, w], on: device), x: xt, weight: wtt, stride: 1, padding: 1)
+                assertClose(try grads.dx!.toArray(), ref.dx, "dx \(label)")
+                assertCloseToScale(try grads.dWeight.toArray(), ref.dw, "dW \(label)")
+                let dyt = try Tensor(dy, shape: [n, o, h, w], on: device)
+                assertCloseToScale(try Ops.conv2dBackwardWeights(dyt, x: xt, weight: wtt, stride: 1, padding: 1).toArray(), ref.dw, "dW alone \(label)")
+                let kernels = try backend.context.stopKernelProfile().entries.filter { $0.kernel.hasPrefix("winograd_") }
+                // The forward, the fused inference and the data gradient transform weights once
+                // and inputs once per chunk; both weight gradients transform inputs too.
+                let chunks = chunked ? n : 1
+                XCTAssertEqual(Dictionary(uniqueKeysWithValues: kernels.map { ($0.kernel, $0.launches) }),
+                               ["winograd_weights": 3, "winograd_input": 5 * chunks, "winograd_output": 3 * chunks,
+                                "winograd_output_gradient": 2 * chunks, "winograd_weights_gradient": 2], label)
+            }
+        }
     }
 
     /// The weight gradient in chunks of one to three images (each chunk's products adding to the
