@@ -36,6 +36,20 @@ final class WinogradTests: XCTestCase {
         XCTAssertFalse(a.contains { !$0.isFinite }, "\(message): a value is not finite", file: file, line: line)
     }
 
+    /// A 3x3, stride-1, padding-1 layer's data and weight gradients on `device` (and the weight
+    /// gradient alone, as a first layer's) against float64.
+    private func assertGradients(_ x: [Float], _ wt: [Float], _ dy: [Float], n: Int, c: Int, h: Int, w: Int, o: Int, on device: Device,
+                                 _ label: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let xt = try Tensor(x, shape: [n, c, h, w], on: device), wtt = try Tensor(wt, shape: [o, c, 3, 3], on: device)
+        let dyt = try Tensor(dy, shape: [n, o, h, w], on: device)
+        let ref = Reference.conv2dBackward(x.doubles, wt.doubles, dy.doubles, n: n, c: c, h: h, wd: w, o: o, k: 3, stride: 1, pad: 1)
+        let grads = try Ops.conv2dBackward(dyt, x: xt, weight: wtt, stride: 1, padding: 1)
+        assertClose(try grads.dx!.toArray(), ref.dx, "dx \(label)", file: file, line: line)
+        assertCloseToScale(try grads.dWeight.toArray(), ref.dw, "dW \(label)", file: file, line: line)
+        assertCloseToScale(try Ops.conv2dBackwardWeights(dyt, x: xt, weight: wtt, stride: 1, padding: 1).toArray(), ref.dw, "dW alone \(label)",
+                           file: file, line: line)
+    }
+
     private func requireWinograd() throws {
         guard chorus_winograd_supported(1, 4) != 0 else {
             throw XCTSkip("this CPU lacks AVX2 + FMA: the Winograd kernels do not run here (the CPU fallback uses oneDNN)")
@@ -83,12 +97,7 @@ final class WinogradTests: XCTestCase {
             let label = "\(n),\(c),\(h),\(w) o\(o)"
             let y = try Ops.conv2dForward(xt, weight: wtt, bias: nil, stride: 1, padding: 1)
             assertClose(try y.toArray(), Reference.conv2d(x.doubles, wt.doubles, nil, n: n, c: c, h: h, wd: w, o: o, kh: 3, kw: 3, stride: 1, pad: 1), "forward \(label)")
-            let ref = Reference.conv2dBackward(x.doubles, wt.doubles, dy.doubles, n: n, c: c, h: h, wd: w, o: o, k: 3, stride: 1, pad: 1)
-            let grads = try Ops.conv2dBackward(Tensor(dy, shape: [n, o, h, w], on: device), x: xt, weight: wtt, stride: 1, padding: 1)
-            assertClose(try grads.dx!.toArray(), ref.dx, "dx \(label)")
-            assertCloseToScale(try grads.dWeight.toArray(), ref.dw, "dW \(label)")
-            let dyt = try Tensor(dy, shape: [n, o, h, w], on: device)
-            assertCloseToScale(try Ops.conv2dBackwardWeights(dyt, x: xt, weight: wtt, stride: 1, padding: 1).toArray(), ref.dw, "dW alone \(label)")
+            try assertGradients(x, wt, dy, n: n, c: c, h: h, w: w, o: o, on: device, label)
             let gamma = rng.uniform(o), beta = rng.uniform(o), mean = rng.uniform(o), variance = rng.uniform(o).map { abs($0) + 0.1 }
             let t = { (v: [Float]) in try Tensor(v, shape: [o], on: device) }
             let fused = try Ops.conv2dBatchNormInference(xt, weight: wtt, stride: 1, padding: 1, gamma: t(gamma), beta: t(beta),
@@ -134,12 +143,7 @@ final class WinogradTests: XCTestCase {
                                                         images: n, outChannels: o, x: xt.storage, w: wtt.storage,
                                                         bias: try Tensor(bias, shape: [o], on: device).storage, relu: true, y: fused.storage)
                 assertClose(try fused.toArray(), conv.map { max($0, 0) }, "bias + ReLU \(label)")
-                let ref = Reference.conv2dBackward(x.doubles, wt.doubles, dy.doubles, n: n, c: c, h: h, wd: w, o: o, k: 3, stride: 1, pad: 1)
-                let grads = try Ops.conv2dBackward(Tensor(dy, shape: [n, o, h, w], on: device), x: xt, weight: wtt, stride: 1, padding: 1)
-                assertClose(try grads.dx!.toArray(), ref.dx, "dx \(label)")
-                assertCloseToScale(try grads.dWeight.toArray(), ref.dw, "dW \(label)")
-                let dyt = try Tensor(dy, shape: [n, o, h, w], on: device)
-                assertCloseToScale(try Ops.conv2dBackwardWeights(dyt, x: xt, weight: wtt, stride: 1, padding: 1).toArray(), ref.dw, "dW alone \(label)")
+                try assertGradients(x, wt, dy, n: n, c: c, h: h, w: w, o: o, on: device, label)
                 let kernels = try backend.context.stopKernelProfile().entries.filter { $0.kernel.hasPrefix("winograd_") }
                 // The forward, the fused inference and the data gradient transform weights once
                 // and inputs once per chunk; both weight gradients transform inputs too.
