@@ -730,9 +730,9 @@ __kernel void conv_backward_weights_implicit(const int batchN, const int C, cons
 // tilesW, on the device's GEMM: 36 multiply-adds per input channel and 4x4 outputs instead of 144.
 // U and V are written in the GEMM's own layout: row-major (panel 0), or gemm_packed's panels of
 // `panel` rows of U (PM) and columns of V (NR), zero-padded, so nothing is packed again. The 36
-// points of U, V and M lie `point` floats apart, one cache line more than a point's size: at a
-// multiple of 4 KiB the 36 streams a work-item writes or reads would share one set of a CPU's L1
-// cache (POCL: the input transform 20x slower than its traffic).
+// points of U, V and M lie `point` floats apart, an odd number of cache lines at least one more
+// than a point's size: at a multiple of 4 KiB the 36 streams a work-item writes or reads would
+// share one set of a CPU's L1 cache (POCL: the input transform 20x slower than its traffic).
 // The transforms are the CPU's (CHostKernels/winograd.c).
 // ---------------------------------------------------------------------------------------------
 inline void winograd_weights_1d(const float a, const float b, const float e, float* t, const int step)

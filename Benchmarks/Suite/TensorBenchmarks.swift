@@ -22,15 +22,16 @@ public enum TensorBenchmarks {
     }
 
     /// The memory bandwidth every core Chorus may use reaches at once (GB/s): the best of five
-    /// passes of the triad a = b + 0.5 c over arrays of 128 MB each (far larger than any cache),
-    /// each core its own slice, 12 bytes per element as STREAM counts them. What the CPU
-    /// fallback's memory-bound operations (batch norm, ReLU, pooling) are compared with.
+    /// passes of the triad a = b + 0.5 c over three arrays of `floats` each (128 MB by default,
+    /// far larger than the caches; `--quick`: 32 MB), each core its own slice, 12 bytes per
+    /// element as STREAM counts them. What the CPU fallback's memory-bound operations (batch
+    /// norm, ReLU, pooling) are compared with.
     public static func memoryBandwidth(floats n: Int = 32 << 20, passes: Int = 5) -> Double {
         let cores = Machine.usableCores
         let a = UnsafeMutablePointer<Float>.allocate(capacity: n), b = UnsafeMutablePointer<Float>.allocate(capacity: n)
         let c = UnsafeMutablePointer<Float>.allocate(capacity: n)
         defer { a.deallocate(); b.deallocate(); c.deallocate() }
-        // Each core touches its own slices first, so their pages are its (first-touch).
+        // The arrays written before they are timed (their pages faulted in), each core its slices.
         let arrays = UncheckedSendable((a, b, c))
         concurrentPerform(cores) { i in
             let lo = n * i / cores, hi = n * (i + 1) / cores, (a, b, c) = arrays.value

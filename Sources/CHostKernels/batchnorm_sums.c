@@ -1,6 +1,7 @@
 // The float64 sums of batch norm on the CPU fallback (a plane at a time), with AVX2: the
 // statistics of the forward pass and the two sums of the backward. The portable versions are the
-// Swift ones (HostVectors); these differ from them only in the order of the float64 additions.
+// Swift ones (HostVectors); these differ from them in the order of the float64 additions and in
+// fusing the float64 multiply-adds (their last bits).
 // The fused ReLU's mask is (x - mean) * scale + shift > 0 in float, multiplied then added, as
 // the forward computed its outputs: no contraction into fused multiply-adds here.
 #pragma STDC FP_CONTRACT OFF

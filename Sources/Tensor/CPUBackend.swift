@@ -582,7 +582,9 @@ public final class CPUBackend: Backend, @unchecked Sendable {
                                       savedMean: Storage, savedInvStd: Storage) throws {
         let px = x.host!, py = y.host!, pg = gamma.host!, pb = beta.host!
         let rm = runningMean.host!, rv = runningVar.host!, sm = savedMean.host!, si = savedInvStd.host!
-        // Least traffic: x read once (each plane's statistics and outputs while it is in cache), y written.
+        // Least traffic: x read, y written. This loop reads x twice where a channel outgrows the
+        // cache (its statistics plane by plane, then its outputs, which need the channel's mean),
+        // so its GB/s against the least traffic understates what it moves.
         parallel(c, cost: n * plane * 3, traffic: 8 * n * c * plane) { lo, hi in
             for ch in lo..<hi {
                 // Statistics in Double, in two passes (mean, then squared deviations), as PyTorch's

@@ -1,7 +1,7 @@
 import CHostKernels
 
 /// Vector loops over host memory for the CPU backend's memory-bound passes (ReLU, sums, batch
-/// norm, pooling). The compiler leaves the scalar forms of these loops scalar: selects on one
+/// norm; max pooling is in CHostKernels). The compiler leaves the scalar forms of these loops scalar: selects on one
 /// array chosen by another, and float64 sums it may not reorder. Written over `SIMD8<Float>` /
 /// `SIMD4<Double>`, they run a vector at a time with the same per-element arithmetic, so every
 /// element-wise result is bit-for-bit the scalar one; only the float64 sums change their order.

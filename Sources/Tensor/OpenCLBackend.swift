@@ -402,9 +402,14 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
 
     private static func padded(_ count: Int, to panel: Int) -> Int { panel > 0 ? (count + panel - 1) / panel * panel : count }
 
-    /// Floats between the 36 points of a transformed operand of `count` floats: whole cache lines,
-    /// plus one (kernels.cl: Winograd).
-    private static func pointStride(_ count: Int) -> Int { (count + 15) / 16 * 16 + 16 }
+    /// Floats between the 36 points of a transformed operand of `count` floats: an odd number of
+    /// whole cache lines, at least one more than it needs, so the 36 points fall in different sets
+    /// of the L1 cache (kernels.cl: Winograd).
+    static func pointStride(_ count: Int) -> Int {
+        var lines = (count + 15) / 16 + 1
+        if lines % 2 == 0 { lines += 1 }
+        return lines * 16
+    }
 
     /// y = conv(x, weights) (+ bias, then ReLU) for a 3x3 window, stride 1, padding 1, by Winograd
     /// (kernels.cl: winograd_weights once, then per chunk of images winograd_input, the device's

@@ -117,21 +117,23 @@ final class WinogradTests: XCTestCase {
     /// small here so their padding is reached; row-major for gemm_tiled and gemm_blocked) against
     /// float64: the forward, the fused bias + ReLU, the data gradient (filters turned, channels
     /// swapped) and the weight gradient (alone too, as a first layer's), on partial tiles, channel
-    /// counts that fill no panel, and one channel, in one chunk of images and in chunks of one
-    /// image (the weight gradient's products adding up across chunks); and that the Winograd
-    /// kernels ran.
+    /// counts that fill no panel, and one channel, in one chunk of images and in chunks of two
+    /// (the last one smaller; the weight gradient's products adding up across chunks); and that
+    /// the Winograd kernels ran.
     func testOnOpenCLInEveryGEMMVariant() throws {
         guard let cl = TestDevices.opencl?.openCLContext else { throw XCTSkip("no OpenCL device") }
         defer { OpenCLBackend.winogradChunkFloats = nil }
-        for (variant, chunked) in [(KernelTuning.GEMMVariant.packed, false), (.packed, true), (.tiled, false), (.tiled, true), (.blocked, false)] {
-            OpenCLBackend.winogradChunkFloats = chunked ? 1 : nil
+        for (variant, chunked) in [(KernelTuning.GEMMVariant.packed, false), (.packed, true), (.tiled, false), (.tiled, true), (.blocked, true)] {
             var tuning = TestDevices.smallTuning(variant)
             tuning.convolutions = .winograd
             let backend = OpenCLBackend(context: try OpenCLContext(device: cl.info, tuning: tuning))
             let device = Device.opencl(backend.context)
             for (n, c, h, w, o) in [(2, 3, 9, 11, 4), (1, 1, 4, 6, 7), (3, 8, 6, 13, 10), (1, 17, 5, 3, 5)] {  // last tiles 3, 2, 1 and 3 wide
                 let x = rng.uniform(n * c * h * w), wt = weights(o, c), dy = rng.uniform(n * o * h * w), bias = rng.uniform(o)
-                let label = "\(n),\(c),\(h),\(w) o\(o) \(variant)\(chunked ? ", one image a chunk" : "")"
+                // Chunked: two images a chunk, so three images end with a chunk of one.
+                let perImage = 36 * (c + o) * ((h + 3) / 4) * ((w + 3) / 4)
+                OpenCLBackend.winogradChunkFloats = chunked ? 2 * perImage : nil
+                let label = "\(n),\(c),\(h),\(w) o\(o) \(variant)\(chunked ? ", two images a chunk" : "")"
                 let xt = try Tensor(x, shape: [n, c, h, w], on: device), wtt = try Tensor(wt, shape: [o, c, 3, 3], on: device)
                 backend.context.startKernelProfile()
                 let y = try Ops.conv2dForward(xt, weight: wtt, bias: nil, stride: 1, padding: 1)
@@ -147,7 +149,7 @@ final class WinogradTests: XCTestCase {
                 let kernels = try backend.context.stopKernelProfile().entries.filter { $0.kernel.hasPrefix("winograd_") }
                 // The forward, the fused inference and the data gradient transform weights once
                 // and inputs once per chunk; both weight gradients transform inputs too.
-                let chunks = chunked ? n : 1
+                let chunks = chunked ? (n + 1) / 2 : 1
                 XCTAssertEqual(Dictionary(uniqueKeysWithValues: kernels.map { ($0.kernel, $0.launches) }),
                                ["winograd_weights": 3, "winograd_input": 5 * chunks, "winograd_output": 3 * chunks,
                                 "winograd_output_gradient": 2 * chunks, "winograd_weights_gradient": 2], label)
