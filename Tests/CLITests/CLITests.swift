@@ -196,7 +196,9 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: kernelCache).filter { $0.hasPrefix("tuning-") }.count, 1)
         XCTAssertTrue(profiled.output.contains("kernel time on "), profiled.output)
         XCTAssertTrue(profiled.output.contains("us each  gemm_"), profiled.output)
-        XCTAssertTrue(profiled.output.contains("us each  batchnorm_"), profiled.output)  // one of its kernels among the first 15
+        // Every launch of the run is in the profile (its first 15 kernels by time are listed: which
+        // ones depends on the device's timings).
+        XCTAssertNotNil(profiled.output.range(of: #"kernel time on [^\n]*: [0-9.]+ s in [0-9]{3,} launches"#, options: .regularExpression), profiled.output)
     }
 }
 
