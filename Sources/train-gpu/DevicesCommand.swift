@@ -28,16 +28,15 @@ struct DevicesCommand: ParsableCommand {
             let mark = auto?.index == d.index ? "  [default]" : ""
             print("  opencl:\(d.index)  \(d.name)\(mark)")
             print("      platform \(d.platformName); type \(d.kind.rawValue); \(d.computeUnits) compute units; global memory \(gib(d.globalMemoryBytes)); local memory \(d.localMemoryBytes / 1024) KiB; max work-group \(d.maxWorkGroupSize)")
-            let kept = KeptTuning.read(for: d)
-            print("      driver \(d.driverVersion); \(d.openCLVersion); kernels: \(KernelTuning.forDevice(d).description) "
+            let kept = KeptTuning.read(for: d), tuning = KernelTuning.forDevice(d)
+            print("      driver \(d.driverVersion); \(d.openCLVersion); kernels: \(tuning.description) "
                   + (kept.map { String(format: "(tuned %@: %.0f GFLOP/s at %d, defaults %.0f)", String($0.date.prefix(10)), $0.gflops, $0.size, $0.defaultGflops) }
                      ?? "(defaults for its type; train-gpu tune measures better ones)"))
-            print("      work-groups: \(KernelTuning.forDevice(d).workGroupDescription)")
+            print("      work-groups: \(tuning.workGroupDescription)")
             if let paths = OpenCLBackend.keptConvolutionChoices(for: d) {
-                let own = KernelTuning.forDevice(d).gemmVariant == .packed ? "packed GEMM" : "im2col + GEMM"
-                let offered = KernelTuning.forDevice(d).gemmVariant == .tiled ? "implicit GEMM, \(own) or (3x3, stride 1) Winograd" : "\(own) or (3x3, stride 1) Winograd"
-                let counts = (KernelTuning.forDevice(d).gemmVariant == .tiled ? ["\(paths.implicitGEMM) implicit GEMM"] : [])
-                    + ["\(paths.im2col) \(own)", "\(paths.winograd) Winograd"]
+                let tiled = tuning.gemmVariant == .tiled, own = tuning.gemmVariant == .packed ? "packed GEMM" : "im2col + GEMM"
+                let offered = (tiled ? "implicit GEMM, " : "") + "\(own) or (3x3, stride 1) Winograd"
+                let counts = (tiled ? ["\(paths.implicitGEMM) implicit GEMM"] : []) + ["\(paths.im2col) \(own)", "\(paths.winograd) Winograd"]
                 print("      convolutions: per shape, \(offered), whichever measured fastest here on first use; "
                       + (paths.implicitGEMM + paths.im2col + paths.winograd == 0 ? "none measured yet" : "shapes chose " + counts.joined(separator: ", "))
                       + (paths.file.map { " (\($0))" } ?? ""))
