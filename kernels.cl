@@ -767,95 +767,186 @@ __kernel void winograd_weights(const int C, const int K, const int rows, const i
     for (int xi = 0; xi < 36; xi++) u[xi * (long)point + at] = U[xi];
 }
 
-// B^T applied to the six rows (or, as a vector's lanes, the six columns) of a 6x6 tile.
+// B^T applied to six values: a tile's six rows, or one row's six columns (as vectors: across tiles).
 #define WINOGRAD_BT0(a0, a1, a2, a3, a4, a5) (4.0f * (a0) - 5.0f * (a2) + (a4))
 #define WINOGRAD_BT1(a0, a1, a2, a3, a4, a5) (-4.0f * ((a1) + (a2)) + (a3) + (a4))
 #define WINOGRAD_BT2(a0, a1, a2, a3, a4, a5) (4.0f * ((a1) - (a2)) - (a3) + (a4))
 #define WINOGRAD_BT3(a0, a1, a2, a3, a4, a5) (2.0f * ((a3) - (a1)) - (a2) + (a4))
 #define WINOGRAD_BT4(a0, a1, a2, a3, a4, a5) (2.0f * ((a1) - (a3)) - (a2) + (a4))
 #define WINOGRAD_BT5(a0, a1, a2, a3, a4, a5) (4.0f * (a1) - 5.0f * (a3) + (a5))
-#define WINOGRAD_BT_LANES(e) (float8)(WINOGRAD_BT0(e.s0, e.s1, e.s2, e.s3, e.s4, e.s5), WINOGRAD_BT1(e.s0, e.s1, e.s2, e.s3, e.s4, e.s5), \
-    WINOGRAD_BT2(e.s0, e.s1, e.s2, e.s3, e.s4, e.s5), WINOGRAD_BT3(e.s0, e.s1, e.s2, e.s3, e.s4, e.s5), \
-    WINOGRAD_BT4(e.s0, e.s1, e.s2, e.s3, e.s4, e.s5), WINOGRAD_BT5(e.s0, e.s1, e.s2, e.s3, e.s4, e.s5), 0.0f, 0.0f)
+// A^T applied to six values (a tile of products to four outputs).
+#define WINOGRAD_AT0(m0, m1, m2, m3, m4, m5) ((m0) + (m1) + (m2) + (m3) + (m4))
+#define WINOGRAD_AT1(m0, m1, m2, m3, m4, m5) ((m1) - (m2) + 2.0f * ((m3) - (m4)))
+#define WINOGRAD_AT2(m0, m1, m2, m3, m4, m5) ((m1) + (m2) + 4.0f * ((m3) + (m4)))
+#define WINOGRAD_AT3(m0, m1, m2, m3, m4, m5) ((m1) - (m2) + 8.0f * ((m3) - (m4)) + (m5))
+// A applied to four values (four output gradients to six): the transpose of A^T.
+#define WINOGRAD_A0(y0, y1, y2, y3) (y0)
+#define WINOGRAD_A1(y0, y1, y2, y3) ((y0) + (y1) + (y2) + (y3))
+#define WINOGRAD_A2(y0, y1, y2, y3) ((y0) - (y1) + (y2) - (y3))
+#define WINOGRAD_A3(y0, y1, y2, y3) ((y0) + 2.0f * (y1) + 4.0f * (y2) + 8.0f * (y3))
+#define WINOGRAD_A4(y0, y1, y2, y3) ((y0) - 2.0f * (y1) + 4.0f * (y2) - 8.0f * (y3))
+#define WINOGRAD_A5(y0, y1, y2, y3) (y3)
 
-// Row i of a tile (lanes 0-5) from the plane, indices clamped into it and values outside it 0:
-// no branches, so a CPU device's compiler can run work-items as vector lanes.
-__attribute__((always_inline)) inline float8 winograd_tile_row(const __global float* plane, const int H, const int W, const int h, const int w0, const int real)
+// The unit of work of the input, output and output-gradient transforms: up to four tiles side by
+// side in one row of tiles (lane l: tile column tw0 + l, tile t0 + l of the chunk; `lanes` of
+// them exist), for one channel. Every value is a float4 across the four tiles, so a row of the
+// image loads as vectors and each of the 36 points stores as one vector (POCL does not vectorise
+// a work-item per tile: its scalar loads, selects and stores made the input transform 4x slower
+// than its traffic). Work-item g of a chunk of T tiles; winograd_groups of them.
+typedef struct { int n, th, tw0, t0, lanes; } WinogradGroup;
+
+inline int winograd_groups(const int T, const int tilesW) { return T / tilesW * ((tilesW + 3) / 4); }
+
+inline WinogradGroup winograd_group(const int g, const int tilesH, const int tilesW)
 {
-    const int inside = real && h >= 0 && h < H;
-    const __global float* r = plane + (long)clamp(h, 0, H - 1) * W;
-    float8 v = (float8)(0.0f);
-    v.s0 = inside && w0 >= 0 ? r[clamp(w0, 0, W - 1)] : 0.0f;
-    v.s1 = inside && w0 + 1 < W ? r[min(w0 + 1, W - 1)] : 0.0f;
-    v.s2 = inside && w0 + 2 < W ? r[min(w0 + 2, W - 1)] : 0.0f;
-    v.s3 = inside && w0 + 3 < W ? r[min(w0 + 3, W - 1)] : 0.0f;
-    v.s4 = inside && w0 + 4 < W ? r[min(w0 + 4, W - 1)] : 0.0f;
-    v.s5 = inside && w0 + 5 < W ? r[min(w0 + 5, W - 1)] : 0.0f;
-    return v;
+    WinogradGroup q;
+    const int groupsW = (tilesW + 3) / 4, r = g / groupsW;
+    q.tw0 = 4 * (g - r * groupsW);
+    q.n = r / tilesH;
+    q.th = r - q.n * tilesH;
+    q.t0 = r * tilesW + q.tw0;
+    q.lanes = min(4, tilesW - q.tw0);
+    return q;
 }
 
-#define WINOGRAD_STORE_ROW(out, i, v, point, at) \
-    out[(6 * (i)) * (point) + (at)] = (v).s0; out[(6 * (i) + 1) * (point) + (at)] = (v).s1; out[(6 * (i) + 2) * (point) + (at)] = (v).s2; \
-    out[(6 * (i) + 3) * (point) + (at)] = (v).s3; out[(6 * (i) + 4) * (point) + (at)] = (v).s4; out[(6 * (i) + 5) * (point) + (at)] = (v).s5;
+// Four consecutive values from p, the lanes that exist (others 0).
+inline float4 winograd_load_lanes(const __global float* p, const int lanes)
+{
+    if (lanes == 4) return vload4(0, p);
+    return (float4)(p[0], lanes > 1 ? p[1] : 0.0f, lanes > 2 ? p[2] : 0.0f, 0.0f);
+}
 
-// V[xi] = B^T d B per input channel c and tile t of images n0... of x [N][C][H][W], over tileRange x channelRange
-// (T and C, or padded to whole panels: zeros). For the forward V[xi] is the GEMM's B, C x T
-// (depth c); transposed (the weight gradient's), T x C (depth t). The tile's rows are vectors,
-// so the transform runs in registers.
+// Stores the lanes that exist at p + at[l]: one vector where they are consecutive (`together`).
+inline void winograd_store_lanes(__global float* p, const long* at, const int together, const float4 o)
+{
+    if (together) { vstore4(o, 0, p + at[0]); return; }
+    // Lanes that do not exist store at the last one's place (winograd_lane_offsets), before it does.
+    p[at[3]] = o.s3; p[at[2]] = o.s2; p[at[1]] = o.s1; p[at[0]] = o.s0;
+}
+
+// Row h, columns w0 ... w0+15 of a plane (0 outside it, or everywhere unless `real`) as four
+// vectors of four, one per tile; as vector loads unless the row's end is inside them.
+inline void winograd_load_row16(const __global float* plane, const int H, const int W, const int h, const int w0, const int real,
+                                float4* q)
+{
+    q[0] = q[1] = q[2] = q[3] = (float4)(0.0f);
+    if (!real || h < 0 || h >= H) return;
+    const __global float* r = plane + (long)h * W + w0;
+    if (w0 >= 0 && w0 + 16 <= W) {
+        q[0] = vload4(0, r); q[1] = vload4(1, r); q[2] = vload4(2, r); q[3] = vload4(3, r);
+        return;
+    }
+    // At the plane's sides: each value alone, its index clamped into the row and outside it 0.
+    const __global float* row = plane + (long)h * W;
+#define WINOGRAD_SIDE(j) (w0 + (j) >= 0 && w0 + (j) < W ? row[clamp(w0 + (j), 0, W - 1)] : 0.0f)
+    q[0] = (float4)(WINOGRAD_SIDE(0), WINOGRAD_SIDE(1), WINOGRAD_SIDE(2), WINOGRAD_SIDE(3));
+    q[1] = (float4)(WINOGRAD_SIDE(4), WINOGRAD_SIDE(5), WINOGRAD_SIDE(6), WINOGRAD_SIDE(7));
+    q[2] = (float4)(WINOGRAD_SIDE(8), WINOGRAD_SIDE(9), WINOGRAD_SIDE(10), WINOGRAD_SIDE(11));
+    q[3] = (float4)(WINOGRAD_SIDE(12), WINOGRAD_SIDE(13), WINOGRAD_SIDE(14), WINOGRAD_SIDE(15));
+#undef WINOGRAD_SIDE
+}
+
+// Where lane l's tile (t0 + l; the last lane that exists for those that do not) lies in a GEMM
+// operand (winograd_operand_index: row `r` of A or column of B is the tile, or, `byChannel`, the
+// channel), and whether the four lie together.
+inline int winograd_lane_offsets(const int t0, const int lanes, const int channel, const int byChannel, const int depth, const int ld,
+                                 const int panel, const int rowMajorRows, long* at)
+{
+    for (int l = 0; l < 4; l++) {
+        const int t = t0 + min(l, lanes - 1);
+        at[l] = byChannel ? winograd_operand_index(channel, t, depth, ld, panel, rowMajorRows)
+                          : winograd_operand_index(t, channel, depth, ld, panel, rowMajorRows);
+    }
+    return lanes == 4 && at[1] == at[0] + 1 && at[2] == at[0] + 2 && at[3] == at[0] + 3;
+}
+
+// The 36 points of B^T d B for a group's four tiles (tile row th, columns tw0...) of a plane
+// (zeros unless `real`): o[6i + j], lanes the tiles.
+inline void winograd_input_points(const __global float* plane, const int H, const int W, const int th, const int tw0, const int real,
+                                  float4* o)
+{
+    float4 e[36];  // B^T over each tile row's six columns: e[6i + j]
+    for (int i = 0; i < 6; i++) {
+        // Columns w0 ... w0+17 hold the four tiles' six columns, 4 apart: d[j] lane l is column w0 + 4l + j.
+        const int row = 4 * th - 1 + i, w16 = 4 * tw0 + 15, inside = real && row >= 0 && row < H;
+        float4 a[4];
+        winograd_load_row16(plane, H, W, row, w16 - 16, real, a);
+        const float e16 = inside && w16 < W ? plane[(long)row * W + w16] : 0.0f;
+        const float e17 = inside && w16 + 1 < W ? plane[(long)row * W + w16 + 1] : 0.0f;
+        const float4 d0 = (float4)(a[0].s0, a[1].s0, a[2].s0, a[3].s0), d1 = (float4)(a[0].s1, a[1].s1, a[2].s1, a[3].s1);
+        const float4 d2 = (float4)(a[0].s2, a[1].s2, a[2].s2, a[3].s2), d3 = (float4)(a[0].s3, a[1].s3, a[2].s3, a[3].s3);
+        const float4 d4 = (float4)(a[1].s0, a[2].s0, a[3].s0, e16), d5 = (float4)(a[1].s1, a[2].s1, a[3].s1, e17);
+        e[6 * i] = WINOGRAD_BT0(d0, d1, d2, d3, d4, d5); e[6 * i + 1] = WINOGRAD_BT1(d0, d1, d2, d3, d4, d5);
+        e[6 * i + 2] = WINOGRAD_BT2(d0, d1, d2, d3, d4, d5); e[6 * i + 3] = WINOGRAD_BT3(d0, d1, d2, d3, d4, d5);
+        e[6 * i + 4] = WINOGRAD_BT4(d0, d1, d2, d3, d4, d5); e[6 * i + 5] = WINOGRAD_BT5(d0, d1, d2, d3, d4, d5);
+    }
+    for (int j = 0; j < 6; j++) {  // then B^T over the rows
+        const float4 m0 = e[j], m1 = e[6 + j], m2 = e[12 + j], m3 = e[18 + j], m4 = e[24 + j], m5 = e[30 + j];
+        o[j] = WINOGRAD_BT0(m0, m1, m2, m3, m4, m5); o[6 + j] = WINOGRAD_BT1(m0, m1, m2, m3, m4, m5);
+        o[12 + j] = WINOGRAD_BT2(m0, m1, m2, m3, m4, m5); o[18 + j] = WINOGRAD_BT3(m0, m1, m2, m3, m4, m5);
+        o[24 + j] = WINOGRAD_BT4(m0, m1, m2, m3, m4, m5); o[30 + j] = WINOGRAD_BT5(m0, m1, m2, m3, m4, m5);
+    }
+}
+
+// V[xi] = B^T d B per input channel c and tile of images n0... of x [N][C][H][W], over tileRange x
+// channelRange (T and C, or padded to whole panels: zeros). For the forward V[xi] is the GEMM's B,
+// C x T (depth c), over [groups, channels]; transposed (the weight gradient's), T x C (depth t),
+// over [channels, groups]: a line of V holds a tile's consecutive channels there, so neighbouring
+// work-items write it (tile-major, each line took stores from 16 work-items far apart: 1.5x slower).
 __kernel void winograd_input(const int n0, const int C, const int H, const int W, const int tilesH, const int tilesW, const int T,
                              const int tileRange, const int channelRange, const int transposed,
                              __global const float* x, __global float* v, const int panel, const int pointStride)
 {
-    const int t = get_global_id(0), c = get_global_id(1);
-    if (t >= tileRange || c >= channelRange) return;
-    const int real = t < T && c < C, tc = min(t, T - 1), cc = min(c, C - 1);
-    const int perImage = tilesH * tilesW, n = tc / perImage, q = tc - n * perImage, th = q / tilesW, tw = q - th * tilesW;
-    const int h0 = 4 * th - 1, w0 = 4 * tw - 1;
-    const __global float* plane = x + ((long)(n0 + n) * C + cc) * H * W;
-    const float8 d0 = winograd_tile_row(plane, H, W, h0, w0, real), d1 = winograd_tile_row(plane, H, W, h0 + 1, w0, real);
-    const float8 d2 = winograd_tile_row(plane, H, W, h0 + 2, w0, real), d3 = winograd_tile_row(plane, H, W, h0 + 3, w0, real);
-    const float8 d4 = winograd_tile_row(plane, H, W, h0 + 4, w0, real), d5 = winograd_tile_row(plane, H, W, h0 + 5, w0, real);
-    // B^T over the rows (whole vectors), then over each row's lanes.
-    const float8 e0 = WINOGRAD_BT0(d0, d1, d2, d3, d4, d5), e1 = WINOGRAD_BT1(d0, d1, d2, d3, d4, d5), e2 = WINOGRAD_BT2(d0, d1, d2, d3, d4, d5);
-    const float8 e3 = WINOGRAD_BT3(d0, d1, d2, d3, d4, d5), e4 = WINOGRAD_BT4(d0, d1, d2, d3, d4, d5), e5 = WINOGRAD_BT5(d0, d1, d2, d3, d4, d5);
-    const float8 o0 = WINOGRAD_BT_LANES(e0), o1 = WINOGRAD_BT_LANES(e1), o2 = WINOGRAD_BT_LANES(e2);
-    const float8 o3 = WINOGRAD_BT_LANES(e3), o4 = WINOGRAD_BT_LANES(e4), o5 = WINOGRAD_BT_LANES(e5);
-    const long point = pointStride;
-    const long at = transposed ? winograd_operand_index(c, t, tileRange, channelRange, panel, 0) : winograd_operand_index(t, c, channelRange, tileRange, panel, 0);
-    WINOGRAD_STORE_ROW(v, 0, o0, point, at) WINOGRAD_STORE_ROW(v, 1, o1, point, at) WINOGRAD_STORE_ROW(v, 2, o2, point, at)
-    WINOGRAD_STORE_ROW(v, 3, o3, point, at) WINOGRAD_STORE_ROW(v, 4, o4, point, at) WINOGRAD_STORE_ROW(v, 5, o5, point, at)
+    const int g = get_global_id(transposed ? 1 : 0), c = get_global_id(transposed ? 0 : 1), groups = winograd_groups(T, tilesW);
+    if (g >= groups + (tileRange - T + 3) / 4 || c >= channelRange) return;
+    WinogradGroup q;
+    float4 o[36];
+    if (g < groups) {
+        q = winograd_group(g, tilesH, tilesW);
+        winograd_input_points(x + ((long)(n0 + q.n) * C + min(c, C - 1)) * H * W, H, W, q.th, q.tw0, c < C, o);
+    } else {  // the zero tiles that fill the last panel
+        q.t0 = T + 4 * (g - groups);
+        q.lanes = min(4, tileRange - q.t0);
+        for (int i = 0; i < 36; i++) o[i] = (float4)(0.0f);
+    }
+    long at[4];
+    const int together = transposed ? winograd_lane_offsets(q.t0, q.lanes, c, 1, tileRange, channelRange, panel, 0, at)
+                                    : winograd_lane_offsets(q.t0, q.lanes, c, 0, channelRange, tileRange, panel, 0, at);
+    for (int xi = 0; xi < 36; xi++) winograd_store_lanes(v + xi * (long)pointStride, at, together, o[xi]);
 }
 
 // The weight gradient's dM[xi] (K x T, the GEMM's A, depth t) = A dY A^T per output channel k and
-// tile t of images n0... of dy [N][K][H][W] (outside the image: 0), for `rows` rows (K, or padded: zeros).
+// tile of images n0... of dy [N][K][H][W] (outside the image: 0), for `rows` rows (K, or padded:
+// zeros), over [rows, groups]: in gemm_packed's panels a line holds a tile's consecutive output
+// channels, so neighbouring work-items write it (as winograd_input's transposed form).
 __kernel void winograd_output_gradient(const int n0, const int K, const int H, const int W, const int tilesH, const int tilesW, const int T,
                                        const int rows, __global const float* dy, __global float* dm, const int panel, const int point)
 {
-    const int t = get_global_id(0), k = get_global_id(1);
-    if (t >= T || k >= rows) return;
-    float g[16], r[24], z[36];
-    const int perImage = tilesH * tilesW, n = t / perImage, q = t - n * perImage, th = q / tilesW, tw = q - th * tilesW;
-    const __global float* plane = dy + ((long)(n0 + n) * K + k) * H * W;
+    const int g = get_global_id(1), k = get_global_id(0);
+    if (g >= winograd_groups(T, tilesW) || k >= rows) return;
+    const WinogradGroup q = winograd_group(g, tilesH, tilesW);
+    const __global float* plane = dy + ((long)(n0 + q.n) * K + min(k, K - 1)) * H * W;
+    float4 r[24];  // A over each tile row's four columns: r[6i + j]
     for (int i = 0; i < 4; i++) {
-        const int h = 4 * th + i;
-        for (int j = 0; j < 4; j++) {
-            const int ww = 4 * tw + j;
-            g[4 * i + j] = k < K && h < H && ww < W ? plane[(long)h * W + ww] : 0.0f;
-        }
+        float4 a[4];
+        winograd_load_row16(plane, H, W, 4 * q.th + i, 4 * q.tw0, k < K, a);
+        const float4 y0 = (float4)(a[0].s0, a[1].s0, a[2].s0, a[3].s0), y1 = (float4)(a[0].s1, a[1].s1, a[2].s1, a[3].s1);
+        const float4 y2 = (float4)(a[0].s2, a[1].s2, a[2].s2, a[3].s2), y3 = (float4)(a[0].s3, a[1].s3, a[2].s3, a[3].s3);
+        r[6 * i] = WINOGRAD_A0(y0, y1, y2, y3); r[6 * i + 1] = WINOGRAD_A1(y0, y1, y2, y3); r[6 * i + 2] = WINOGRAD_A2(y0, y1, y2, y3);
+        r[6 * i + 3] = WINOGRAD_A3(y0, y1, y2, y3); r[6 * i + 4] = WINOGRAD_A4(y0, y1, y2, y3); r[6 * i + 5] = WINOGRAD_A5(y0, y1, y2, y3);
     }
-    // A applied to four values: the transpose of the output transform.
-    for (int j = 0; j < 4; j++) {  // columns: r[6][4]
-        const float y0 = g[j], y1 = g[4 + j], y2 = g[8 + j], y3 = g[12 + j];
-        r[j] = y0; r[4 + j] = y0 + y1 + y2 + y3; r[8 + j] = y0 - y1 + y2 - y3;
-        r[12 + j] = y0 + 2.0f * y1 + 4.0f * y2 + 8.0f * y3; r[16 + j] = y0 - 2.0f * y1 + 4.0f * y2 - 8.0f * y3; r[20 + j] = y3;
+    long at[4];
+    const int together = winograd_lane_offsets(q.t0, q.lanes, k, 1, T, T, panel, 1, at);
+    const long p = point;
+    for (int j = 0; j < 6; j++) {  // then A over the rows: point 6i + j
+        const float4 y0 = r[j], y1 = r[6 + j], y2 = r[12 + j], y3 = r[18 + j];
+        winograd_store_lanes(dm + j * p, at, together, WINOGRAD_A0(y0, y1, y2, y3));
+        winograd_store_lanes(dm + (6 + j) * p, at, together, WINOGRAD_A1(y0, y1, y2, y3));
+        winograd_store_lanes(dm + (12 + j) * p, at, together, WINOGRAD_A2(y0, y1, y2, y3));
+        winograd_store_lanes(dm + (18 + j) * p, at, together, WINOGRAD_A3(y0, y1, y2, y3));
+        winograd_store_lanes(dm + (24 + j) * p, at, together, WINOGRAD_A4(y0, y1, y2, y3));
+        winograd_store_lanes(dm + (30 + j) * p, at, together, WINOGRAD_A5(y0, y1, y2, y3));
     }
-    for (int i = 0; i < 6; i++) {  // rows: z[6][6]
-        const float y0 = r[4 * i], y1 = r[4 * i + 1], y2 = r[4 * i + 2], y3 = r[4 * i + 3];
-        z[6 * i] = y0; z[6 * i + 1] = y0 + y1 + y2 + y3; z[6 * i + 2] = y0 - y1 + y2 - y3;
-        z[6 * i + 3] = y0 + 2.0f * y1 + 4.0f * y2 + 8.0f * y3; z[6 * i + 4] = y0 - 2.0f * y1 + 4.0f * y2 - 8.0f * y3; z[6 * i + 5] = y3;
-    }
-    const long at = winograd_operand_index(k, t, T, T, panel, 1);
-    for (int xi = 0; xi < 36; xi++) dm[xi * (long)point + at] = z[xi];
 }
 
 // G^T applied to six values: the transpose of the weight transform.
@@ -879,47 +970,116 @@ __kernel void winograd_weights_gradient(const int C, const int K, __global const
     for (int i = 0; i < 9; i++) dw[((long)k * C + c) * 9 + i] = g[i];
 }
 
-// A^T applied to the six rows (or, as a vector's lanes, the six columns) of a 6x6 tile of products.
-#define WINOGRAD_AT0(m0, m1, m2, m3, m4, m5) ((m0) + (m1) + (m2) + (m3) + (m4))
-#define WINOGRAD_AT1(m0, m1, m2, m3, m4, m5) ((m1) - (m2) + 2.0f * ((m3) - (m4)))
-#define WINOGRAD_AT2(m0, m1, m2, m3, m4, m5) ((m1) + (m2) + 4.0f * ((m3) + (m4)))
-#define WINOGRAD_AT3(m0, m1, m2, m3, m4, m5) ((m1) - (m2) + 8.0f * ((m3) - (m4)) + (m5))
-#define WINOGRAD_AT_LANES(e) (float4)(WINOGRAD_AT0(e.s0, e.s1, e.s2, e.s3, e.s4, e.s5), WINOGRAD_AT1(e.s0, e.s1, e.s2, e.s3, e.s4, e.s5), \
-    WINOGRAD_AT2(e.s0, e.s1, e.s2, e.s3, e.s4, e.s5), WINOGRAD_AT3(e.s0, e.s1, e.s2, e.s3, e.s4, e.s5))
+// y = A^T s A + bias, then ReLU (relu), for a group's four tiles from their 36 products s[6i + j]
+// (lanes the tiles), into a plane of y.
+inline void winograd_output_points(const float4* s, const float bias, const int relu, __global float* plane, const int H, const int W,
+                                   const int th, const int tw0, const int lanes)
+{
+    float4 h[24];  // A^T over each row of products' six columns: h[4i + c]
+    for (int i = 0; i < 6; i++) {
+        const float4 m0 = s[6 * i], m1 = s[6 * i + 1], m2 = s[6 * i + 2], m3 = s[6 * i + 3], m4 = s[6 * i + 4], m5 = s[6 * i + 5];
+        h[4 * i] = WINOGRAD_AT0(m0, m1, m2, m3, m4, m5); h[4 * i + 1] = WINOGRAD_AT1(m0, m1, m2, m3, m4, m5);
+        h[4 * i + 2] = WINOGRAD_AT2(m0, m1, m2, m3, m4, m5); h[4 * i + 3] = WINOGRAD_AT3(m0, m1, m2, m3, m4, m5);
+    }
+    float4 o[16];  // then A^T over the rows: output row a, column c of each tile at o[4a + c]
+    const float4 b = (float4)(bias);
+    for (int c = 0; c < 4; c++) {
+        const float4 m0 = h[c], m1 = h[4 + c], m2 = h[8 + c], m3 = h[12 + c], m4 = h[16 + c], m5 = h[20 + c];
+        o[c] = WINOGRAD_AT0(m0, m1, m2, m3, m4, m5) + b; o[4 + c] = WINOGRAD_AT1(m0, m1, m2, m3, m4, m5) + b;
+        o[8 + c] = WINOGRAD_AT2(m0, m1, m2, m3, m4, m5) + b; o[12 + c] = WINOGRAD_AT3(m0, m1, m2, m3, m4, m5) + b;
+    }
+    const int left = W - 4 * tw0;  // columns of the image from the group's first
+    for (int a = 0; a < 4; a++) {
+        const int row = 4 * th + a;
+        if (row >= H) break;
+        float4 c0 = o[4 * a], c1 = o[4 * a + 1], c2 = o[4 * a + 2], c3 = o[4 * a + 3];
+        if (relu) { c0 = fmax(c0, 0.0f); c1 = fmax(c1, 0.0f); c2 = fmax(c2, 0.0f); c3 = fmax(c3, 0.0f); }
+        // Tile l's four outputs of the row.
+        const float4 t0 = (float4)(c0.s0, c1.s0, c2.s0, c3.s0), t1 = (float4)(c0.s1, c1.s1, c2.s1, c3.s1);
+        const float4 t2 = (float4)(c0.s2, c1.s2, c2.s2, c3.s2), t3 = (float4)(c0.s3, c1.s3, c2.s3, c3.s3);
+        __global float* out = plane + (long)row * W + 4 * tw0;
+        if (left >= 16) { vstore4(t0, 0, out); vstore4(t1, 1, out); vstore4(t2, 2, out); vstore4(t3, 3, out); continue; }
+        for (int l = 0; l < lanes; l++) {
+            const float4 t = l == 0 ? t0 : l == 1 ? t1 : l == 2 ? t2 : t3;
+            const int n = left - 4 * l;
+            out[4 * l] = t.s0;
+            if (n > 1) out[4 * l + 1] = t.s1;
+            if (n > 2) out[4 * l + 2] = t.s2;
+            if (n > 3) out[4 * l + 3] = t.s3;
+        }
+    }
+}
 
-// Row i (lanes 0-5) of a tile's 36 products, `point` floats apart.
-#define WINOGRAD_PRODUCT_ROW(src, i, point) (float8)((src)[(6 * (i)) * (point)], (src)[(6 * (i) + 1) * (point)], (src)[(6 * (i) + 2) * (point)], \
-    (src)[(6 * (i) + 3) * (point)], (src)[(6 * (i) + 4) * (point)], (src)[(6 * (i) + 5) * (point)], 0.0f, 0.0f)
-
-// y = A^T M A per output channel k and tile t of images n0..., from M [36][K][T], plus bias[k]
-// (hasBias) and then ReLU (relu); y is [N][K][H][W]. Rows are vectors, as in winograd_input.
+// y = A^T M A per output channel k and tile of images n0..., from M [36][K][T], plus bias[k]
+// (hasBias) and then ReLU (relu); y is [N][K][H][W].
 __kernel void winograd_output(const int n0, const int K, const int H, const int W, const int tilesH, const int tilesW, const int T,
                               __global const float* m, const int point, __global const float* bias, const int hasBias, const int relu, __global float* y)
 {
-    const int t = get_global_id(0), k = get_global_id(1);
-    if (t >= T || k >= K) return;
-    const __global float* src = m + (long)k * T + t;
-    const long p = point;
-    const float8 s0 = WINOGRAD_PRODUCT_ROW(src, 0, p), s1 = WINOGRAD_PRODUCT_ROW(src, 1, p), s2 = WINOGRAD_PRODUCT_ROW(src, 2, p);
-    const float8 s3 = WINOGRAD_PRODUCT_ROW(src, 3, p), s4 = WINOGRAD_PRODUCT_ROW(src, 4, p), s5 = WINOGRAD_PRODUCT_ROW(src, 5, p);
-    const float b = hasBias ? bias[k] : 0.0f;
-    float4 o[4];
-    o[0] = WINOGRAD_AT_LANES(WINOGRAD_AT0(s0, s1, s2, s3, s4, s5)) + b;
-    o[1] = WINOGRAD_AT_LANES(WINOGRAD_AT1(s0, s1, s2, s3, s4, s5)) + b;
-    o[2] = WINOGRAD_AT_LANES(WINOGRAD_AT2(s0, s1, s2, s3, s4, s5)) + b;
-    o[3] = WINOGRAD_AT_LANES(WINOGRAD_AT3(s0, s1, s2, s3, s4, s5)) + b;
-    const int perImage = tilesH * tilesW, n = t / perImage, q = t - n * perImage, th = q / tilesW, tw = q - th * tilesW;
-    __global float* plane = y + ((long)(n0 + n) * K + k) * H * W;
-    for (int i = 0; i < 4; i++) {
-        const int h = 4 * th + i;
-        if (h >= H) break;
-        const float4 v = relu ? fmax(o[i], (float4)(0.0f)) : o[i];
-        __global float* row = plane + (long)h * W + 4 * tw;
-        const int left = W - 4 * tw;
-        if (left >= 4) { vstore4(v, 0, row); continue; }
-        row[0] = v.s0;
-        if (left > 1) row[1] = v.s1;
-        if (left > 2) row[2] = v.s2;
+    const int g = get_global_id(0), k = get_global_id(1);
+    if (g >= winograd_groups(T, tilesW) || k >= K) return;
+    const WinogradGroup q = winograd_group(g, tilesH, tilesW);
+    const __global float* src = m + (long)k * T + q.t0;
+    float4 s[36];
+    for (int xi = 0; xi < 36; xi++) s[xi] = winograd_load_lanes(src + xi * (long)point, q.lanes);
+    winograd_output_points(s, hasBias ? bias[k] : 0.0f, relu, y + ((long)(n0 + q.n) * K + k) * H * W, H, W, q.th, q.tw0, q.lanes);
+}
+
+// The whole Winograd convolution in one kernel, for CPU-type devices: a work-group of one
+// work-item takes WINOGRAD_FUSED_GROUPS groups of four tiles (16 lanes) and every channel, so the
+// transformed inputs v [36][C][16] and products m [36][rows][16] stay in local memory (a CPU
+// device's caches) instead of streaming through global memory between three launches (POCL: the
+// 56x56 layers' transforms and products ran at the memory's speed, not the cores'). Products
+// run in register blocks of 6 output channels x 16 tiles over U's panels of 6 rows
+// (winograd_weights with panel 6: u[xi][k/6][c][k%6]; rows = K padded to 6). Tiles of
+// images 0..., T of them; y as winograd_output.
+#define WINOGRAD_FUSED_GROUPS 4
+__kernel void winograd_fused(const int C, const int K, const int rows, const int H, const int W, const int tilesH, const int tilesW, const int T,
+                             __global const float* x, __global const float* u, const int uPoint, __global const float* bias, const int hasBias,
+                             const int relu, __global float* y, __local float* v, __local float* m)
+{
+    const int g0 = WINOGRAD_FUSED_GROUPS * get_group_id(0), count = min(WINOGRAD_FUSED_GROUPS, winograd_groups(T, tilesW) - g0);
+    if (count <= 0) return;
+    // The 36 points lie an odd number of 64-byte lines apart (C | 1 and rows | 1 lines; the host
+    // sizes v and m so): at a multiple of 4 KiB their stores would share one L1 set.
+    const int vPoint = (C | 1) * 16, mPoint = (rows | 1) * 16;
+    // Transformed inputs: v[xi * vPoint + 16c + 4j + lane], group j.
+    for (int j = 0; j < WINOGRAD_FUSED_GROUPS; j++) {
+        const WinogradGroup q = winograd_group(g0 + min(j, count - 1), tilesH, tilesW);
+        for (int c = 0; c < C; c++) {
+            float4 o[36];
+            winograd_input_points(x + ((long)q.n * C + c) * H * W, H, W, q.th, q.tw0, j < count, o);
+            for (int xi = 0; xi < 36; xi++) vstore4(o[xi], 0, v + xi * vPoint + 16 * c + 4 * j);
+        }
+    }
+    // m[xi] (rows x 16) = U[xi] (rows x C) v[xi] (C x 16).
+    for (int xi = 0; xi < 36; xi++) {
+        const __local float* vx = v + xi * vPoint;
+        for (int k0 = 0; k0 < rows; k0 += 6) {
+            const __global float* panel = u + xi * (long)uPoint + (long)k0 * C;
+            float8 a0 = 0.0f, b0 = 0.0f, a1 = 0.0f, b1 = 0.0f, a2 = 0.0f, b2 = 0.0f, a3 = 0.0f, b3 = 0.0f, a4 = 0.0f, b4 = 0.0f, a5 = 0.0f, b5 = 0.0f;
+            for (int c = 0; c < C; c++) {
+                const float8 lo = vload8(0, vx + 16 * c), hi = vload8(1, vx + 16 * c);
+                const __global float* w6 = panel + 6 * c;
+                float8 w;
+                w = (float8)(w6[0]); a0 = fma(w, lo, a0); b0 = fma(w, hi, b0);
+                w = (float8)(w6[1]); a1 = fma(w, lo, a1); b1 = fma(w, hi, b1);
+                w = (float8)(w6[2]); a2 = fma(w, lo, a2); b2 = fma(w, hi, b2);
+                w = (float8)(w6[3]); a3 = fma(w, lo, a3); b3 = fma(w, hi, b3);
+                w = (float8)(w6[4]); a4 = fma(w, lo, a4); b4 = fma(w, hi, b4);
+                w = (float8)(w6[5]); a5 = fma(w, lo, a5); b5 = fma(w, hi, b5);
+            }
+            __local float* out = m + xi * mPoint + 16 * k0;
+            vstore8(a0, 0, out); vstore8(b0, 1, out); vstore8(a1, 2, out); vstore8(b1, 3, out); vstore8(a2, 4, out); vstore8(b2, 5, out);
+            vstore8(a3, 6, out); vstore8(b3, 7, out); vstore8(a4, 8, out); vstore8(b4, 9, out); vstore8(a5, 10, out); vstore8(b5, 11, out);
+        }
+    }
+    for (int j = 0; j < count; j++) {
+        const WinogradGroup q = winograd_group(g0 + j, tilesH, tilesW);
+        for (int k = 0; k < K; k++) {
+            float4 s[36];
+            for (int xi = 0; xi < 36; xi++) s[xi] = vload4(0, m + xi * mPoint + 16 * k + 4 * j);
+            winograd_output_points(s, hasBias ? bias[k] : 0.0f, relu, y + ((long)q.n * K + k) * H * W, H, W, q.th, q.tw0, q.lanes);
+        }
     }
 }
 

@@ -53,16 +53,17 @@ if args.first == "gemm" {
 }
 /// A device string, or one convolution path alone: cpu-im2col, cpu-onednn, cpu-winograd, and on the
 /// first OpenCL device opencl-gemm (its GEMM variant's path), opencl-winograd (Winograd wherever
-/// it serves the shape).
+/// it serves the shape), opencl-winograd-fused (the same, forward and data gradient in one kernel
+/// where it fits).
 func benchDevice(_ name: String) throws -> Device {
     switch name {
     case "cpu-im2col": return .cpuIm2col
     case "cpu-onednn": return .cpuOneDNN
     case "cpu-winograd": return .cpuWinograd
-    case "opencl-gemm", "opencl-winograd":
+    case "opencl-gemm", "opencl-winograd", "opencl-winograd-fused":
         guard let info = try OpenCLPlatforms.devices().first else { throw OpenCLError.noPlatform }
         var tuning = KernelTuning.forDevice(info)
-        tuning.convolutions = name == "opencl-gemm" ? .im2col : .winograd
+        tuning.convolutions = name == "opencl-gemm" ? .im2col : name == "opencl-winograd" ? .winograd : .winogradFused
         return .opencl(try OpenCLContext(device: info, tuning: tuning))
     default: return try Device.select(name)
     }

@@ -57,7 +57,7 @@ public enum StandardSuite {
             guard let cl = d.backend as? OpenCLBackend, !cl.convolutionPaths.paths.isEmpty else { continue }
             let (paths, file) = cl.convolutionPaths
             let count = { (path: String) in paths.values.filter { $0 == path }.count }
-            log("\(d.identifier) convolution paths chosen: \(count("implicit-gemm")) shapes implicit GEMM, \(count("im2col")) the GEMM path (im2col or packed), \(count("winograd")) Winograd (\(file ?? "not kept"))")
+            log("\(d.identifier) convolution paths chosen: \(count("implicit-gemm")) shapes implicit GEMM, \(count("im2col")) the GEMM path (im2col or packed), \(count("winograd")) Winograd, \(count("winograd-fused")) fused Winograd (\(file ?? "not kept"))")
         }
         if let cpu = Device.cpu.backend as? CPUBackend, devices.contains(where: { !$0.isOpenCL }) {
             let paths = cpu.convolutionChoices.paths

@@ -146,7 +146,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
                     case .im2col: try im2col()
                     case .winograd, .winogradData:
                         if let run = winograd[path] { try run(engine) } else { try oneDNNRun(engine) }
-                    case .oneDNN, .implicitGEMM: try oneDNNRun(engine)
+                    case .oneDNN, .implicitGEMM, .winogradFused: try oneDNNRun(engine)
                     }
                 }
             }

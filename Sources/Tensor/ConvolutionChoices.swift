@@ -17,9 +17,12 @@ import Kernels
 /// 56x56 layers 1.3x faster, its strided backward passes 2x slower).
 final class ConvolutionChoices: @unchecked Sendable {
     /// `winogradData`: a backward pass's data gradient by Winograd, its weight gradient on oneDNN
-    /// (the CPU fallback). On OpenCL `winograd` is every direction by Winograd and `im2col` the
-    /// GEMM variant's own path.
-    enum Path: String, Codable, Sendable { case oneDNN = "onednn", im2col, implicitGEMM = "implicit-gemm", winograd, winogradData = "winograd-data" }
+    /// (the CPU fallback). On OpenCL `winograd` is every direction by Winograd, `winogradFused`
+    /// the same with the forward and data gradient in one kernel (CPU-type devices), and `im2col`
+    /// the GEMM variant's own path.
+    enum Path: String, Codable, Sendable {
+        case oneDNN = "onednn", im2col, implicitGEMM = "implicit-gemm", winograd, winogradData = "winograd-data", winogradFused = "winograd-fused"
+    }
     enum Direction: String, Sendable { case forward, backward, backwardWeights = "backward-weights", inference }
 
     /// Another path is chosen only when it is at least this much faster than the preferred one.

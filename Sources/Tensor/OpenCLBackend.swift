@@ -254,16 +254,17 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
 
     /// The convolution paths kept for a device with its default tuning (nil when it has no
     /// choice to make), read from their file: shapes that chose implicit GEMMs, the variant's
-    /// GEMM path (im2col or packed panels), Winograd.
-    public static func keptConvolutionChoices(for info: OpenCLDeviceInfo) -> (implicitGEMM: Int, im2col: Int, winograd: Int, file: String?)? {
+    /// GEMM path (im2col or packed panels), Winograd (in three launches per chunk, or fused).
+    public static func keptConvolutionChoices(for info: OpenCLDeviceInfo)
+        -> (implicitGEMM: Int, im2col: Int, winograd: Int, winogradFused: Int, file: String?)? {
         let tuning = KernelTuning.forDevice(info)
         guard tuning.convolutions == .tuned else { return nil }
         let file = ConvolutionChoices.deviceFile(info, tuning: tuning), kept = ConvolutionChoices(file: file)
-        return (kept.count(.implicitGEMM), kept.count(.im2col), kept.count(.winograd), file)
+        return (kept.count(.implicitGEMM), kept.count(.im2col), kept.count(.winograd), kept.count(.winogradFused), file)
     }
 
     /// Whether convolutions can run as implicit GEMMs (the tiled variant; `.tuned` chooses per shape).
-    var convolvesImplicitly: Bool { tuning.gemmVariant == .tiled && tuning.convolutions != .im2col && tuning.convolutions != .winograd }
+    var convolvesImplicitly: Bool { tuning.gemmVariant == .tiled && (tuning.convolutions == .implicitGEMM || tuning.convolutions == .tuned) }
 
     /// Whether Winograd F(4x4, 3x3) serves a convolution: 3x3 windows, stride 1, padding 1 (the
     /// output is the input's size). Its data gradient is then such a convolution too.
@@ -276,12 +277,20 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     private func convolutionPath(_ g: ConvGeometry, images: Int, outChannels: Int, _ direction: ConvolutionChoices.Direction,
                                  _ body: (ConvolutionChoices.Path) throws -> Void) throws {
         let winograd = Self.winogradServes(g)
+        // The fused kernel where its scratch fits local memory, in both of a layer's Winograd
+        // convolutions: the forward and the data gradient (channels swapped). Measured only on
+        // CPU-type devices, whose local memory is their caches (a GPU's is tens of KiB, and it
+        // would run a work-item per work-group); forced, it runs on any device.
+        let fused = winograd && winogradFuses(channels: g.channels, outChannels: outChannels)
+            && (direction == .forward || direction == .inference || winogradFuses(channels: outChannels, outChannels: g.channels))
         switch tuning.convolutions {
         case .im2col: return try body(.im2col)
         case .implicitGEMM: return try body(convolvesImplicitly ? .implicitGEMM : .im2col)
         case .winograd: return try body(winograd ? .winograd : .im2col)
+        case .winogradFused: return try body(fused ? .winogradFused : winograd ? .winograd : .im2col)
         case .tuned:
             let offered: [ConvolutionChoices.Path] = (tuning.gemmVariant == .tiled ? [.implicitGEMM] : []) + (winograd ? [.winograd] : [])
+                + (fused && context.info.kind == .cpu ? [.winogradFused] : [])
             guard let choices = convolutionChoices, !offered.isEmpty else { return try body(.im2col) }
             try choices.run(ConvolutionChoices.key(g, images: images, outChannels: outChannels, direction), alternatives: offered,
                             synchronize: context.finish, body)
@@ -311,9 +320,9 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     public func conv2dForwardBiasActivation(_ g: ConvGeometry, images n: Int, outChannels oc: Int, x: Storage, w: Storage, bias: Storage,
                                             relu: Bool, y: Storage) throws {
         try convolutionPath(g, images: n, outChannels: oc, .inference) { path in
-            if path == .winograd {
+            if path == .winograd || path == .winogradFused {
                 return try winogradConvolution(images: n, channels: g.channels, height: g.height, width: g.width, outChannels: oc,
-                                               x: x, weights: w, flipped: false, bias: bias, relu: relu, y: y)
+                                               x: x, weights: w, flipped: false, bias: bias, relu: relu, y: y, fused: path == .winogradFused)
             }
             try forward(path, g, images: n, outChannels: oc, x: x, w: w, y: y)
             try biasActivation(g, images: n, outChannels: oc, bias: bias, relu: relu, y: y)
@@ -322,9 +331,9 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
 
     private func forward(_ path: ConvolutionChoices.Path, _ g: ConvGeometry, images n: Int, outChannels oc: Int, x: Storage, w: Storage, y: Storage) throws {
         switch path {
-        case .winograd:
+        case .winograd, .winogradFused:
             try winogradConvolution(images: n, channels: g.channels, height: g.height, width: g.width, outChannels: oc,
-                                    x: x, weights: w, flipped: false, bias: nil, relu: false, y: y)
+                                    x: x, weights: w, flipped: false, bias: nil, relu: false, y: y, fused: path == .winogradFused)
         case .implicitGEMM:
             let grid = tiledGrid(m: oc, n: n * g.outHeight * g.outWidth)
             try context.launch("conv_forward_implicit", global: grid.global, local: grid.local, convolutionArgs(g, n, oc) + [b(w), b(x), b(y)])
@@ -338,13 +347,13 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
                                dx: Storage?, dw: Storage) throws {
         try convolutionPath(g, images: n, outChannels: oc, dx == nil ? .backwardWeights : .backward) { path in
             switch path {
-            case .winograd:
+            case .winograd, .winogradFused:
                 // Both gradients by Winograd: dX is the convolution of dY with the filters turned
                 // and the channels swapped.
                 try winogradWeightGradient(images: n, channels: g.channels, height: g.height, width: g.width, outChannels: oc, x: x, dy: dy, dw: dw)
                 if let dx {
                     try winogradConvolution(images: n, channels: oc, height: g.outHeight, width: g.outWidth, outChannels: g.channels,
-                                            x: dy, weights: w, flipped: true, bias: nil, relu: false, y: dx)
+                                            x: dy, weights: w, flipped: true, bias: nil, relu: false, y: dx, fused: path == .winogradFused)
                 }
             case .implicitGEMM: try implicitConv2dBackward(g, images: n, outChannels: oc, x: x, w: w, dy: dy, dx: dx, dw: dw)
             default: try ownConv2dBackward(g, images: n, outChannels: oc, x: x, w: w, dy: dy, dx: dx, dw: dw)
@@ -400,6 +409,10 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         tuning.gemmVariant == .packed ? (tuning.panelRows, tuning.panelColumns) : (0, 0)
     }
 
+    /// Work-items of a Winograd transform over `tiles` tiles (whole rows of `tilesW`): one per four
+    /// tiles side by side in a row of tiles (kernels.cl: WinogradGroup).
+    static func winogradGroups(tiles: Int, tilesW: Int) -> Int { tiles / tilesW * ((tilesW + 3) / 4) }
+
     private static func padded(_ count: Int, to panel: Int) -> Int { panel > 0 ? (count + panel - 1) / panel * panel : count }
 
     /// Floats between the 36 points of a transformed operand of `count` floats: an odd number of
@@ -416,9 +429,13 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     /// GEMM over 36 points, winograd_output). `flipped`: a layer's data gradient, x its output
     /// gradients and weights the layer's [outChannels=its C][channels=its K][3][3].
     private func winogradConvolution(images n: Int, channels c: Int, height h: Int, width w: Int, outChannels k: Int, x: Storage,
-                                     weights: Storage, flipped: Bool, bias: Storage?, relu: Bool, y: Storage) throws {
+                                     weights: Storage, flipped: Bool, bias: Storage?, relu: Bool, y: Storage, fused: Bool = false) throws {
         let tilesH = (h + 3) / 4, tilesW = (w + 3) / 4, perImage = tilesH * tilesW
         guard n > 0, perImage > 0, c > 0, k > 0 else { return }
+        if fused && winogradFuses(channels: c, outChannels: k) {
+            return try winogradFusedConvolution(images: n, channels: c, height: h, width: w, outChannels: k, x: x, weights: weights,
+                                                flipped: flipped, bias: bias, relu: relu, y: y)
+        }
         let (pm, pn) = winogradPanels
         let rows = Self.padded(k, to: pm)
         let chunk = winogradImagesPerChunk(images: n, channels: c, outChannels: k, tilesPerImage: perImage)
@@ -429,7 +446,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
                            [i(c), i(k), i(rows), i(flipped ? 1 : 0), b(weights), b(u), i(pm), i(uPoint)])
         for n0 in Swift.stride(from: 0, to: n, by: chunk) {
             let tiles = min(chunk, n - n0) * perImage, columns = Self.padded(tiles, to: pn)
-            try context.launch("winograd_input", global: [columns, c], local: nil,
+            try context.launch("winograd_input", global: [Self.winogradGroups(tiles: tiles, tilesW: tilesW) + (columns - tiles + 3) / 4, c], local: nil,
                                [i(n0), i(c), i(h), i(w), i(tilesH), i(tilesW), i(tiles), i(columns), i(c), i(0), b(x), b(v), i(pn), i(vPoint)])
             if pm > 0 {
                 try gemmPacked(m: k, n: tiles, k: c, ap: PackedPanels(storage: u, count: 36 * uPoint), strideAp: uPoint,
@@ -439,10 +456,38 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
                 try gemmKernel(m: k, n: tiles, k: c, alpha: 1, a: u, offsetA: 0, lda: c, strideA: uPoint, b: v, offsetB: 0, ldb: tiles, strideB: vPoint,
                                beta: 0, c: m, offsetC: 0, ldc: tiles, strideC: mPoint, batch: 36)
             }
-            try context.launch("winograd_output", global: [tiles, k], local: nil,
+            try context.launch("winograd_output", global: [Self.winogradGroups(tiles: tiles, tilesW: tilesW), k], local: nil,
                                [i(n0), i(k), i(h), i(w), i(tilesH), i(tilesW), i(tiles), b(m), i(mPoint), b(bias ?? m), i(bias == nil ? 0 : 1),
                                 i(relu ? 1 : 0), b(y)])
         }
+    }
+
+    /// Bytes of local memory `winograd_fused` takes for `channels` in and `outChannels` out: the
+    /// 36 points of 16 tiles' transformed inputs and products, an odd number of lines apart.
+    static func winogradFusedScratch(channels c: Int, outChannels k: Int) -> (inputs: Int, products: Int) {
+        (36 * 16 * (c | 1) * 4, 36 * 16 * (padded(k, to: 6) | 1) * 4)
+    }
+
+    /// Whether `winograd_fused` fits the device's local memory for this many channels.
+    func winogradFuses(channels: Int, outChannels: Int) -> Bool {
+        let scratch = Self.winogradFusedScratch(channels: channels, outChannels: outChannels)
+        return UInt64(scratch.inputs + scratch.products) <= context.info.localMemoryBytes
+    }
+
+    /// The Winograd convolution of `winogradConvolution` in one kernel (kernels.cl:
+    /// winograd_weights into panels of 6 rows, then winograd_fused, one work-item per 16 tiles).
+    private func winogradFusedConvolution(images n: Int, channels c: Int, height h: Int, width w: Int, outChannels k: Int, x: Storage,
+                                          weights: Storage, flipped: Bool, bias: Storage?, relu: Bool, y: Storage) throws {
+        let tilesH = (h + 3) / 4, tilesW = (w + 3) / 4, tiles = n * tilesH * tilesW
+        let rows = Self.padded(k, to: 6), uPoint = Self.pointStride(rows * c)
+        let u = try allocate(36 * uPoint)
+        try context.launch("winograd_weights", global: [c, rows], local: nil,
+                           [i(c), i(k), i(rows), i(flipped ? 1 : 0), b(weights), b(u), i(6), i(uPoint)])
+        let scratch = Self.winogradFusedScratch(channels: c, outChannels: k)
+        let blocks = (Self.winogradGroups(tiles: tiles, tilesW: tilesW) + 3) / 4
+        try context.launch("winograd_fused", global: [blocks], local: [1],
+                           [i(c), i(k), i(rows), i(h), i(w), i(tilesH), i(tilesW), i(tiles), b(x), b(u), i(uPoint), b(bias ?? u),
+                            i(bias == nil ? 0 : 1), i(relu ? 1 : 0), b(y), .local(scratch.inputs), .local(scratch.products)])
     }
 
     /// dw (overwritten) of a 3x3, stride-1, padding-1 convolution by Winograd: dU[xi] (K x C) =
@@ -461,9 +506,9 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         let dm = try allocate(36 * mPoint), v = try allocate(36 * vPoint), du = try allocate(36 * uPoint)
         for n0 in Swift.stride(from: 0, to: n, by: chunk) {
             let tiles = min(chunk, n - n0) * perImage
-            try context.launch("winograd_output_gradient", global: [tiles, rows], local: nil,
+            try context.launch("winograd_output_gradient", global: [rows, Self.winogradGroups(tiles: tiles, tilesW: tilesW)], local: nil,
                                [i(n0), i(k), i(h), i(w), i(tilesH), i(tilesW), i(tiles), i(rows), b(dy), b(dm), i(pm), i(mPoint)])
-            try context.launch("winograd_input", global: [tiles, columns], local: nil,
+            try context.launch("winograd_input", global: [columns, Self.winogradGroups(tiles: tiles, tilesW: tilesW)], local: nil,
                                [i(n0), i(c), i(h), i(w), i(tilesH), i(tilesW), i(tiles), i(tiles), i(columns), i(1), b(x), b(v), i(pn), i(vPoint)])
             // Each chunk's products add to the chunks' before it.
             let beta: Float = n0 == 0 ? 0 : 1

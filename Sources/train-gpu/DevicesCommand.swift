@@ -35,10 +35,13 @@ struct DevicesCommand: ParsableCommand {
             print("      work-groups: \(tuning.workGroupDescription)")
             if let paths = OpenCLBackend.keptConvolutionChoices(for: d) {
                 let tiled = tuning.gemmVariant == .tiled, own = tuning.gemmVariant == .packed ? "packed GEMM" : "im2col + GEMM"
-                let offered = (tiled ? "implicit GEMM, " : "") + "\(own) or (3x3, stride 1) Winograd"
+                let cpu = d.kind == .cpu
+                let offered = (tiled ? "implicit GEMM, " : "") + "\(own) or (3x3, stride 1) Winograd" + (cpu ? " (in three launches or fused)" : "")
                 let counts = (tiled ? ["\(paths.implicitGEMM) implicit GEMM"] : []) + ["\(paths.im2col) \(own)", "\(paths.winograd) Winograd"]
+                    + (cpu ? ["\(paths.winogradFused) fused Winograd"] : [])
+                let measured = paths.implicitGEMM + paths.im2col + paths.winograd + paths.winogradFused
                 print("      convolutions: per shape, \(offered), whichever measured fastest here on first use; "
-                      + (paths.implicitGEMM + paths.im2col + paths.winograd == 0 ? "none measured yet" : "shapes chose " + counts.joined(separator: ", "))
+                      + (measured == 0 ? "none measured yet" : "shapes chose " + counts.joined(separator: ", "))
                       + (paths.file.map { " (\($0))" } ?? ""))
             }
         }

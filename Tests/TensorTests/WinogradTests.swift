@@ -128,7 +128,10 @@ final class WinogradTests: XCTestCase {
             tuning.convolutions = .winograd
             let backend = OpenCLBackend(context: try OpenCLContext(device: cl.info, tuning: tuning))
             let device = Device.opencl(backend.context)
-            for (n, c, h, w, o) in [(2, 3, 9, 11, 4), (1, 1, 4, 6, 7), (3, 8, 6, 13, 10), (1, 17, 5, 3, 5)] {  // last tiles 3, 2, 1 and 3 wide
+            // Last tiles 3, 2, 1, 3, 1 and 4 wide; rows of 10 tiles: groups of four tiles cut by
+            // the row's end, and a middle one whose rows load as vectors; a whole last tile in a
+            // group the row's end cuts (12 wide: as ResNet's 56 and 28).
+            for (n, c, h, w, o) in [(2, 3, 9, 11, 4), (1, 1, 4, 6, 7), (3, 8, 6, 13, 10), (1, 17, 5, 3, 5), (2, 2, 5, 37, 3), (1, 3, 7, 12, 5)] {
                 let x = rng.uniform(n * c * h * w), wt = weights(o, c), dy = rng.uniform(n * o * h * w), bias = rng.uniform(o)
                 // Chunked: two images a chunk, so three images end with a chunk of one.
                 let perImage = 36 * (c + o) * ((h + 3) / 4) * ((w + 3) / 4)
@@ -154,6 +157,42 @@ final class WinogradTests: XCTestCase {
                                ["winograd_weights": 3, "winograd_input": 5 * chunks, "winograd_output": 3 * chunks,
                                 "winograd_output_gradient": 2 * chunks, "winograd_weights_gradient": 2], label)
             }
+        }
+    }
+
+    /// The fused Winograd kernel (kernels.cl: winograd_fused; measured on CPU-type devices, forced
+    /// here on any) against float64: the forward, bias + ReLU and the data gradient, beside the
+    /// three-launch weight gradient; on partial tiles, groups of four tiles cut by the row's end,
+    /// blocks of 16 tiles spanning rows and images, rows long enough for the vector loads, and
+    /// output channels that fill no panel of 6; and that it ran, in every Winograd convolution.
+    /// The shapes' scratch fits 32 KiB of local memory (Oclgrind's).
+    func testFusedOnOpenCL() throws {
+        guard let cl = TestDevices.opencl?.openCLContext else { throw XCTSkip("no OpenCL device") }
+        var tuning = TestDevices.smallTuning(.packed)
+        tuning.convolutions = .winogradFused
+        let backend = OpenCLBackend(context: try OpenCLContext(device: cl.info, tuning: tuning))
+        let device = Device.opencl(backend.context)
+        for (n, c, h, w, o) in [(2, 3, 9, 11, 4), (1, 1, 4, 6, 5), (3, 5, 6, 13, 6), (2, 2, 9, 22, 3), (1, 2, 5, 37, 2), (1, 2, 7, 12, 4)] {
+            let scratch = [(c, o), (o, c)].map { OpenCLBackend.winogradFusedScratch(channels: $0.0, outChannels: $0.1) }
+            XCTAssertLessThanOrEqual(scratch.map { $0.inputs + $0.products }.max()!, 32 * 1024)
+            XCTAssertTrue(backend.winogradFuses(channels: c, outChannels: o) && backend.winogradFuses(channels: o, outChannels: c))
+            let x = rng.uniform(n * c * h * w), wt = weights(o, c), dy = rng.uniform(n * o * h * w), bias = rng.uniform(o)
+            let label = "\(n),\(c),\(h),\(w) o\(o) fused"
+            let xt = try Tensor(x, shape: [n, c, h, w], on: device), wtt = try Tensor(wt, shape: [o, c, 3, 3], on: device)
+            backend.context.startKernelProfile()
+            let y = try Ops.conv2dForward(xt, weight: wtt, bias: nil, stride: 1, padding: 1)
+            let conv = Reference.conv2d(x.doubles, wt.doubles, bias.doubles, n: n, c: c, h: h, wd: w, o: o, kh: 3, kw: 3, stride: 1, pad: 1)
+            assertClose(try y.toArray(), conv.enumerated().map { i, v in v - Double(bias[(i / (h * w)) % o]) }, "forward \(label)")
+            let fused = try Tensor.zeros([n, o, h, w], on: device)
+            try backend.conv2dForwardBiasActivation(ConvGeometry(channels: c, height: h, width: w, kernelH: 3, kernelW: 3, stride: 1, padding: 1),
+                                                    images: n, outChannels: o, x: xt.storage, w: wtt.storage,
+                                                    bias: try Tensor(bias, shape: [o], on: device).storage, relu: true, y: fused.storage)
+            assertClose(try fused.toArray(), conv.map { max($0, 0) }, "bias + ReLU \(label)")
+            try assertGradients(x, wt, dy, n: n, c: c, h: h, w: w, o: o, on: device, label)
+            let kernels = try backend.context.stopKernelProfile().entries.filter { $0.kernel.hasPrefix("winograd_") }
+            XCTAssertEqual(Dictionary(uniqueKeysWithValues: kernels.map { ($0.kernel, $0.launches) }),
+                           ["winograd_weights": 3, "winograd_fused": 3, "winograd_input": 2, "winograd_output_gradient": 2,
+                            "winograd_weights_gradient": 2], label)
         }
     }
 
