@@ -50,6 +50,23 @@ final class WinogradTests: XCTestCase {
                            file: file, line: line)
     }
 
+    /// An OpenCL backend's forward, forward with bias + ReLU (the inference path), data gradient
+    /// and weight gradients against float64.
+    private func assertEveryDirection(_ x: [Float], _ wt: [Float], _ dy: [Float], _ bias: [Float], n: Int, c: Int, h: Int, w: Int, o: Int,
+                                      backend: OpenCLBackend, _ label: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let device = Device.opencl(backend.context)
+        let xt = try Tensor(x, shape: [n, c, h, w], on: device), wtt = try Tensor(wt, shape: [o, c, 3, 3], on: device)
+        let y = try Ops.conv2dForward(xt, weight: wtt, bias: nil, stride: 1, padding: 1)
+        let conv = Reference.conv2d(x.doubles, wt.doubles, bias.doubles, n: n, c: c, h: h, wd: w, o: o, kh: 3, kw: 3, stride: 1, pad: 1)
+        assertClose(try y.toArray(), conv.enumerated().map { i, v in v - Double(bias[(i / (h * w)) % o]) }, "forward \(label)", file: file, line: line)
+        let fused = try Tensor.zeros([n, o, h, w], on: device)
+        try backend.conv2dForwardBiasActivation(ConvGeometry(channels: c, height: h, width: w, kernelH: 3, kernelW: 3, stride: 1, padding: 1),
+                                                images: n, outChannels: o, x: xt.storage, w: wtt.storage,
+                                                bias: try Tensor(bias, shape: [o], on: device).storage, relu: true, y: fused.storage)
+        assertClose(try fused.toArray(), conv.map { max($0, 0) }, "bias + ReLU \(label)", file: file, line: line)
+        try assertGradients(x, wt, dy, n: n, c: c, h: h, w: w, o: o, on: device, label, file: file, line: line)
+    }
+
     private func requireWinograd() throws {
         guard chorus_winograd_supported(1, 4) != 0 else {
             throw XCTSkip("this CPU lacks AVX2 + FMA: the Winograd kernels do not run here (the CPU fallback uses oneDNN)")
@@ -127,7 +144,6 @@ final class WinogradTests: XCTestCase {
             var tuning = TestDevices.smallTuning(variant)
             tuning.convolutions = .winograd
             let backend = OpenCLBackend(context: try OpenCLContext(device: cl.info, tuning: tuning))
-            let device = Device.opencl(backend.context)
             // Last tiles 3, 2, 1, 3, 1 and 4 wide; rows of 10 tiles: groups of four tiles cut by
             // the row's end, and a middle one whose rows load as vectors; a whole last tile in a
             // group the row's end cuts (12 wide: as ResNet's 56 and 28).
@@ -137,18 +153,8 @@ final class WinogradTests: XCTestCase {
                 let perImage = 36 * (c + o) * ((h + 3) / 4) * ((w + 3) / 4)
                 OpenCLBackend.winogradChunkFloats = chunked ? 2 * perImage : nil
                 let label = "\(n),\(c),\(h),\(w) o\(o) \(variant)\(chunked ? ", two images a chunk" : "")"
-                let xt = try Tensor(x, shape: [n, c, h, w], on: device), wtt = try Tensor(wt, shape: [o, c, 3, 3], on: device)
                 backend.context.startKernelProfile()
-                let y = try Ops.conv2dForward(xt, weight: wtt, bias: nil, stride: 1, padding: 1)
-                let conv = Reference.conv2d(x.doubles, wt.doubles, bias.doubles, n: n, c: c, h: h, wd: w, o: o, kh: 3, kw: 3, stride: 1, pad: 1)
-                let plain = conv.enumerated().map { i, v in v - Double(bias[(i / (h * w)) % o]) }
-                assertClose(try y.toArray(), plain, "forward \(label)")
-                let fused = try Tensor.zeros([n, o, h, w], on: device)
-                try backend.conv2dForwardBiasActivation(ConvGeometry(channels: c, height: h, width: w, kernelH: 3, kernelW: 3, stride: 1, padding: 1),
-                                                        images: n, outChannels: o, x: xt.storage, w: wtt.storage,
-                                                        bias: try Tensor(bias, shape: [o], on: device).storage, relu: true, y: fused.storage)
-                assertClose(try fused.toArray(), conv.map { max($0, 0) }, "bias + ReLU \(label)")
-                try assertGradients(x, wt, dy, n: n, c: c, h: h, w: w, o: o, on: device, label)
+                try assertEveryDirection(x, wt, dy, bias, n: n, c: c, h: h, w: w, o: o, backend: backend, label)
                 let kernels = try backend.context.stopKernelProfile().entries.filter { $0.kernel.hasPrefix("winograd_") }
                 // The forward, the fused inference and the data gradient transform weights once
                 // and inputs once per chunk; both weight gradients transform inputs too.
@@ -171,24 +177,14 @@ final class WinogradTests: XCTestCase {
         var tuning = TestDevices.smallTuning(.packed)
         tuning.convolutions = .winogradFused
         let backend = OpenCLBackend(context: try OpenCLContext(device: cl.info, tuning: tuning))
-        let device = Device.opencl(backend.context)
         for (n, c, h, w, o) in [(2, 3, 9, 11, 4), (1, 1, 4, 6, 5), (3, 5, 6, 13, 6), (2, 2, 9, 22, 3), (1, 2, 5, 37, 2), (1, 2, 7, 12, 4)] {
             let scratch = [(c, o), (o, c)].map { OpenCLBackend.winogradFusedScratch(channels: $0.0, outChannels: $0.1) }
             XCTAssertLessThanOrEqual(scratch.map { $0.inputs + $0.products }.max()!, 32 * 1024)
             XCTAssertTrue(backend.winogradFuses(channels: c, outChannels: o) && backend.winogradFuses(channels: o, outChannels: c))
             let x = rng.uniform(n * c * h * w), wt = weights(o, c), dy = rng.uniform(n * o * h * w), bias = rng.uniform(o)
             let label = "\(n),\(c),\(h),\(w) o\(o) fused"
-            let xt = try Tensor(x, shape: [n, c, h, w], on: device), wtt = try Tensor(wt, shape: [o, c, 3, 3], on: device)
             backend.context.startKernelProfile()
-            let y = try Ops.conv2dForward(xt, weight: wtt, bias: nil, stride: 1, padding: 1)
-            let conv = Reference.conv2d(x.doubles, wt.doubles, bias.doubles, n: n, c: c, h: h, wd: w, o: o, kh: 3, kw: 3, stride: 1, pad: 1)
-            assertClose(try y.toArray(), conv.enumerated().map { i, v in v - Double(bias[(i / (h * w)) % o]) }, "forward \(label)")
-            let fused = try Tensor.zeros([n, o, h, w], on: device)
-            try backend.conv2dForwardBiasActivation(ConvGeometry(channels: c, height: h, width: w, kernelH: 3, kernelW: 3, stride: 1, padding: 1),
-                                                    images: n, outChannels: o, x: xt.storage, w: wtt.storage,
-                                                    bias: try Tensor(bias, shape: [o], on: device).storage, relu: true, y: fused.storage)
-            assertClose(try fused.toArray(), conv.map { max($0, 0) }, "bias + ReLU \(label)")
-            try assertGradients(x, wt, dy, n: n, c: c, h: h, w: w, o: o, on: device, label)
+            try assertEveryDirection(x, wt, dy, bias, n: n, c: c, h: h, w: w, o: o, backend: backend, label)
             let kernels = try backend.context.stopKernelProfile().entries.filter { $0.kernel.hasPrefix("winograd_") }
             XCTAssertEqual(Dictionary(uniqueKeysWithValues: kernels.map { ($0.kernel, $0.launches) }),
                            ["winograd_weights": 3, "winograd_fused": 3, "winograd_input": 2, "winograd_output_gradient": 2,
