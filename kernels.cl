@@ -831,13 +831,12 @@ inline void winograd_load_row16(const __global float* plane, const int H, const 
 {
     q[0] = q[1] = q[2] = q[3] = (float4)(0.0f);
     if (!real || h < 0 || h >= H) return;
-    const __global float* r = plane + (long)h * W + w0;
+    const __global float* row = plane + (long)h * W;
     if (w0 >= 0 && w0 + 16 <= W) {
-        q[0] = vload4(0, r); q[1] = vload4(1, r); q[2] = vload4(2, r); q[3] = vload4(3, r);
+        q[0] = vload4(0, row + w0); q[1] = vload4(1, row + w0); q[2] = vload4(2, row + w0); q[3] = vload4(3, row + w0);
         return;
     }
     // At the plane's sides: each value alone, its index clamped into the row and outside it 0.
-    const __global float* row = plane + (long)h * W;
 #define WINOGRAD_SIDE(j) (w0 + (j) >= 0 && w0 + (j) < W ? row[clamp(w0 + (j), 0, W - 1)] : 0.0f)
     q[0] = (float4)(WINOGRAD_SIDE(0), WINOGRAD_SIDE(1), WINOGRAD_SIDE(2), WINOGRAD_SIDE(3));
     q[1] = (float4)(WINOGRAD_SIDE(4), WINOGRAD_SIDE(5), WINOGRAD_SIDE(6), WINOGRAD_SIDE(7));
@@ -1038,7 +1037,7 @@ __kernel void winograd_fused(const int C, const int K, const int rows, const int
                              const int relu, __global float* y, __local float* v, __local float* m)
 {
     const int g0 = WINOGRAD_FUSED_GROUPS * get_group_id(0), count = min(WINOGRAD_FUSED_GROUPS, winograd_groups(T, tilesW) - g0);
-    if (count <= 0) return;
+    if (count <= 0) return;  // a launch with more work-groups than blocks
     // The 36 points lie an odd number of 64-byte lines apart (C | 1 and rows | 1 lines; the host
     // sizes v and m so): at a multiple of 4 KiB their stores would share one L1 set.
     const int vPoint = (C | 1) * 16, mPoint = (rows | 1) * 16;

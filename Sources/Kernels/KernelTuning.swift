@@ -23,10 +23,11 @@ public struct KernelTuning: Sendable, Equatable, Codable, CustomStringConvertibl
     /// How convolutions run: the variant's GEMM path (im2col + GEMM + col2im; packed panels with
     /// the packed variant), implicit GEMMs (`conv_*_implicit`, tiled variant: tiles read straight
     /// from the tensors), Winograd F(4x4, 3x3) wherever it serves the shape (3x3, stride 1,
-    /// padding 1; the variant's path elsewhere), Winograd with the forward and data gradient in
-    /// one kernel where its transforms and products fit the device's local memory (`winograd_fused`,
-    /// for CPU-type devices; plain Winograd elsewhere), or per shape and direction whichever of
-    /// those is measured fastest on the device (the default).
+    /// padding 1; the variant's path elsewhere), Winograd with each of the forward and the data
+    /// gradient in one kernel after the weight transform where its transforms and products fit
+    /// the device's local memory (`winograd_fused`; plain Winograd elsewhere; `.tuned` offers it
+    /// only on CPU-type devices), or per shape and direction whichever of those is measured
+    /// fastest on the device (the default).
     public enum ConvolutionKernels: String, Sendable, Codable { case im2col, implicitGEMM = "implicit-gemm", winograd, winogradFused = "winograd-fused", tuned }
     public var convolutions = ConvolutionKernels.tuned
     /// Work-group size of reductions (a power of two, at most `maxReduceWorkGroup`): a launch

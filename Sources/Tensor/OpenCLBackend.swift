@@ -273,16 +273,18 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     /// Runs `body` with the convolution path for this shape and direction: fixed by the tuning, or
     /// chosen by measuring the paths that serve it on the device the first time the shape is
     /// seen. `.im2col` stands for the variant's own GEMM path (packed panels on CPU devices);
-    /// `.winograd` for Winograd in every direction.
+    /// `.winograd` for Winograd in every direction; `.winogradFused` for the same with the forward,
+    /// or the data gradient, in `winograd_fused` (the weight gradient as `.winograd`).
     private func convolutionPath(_ g: ConvGeometry, images: Int, outChannels: Int, _ direction: ConvolutionChoices.Direction,
                                  _ body: (ConvolutionChoices.Path) throws -> Void) throws {
         let winograd = Self.winogradServes(g)
-        // The fused kernel where its scratch fits local memory, in both of a layer's Winograd
-        // convolutions: the forward and the data gradient (channels swapped). Measured only on
-        // CPU-type devices, whose local memory is their caches (a GPU's is tens of KiB, and it
-        // would run a work-item per work-group); forced, it runs on any device.
-        let fused = winograd && winogradFuses(channels: g.channels, outChannels: outChannels)
-            && (direction == .forward || direction == .inference || winogradFuses(channels: outChannels, outChannels: g.channels))
+        // The fused kernel where its scratch fits local memory: the forward's (channels in, out
+        // channels out) or the data gradient's (swapped); a weight gradient alone has nothing to
+        // fuse. Measured only on CPU-type devices, whose local memory is their caches (a GPU's is
+        // tens of KiB, and it would run a work-item per work-group); forced, it runs on any device.
+        let fused = winograd && direction != .backwardWeights
+            && (direction == .backward ? winogradFuses(channels: outChannels, outChannels: g.channels)
+                                       : winogradFuses(channels: g.channels, outChannels: outChannels))
         switch tuning.convolutions {
         case .im2col: return try body(.im2col)
         case .implicitGEMM: return try body(convolvesImplicitly ? .implicitGEMM : .im2col)
