@@ -434,7 +434,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
                                      weights: Storage, flipped: Bool, bias: Storage?, relu: Bool, y: Storage, fused: Bool = false) throws {
         let tilesH = (h + 3) / 4, tilesW = (w + 3) / 4, perImage = tilesH * tilesW
         guard n > 0, perImage > 0, c > 0, k > 0 else { return }
-        if fused && winogradFuses(channels: c, outChannels: k) {
+        if fused {  // the path's choice checked that its scratch fits (convolutionPath)
             return try winogradFusedConvolution(images: n, channels: c, height: h, width: w, outChannels: k, x: x, weights: weights,
                                                 flipped: flipped, bias: bias, relu: relu, y: y)
         }
@@ -450,17 +450,25 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
             let tiles = min(chunk, n - n0) * perImage, columns = Self.padded(tiles, to: pn)
             try context.launch("winograd_input", global: [Self.winogradGroups(tiles: tiles, tilesW: tilesW) + (columns - tiles + 3) / 4, c], local: nil,
                                [i(n0), i(c), i(h), i(w), i(tilesH), i(tilesW), i(tiles), i(columns), i(c), i(0), b(x), b(v), i(pn), i(vPoint)])
-            if pm > 0 {
-                try gemmPacked(m: k, n: tiles, k: c, ap: PackedPanels(storage: u, count: 36 * uPoint), strideAp: uPoint,
-                               bp: PackedPanels(storage: v, count: 36 * vPoint), strideBp: vPoint,
-                               beta: 0, c: m, offsetC: 0, ldc: tiles, strideC: mPoint, batch: 36)
-            } else {
-                try gemmKernel(m: k, n: tiles, k: c, alpha: 1, a: u, offsetA: 0, lda: c, strideA: uPoint, b: v, offsetB: 0, ldb: tiles, strideB: vPoint,
-                               beta: 0, c: m, offsetC: 0, ldc: tiles, strideC: mPoint, batch: 36)
-            }
+            try winogradProducts(m: k, n: tiles, depth: c, a: u, aPoint: uPoint, b: v, bPoint: vPoint, beta: 0, c: m, cPoint: mPoint)
             try context.launch("winograd_output", global: [Self.winogradGroups(tiles: tiles, tilesW: tilesW), k], local: nil,
                                [i(n0), i(k), i(h), i(w), i(tilesH), i(tilesW), i(tiles), b(m), i(mPoint), b(bias ?? m), i(bias == nil ? 0 : 1),
                                 i(relu ? 1 : 0), b(y)])
+        }
+    }
+
+    /// The 36 products C[xi] (m x n, row-major, beta C[xi] added) = A[xi] (m x depth) B[xi]
+    /// (depth x n), `aPoint`, `bPoint`, `cPoint` floats apart, as one batched launch of the
+    /// device's GEMM, on operands the transforms wrote in its layout (`winogradPanels`).
+    private func winogradProducts(m: Int, n: Int, depth: Int, a: Storage, aPoint: Int, b: Storage, bPoint: Int, beta: Float,
+                                  c: Storage, cPoint: Int) throws {
+        if winogradPanels.rows > 0 {
+            try gemmPacked(m: m, n: n, k: depth, ap: PackedPanels(storage: a, count: 36 * aPoint), strideAp: aPoint,
+                           bp: PackedPanels(storage: b, count: 36 * bPoint), strideBp: bPoint,
+                           beta: beta, c: c, offsetC: 0, ldc: n, strideC: cPoint, batch: 36)
+        } else {
+            try gemmKernel(m: m, n: n, k: depth, alpha: 1, a: a, offsetA: 0, lda: depth, strideA: aPoint, b: b, offsetB: 0, ldb: n, strideB: bPoint,
+                           beta: beta, c: c, offsetC: 0, ldc: n, strideC: cPoint, batch: 36)
         }
     }
 
@@ -513,15 +521,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
             try context.launch("winograd_input", global: [columns, Self.winogradGroups(tiles: tiles, tilesW: tilesW)], local: nil,
                                [i(n0), i(c), i(h), i(w), i(tilesH), i(tilesW), i(tiles), i(tiles), i(columns), i(1), b(x), b(v), i(pn), i(vPoint)])
             // Each chunk's products add to the chunks' before it.
-            let beta: Float = n0 == 0 ? 0 : 1
-            if pm > 0 {
-                try gemmPacked(m: k, n: c, k: tiles, ap: PackedPanels(storage: dm, count: 36 * mPoint), strideAp: mPoint,
-                               bp: PackedPanels(storage: v, count: 36 * vPoint), strideBp: vPoint,
-                               beta: beta, c: du, offsetC: 0, ldc: c, strideC: uPoint, batch: 36)
-            } else {
-                try gemmKernel(m: k, n: c, k: tiles, alpha: 1, a: dm, offsetA: 0, lda: tiles, strideA: mPoint, b: v, offsetB: 0, ldb: c, strideB: vPoint,
-                               beta: beta, c: du, offsetC: 0, ldc: c, strideC: uPoint, batch: 36)
-            }
+            try winogradProducts(m: k, n: c, depth: tiles, a: dm, aPoint: mPoint, b: v, bPoint: vPoint, beta: n0 == 0 ? 0 : 1, c: du, cPoint: uPoint)
         }
         try context.launch("winograd_weights_gradient", global: [c, k], local: nil, [i(c), i(k), b(du), i(uPoint), b(dw)])
     }
