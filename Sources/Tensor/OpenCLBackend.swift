@@ -532,7 +532,8 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     // panels (conv_pack_pixels, conv_pack_rows), and the products write NCHW directly (one batch
     // entry per image), so neither im2col nor the CNHW permutes run. The data gradient of a
     // stride-1 convolution is itself such a convolution (of dY with the weights flipped and
-    // transposed), so col2im runs only for strided ones.
+    // transposed), so a column matrix is written, and added back into dX (col2im_rows), only for
+    // strided ones.
 
     private func packedConv2dForward(_ g: ConvGeometry, images n: Int, outChannels oc: Int, x: Storage, w: Storage, y: Storage) throws {
         let weights = try pack(rows: oc, depth: g.columnRows, panel: tuning.panelRows, w, offset: 0, stride: 0, rowStep: g.columnRows, depthStep: 1)
@@ -570,7 +571,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
             try packedConvolution(t, images: n, outChannels: g.channels, x: dy, weights: flipped, y: dx)
         }
         let chunk = Self.chunkSize(g, batch: n)
-        // Otherwise dX's columns = W^T dY per image (W^T packed once), then col2im.
+        // Otherwise dX's columns = W^T dY per image (W^T packed once), added back a row of dX at a time.
         let viaColumns = dx != nil && !transposed
         let transposedWeights = viaColumns ? try pack(rows: K, depth: oc, panel: pm, w, offset: 0, stride: 0, rowStep: 1, depthStep: K) : nil
         let col = viaColumns ? try allocate(K * chunk * P) : nil
@@ -591,7 +592,8 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
                 let perImage = try pack(rows: P, depth: oc, panel: pn, dy, offset: n0 * oc * P, stride: oc * P, rowStep: 1, depthStep: P, batch: cnt)
                 try gemmPacked(m: K, n: P, k: oc, ap: transposedWeights, strideAp: 0, bp: perImage, strideBp: perImage.count / cnt,
                                beta: 0, c: col, offsetC: 0, ldc: cnt * P, strideC: P, batch: cnt)
-                try col2im(g, firstImage: n0, images: cnt, col: col, dx: dx)
+                try context.launch("col2im_rows", global: [g.height, cnt * g.channels], local: nil,
+                                   geometryArgs(g, n0, cnt) + [b(col), b(dx)])
             }
             n0 += cnt
         }

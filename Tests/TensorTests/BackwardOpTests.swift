@@ -52,7 +52,8 @@ final class BackwardOpTests: XCTestCase {
             // what that case adds).
             let shapes = [(2, 3, 9, 11, 4, 3, 1, 1), (3, 2, 12, 12, 5, 7, 2, 3), (2, 16, 10, 9, 33, 3, 2, 1), (2, 32, 6, 6, 16, 1, 2, 0), (1, 5, 7, 6, 3, 2, 3, 0),
                           (2, 4, 6, 5, 3, 2, 1, 0), (2, 3, 7, 7, 2, 5, 1, 1), (1, 6, 5, 5, 7, 1, 1, 0),  // stride 1: packed dX as a convolution
-                          (2, 2, 9, 37, 5, 3, 2, 1)]  // 19 outputs a row: runs of eight packed as vectors, strided
+                          (2, 2, 9, 37, 5, 3, 2, 1),  // 19 outputs a row: runs of eight packed as vectors, strided
+                          (2, 3, 5, 6, 4, 2, 1, 2), (2, 3, 11, 10, 4, 5, 2, 2)]  // padding past the window; stride 2, 5x5
             for (n, c, h, w, o, k, s, p) in implicit == nil ? [shapes[4]] : shapes {
                 let x = rng.uniform(n * c * h * w), wt = rng.uniform(o * c * k * k)
                 let oh = (h + 2 * p - k) / s + 1, ow = (w + 2 * p - k) / s + 1
@@ -67,23 +68,25 @@ final class BackwardOpTests: XCTestCase {
                 assertClose(try grads.dx!.toArray(), ref.dx, tolerance: 1e-4, "\(label) dx")
                 assertClose(try grads.dWeight.toArray(), ref.dw, tolerance: 1e-4, "\(label) dW")
                 if variant == .packed {
-                    // The packed path writes no column matrix forward, and scatters columns back
-                    // (col2im_window) only for strided layers (stride 1: dX is a convolution of dY).
+                    // The packed path writes no column matrix forward, and adds columns back
+                    // (col2im_rows) only for strided layers (stride 1: dX is a convolution of dY).
                     backend.context.startKernelProfile()
                     _ = try Ops.conv2dForward(xt, weight: wtt, bias: nil, stride: s, padding: p)
                     _ = try Ops.conv2dBackward(Tensor(dy, shape: [n, o, oh, ow], on: device), x: xt, weight: wtt, stride: s, padding: p)
                     let kernels = Set(try backend.context.stopKernelProfile().entries.map(\.kernel))
                     XCTAssertTrue(kernels.isSuperset(of: ["conv_pack_pixels", "conv_pack_rows", "gemm_packed"]), "\(label): \(kernels.sorted())")
                     XCTAssertFalse(kernels.contains("im2col"), "\(label): \(kernels.sorted())")
-                    XCTAssertEqual(kernels.contains("col2im_window"), s != 1 || p >= k, "\(label): \(kernels.sorted())")
+                    XCTAssertEqual(kernels.contains("col2im_rows"), s != 1 || p >= k, "\(label): \(kernels.sorted())")
+                    XCTAssertFalse(kernels.contains("col2im_window"), "\(label): \(kernels.sorted())")
                 }
             }
         }
     }
 
-    /// Strided layers whose data gradient goes through columns (col2im_window), one image per chunk:
-    /// each chunk zeroes and fills only its own images' dX (a chunk that zeroed from the first image
-    /// would wipe the gradients of those before it), on the packed path and on im2col + GEMM.
+    /// Strided layers whose data gradient goes through columns, one image per chunk: each chunk
+    /// zeroes and fills only its own images' dX (a chunk that zeroed from the first image would
+    /// wipe the gradients of those before it), on the packed path (col2im_rows) and on im2col +
+    /// GEMM (col2im_window).
     func testStridedDataGradientInChunksOnOpenCL() throws {
         guard let cl = TestDevices.opencl?.openCLContext else { throw XCTSkip("no OpenCL device") }
         let savedBudget = Ops.columnBudget
