@@ -765,9 +765,9 @@ __kernel void conv_backward_weights_implicit(const int batchN, const int C, cons
 // share one set of a CPU's L1 cache (POCL: the input transform 20x slower than its traffic).
 // The transforms are the CPU's (CHostKernels/winograd.c).
 // ---------------------------------------------------------------------------------------------
-inline void winograd_weights_1d(const float a, const float b, const float e, float* t, const int step)
+inline void winograd_weights_1d(const float8 a, const float8 b, const float8 e, float8* t, const int step)
 {
-    const float s = (a + e) * (-1.0f / 6), d = b * (1.0f / 6), s2 = a * (1.0f / 24) + e * (1.0f / 6), d2 = b * (1.0f / 12);
+    const float8 s = (a + e) * (-1.0f / 6), d = b * (1.0f / 6), s2 = a * (1.0f / 24) + e * (1.0f / 6), d2 = b * (1.0f / 12);
     t[0] = a * 0.25f; t[step] = s - d; t[2 * step] = s + d; t[3 * step] = s2 + d2; t[4 * step] = s2 - d2; t[5 * step] = e;
 }
 
@@ -783,18 +783,44 @@ inline long winograd_operand_index(const int r, const int k, const int depth, co
 // U[xi] (K x C) = G g G^T per output channel k and input channel c, for `rows` rows (K, or K
 // padded to whole panels: zeros). w is [K][C][3][3]; flip: a layer's data gradient, whose
 // inputs are the layer's outputs and outputs its inputs: g[k][c] is the layer's w[c][k] (w is
-// [C][K][3][3]) turned 180 degrees.
+// [C][K][3][3]) turned 180 degrees. A work-item transforms eight channels c0.. at once, a float8
+// across them, for a whole panel of rows (panel 0, row-major: one row), so each point's cache
+// lines are written by one work-item (one filter a work-item, six work-items wrote into each line
+// of a panel: 16 of a ResNet18 512-channel layer's ms on POCL). Over [ceil(C / 8), ceil(rows /
+// panel)], in work-groups of 16 along C: a work-item's private arrays take about 1 KiB, and POCL
+// keeps those of a whole work-group on its thread's stack (a first version, 2.4 KiB a work-item,
+// crashed it in work-groups of the runtime's choosing, 4096 work-items).
 __kernel void winograd_weights(const int C, const int K, const int rows, const int flip, __global const float* w,
                                __global float* u, const int panel, const int point)
 {
-    const int c = get_global_id(0), k = get_global_id(1);
-    if (c >= C || k >= rows) return;
-    float g[9], t[18], U[36];
-    for (int i = 0; i < 9; i++) g[i] = k >= K ? 0.0f : flip ? w[((long)c * K + k) * 9 + 8 - i] : w[((long)k * C + c) * 9 + i];
-    for (int j = 0; j < 3; j++) winograd_weights_1d(g[j], g[3 + j], g[6 + j], t + j, 3);       // t[6][3] = G g
-    for (int i = 0; i < 6; i++) winograd_weights_1d(t[3 * i], t[3 * i + 1], t[3 * i + 2], U + 6 * i, 1);  // U = t G^T
-    const long at = winograd_operand_index(k, c, C, C, panel, 1);
-    for (int xi = 0; xi < 36; xi++) u[xi * (long)point + at] = U[xi];
+    const int c0 = get_global_id(0) * 8, height = max(1, panel), k0 = get_global_id(1) * height;
+    if (c0 >= C || k0 >= rows) return;
+    const int lanes = min(8, C - c0);
+    const int step = panel > 0 ? panel : 1;  // between channels c and c + 1
+    for (int k = k0; k < min(k0 + height, rows); k++) {
+        float gl[9][8];  // the eight filters, element i of lane l at gl[i][l]
+        for (int l = 0; l < 8; l++) {
+            const bool live = l < lanes && k < K;
+            const __global float* f = flip ? w + ((long)(c0 + l) * K + k) * 9 : w + ((long)k * C + c0 + l) * 9;
+            for (int i = 0; i < 9; i++) gl[i][l] = live ? f[flip ? 8 - i : i] : 0.0f;
+        }
+        float8 t[18];
+        for (int j = 0; j < 3; j++) winograd_weights_1d(vload8(0, gl[j]), vload8(0, gl[3 + j]), vload8(0, gl[6 + j]), t + j, 3);  // t[6][3] = G g
+        const long at = winograd_operand_index(k, c0, C, C, panel, 1);
+        for (int i = 0; i < 6; i++) {
+            float8 U[6];  // row i of U = t G^T
+            winograd_weights_1d(t[3 * i], t[3 * i + 1], t[3 * i + 2], U, 1);
+            for (int j = 0; j < 6; j++) {
+                __global float* dst = u + (6 * i + j) * (long)point + at;
+                if (panel == 0 && lanes == 8) vstore8(U[j], 0, dst);  // row-major: the eight channels side by side
+                else {
+                    float v[8];
+                    vstore8(U[j], 0, v);
+                    for (int l = 0; l < lanes; l++) dst[l * step] = v[l];
+                }
+            }
+        }
+    }
 }
 
 // B^T applied to six values: a tile's six rows, or one row's six columns (as vectors: across tiles).
@@ -979,24 +1005,46 @@ __kernel void winograd_output_gradient(const int n0, const int K, const int H, c
 }
 
 // G^T applied to six values: the transpose of the weight transform.
-inline void winograd_weights_gradient_1d(const float u0, const float u1, const float u2, const float u3, const float u4, const float u5,
-                                         float* r, const int step)
+inline void winograd_weights_gradient_1d(const float8 u0, const float8 u1, const float8 u2, const float8 u3, const float8 u4, const float8 u5,
+                                         float8* r, const int step)
 {
     r[0] = u0 * 0.25f - (u1 + u2) * (1.0f / 6) + (u3 + u4) * (1.0f / 24);
     r[step] = (u2 - u1) * (1.0f / 6) + (u3 - u4) * (1.0f / 12);
     r[2 * step] = (u3 + u4 - u1 - u2) * (1.0f / 6) + u5;
 }
 
-// dw[k][c] = G^T dU[.][k][c] G (dU: [36][K][C] row-major), dw [K][C][3][3].
+// dw[k][c] = G^T dU[.][k][c] G (dU: [36][K][C] row-major), dw [K][C][3][3]; eight channels
+// c0.. per work-item, a float8 across them (as winograd_weights). Over [ceil(C / 8), K], in
+// work-groups of 16 along C (as winograd_weights).
 __kernel void winograd_weights_gradient(const int C, const int K, __global const float* du, const int point, __global float* dw)
 {
-    const int c = get_global_id(0), k = get_global_id(1);
-    if (c >= C || k >= K) return;
-    float u[36], r[18], g[9];
-    for (int xi = 0; xi < 36; xi++) u[xi] = du[xi * (long)point + (long)k * C + c];
-    for (int j = 0; j < 6; j++) winograd_weights_gradient_1d(u[j], u[6 + j], u[12 + j], u[18 + j], u[24 + j], u[30 + j], r + j, 6);  // r[3][6]
-    for (int i = 0; i < 3; i++) winograd_weights_gradient_1d(r[6 * i], r[6 * i + 1], r[6 * i + 2], r[6 * i + 3], r[6 * i + 4], r[6 * i + 5], g + 3 * i, 1);
-    for (int i = 0; i < 9; i++) dw[((long)k * C + c) * 9 + i] = g[i];
+    const int c0 = get_global_id(0) * 8, k = get_global_id(1);
+    if (c0 >= C || k >= K) return;
+    const int lanes = min(8, C - c0);
+    float8 r[18];
+    for (int j = 0; j < 6; j++) {  // r[3][6] = G^T over each column of dU
+        float8 u[6];
+        for (int i = 0; i < 6; i++) {
+            const __global float* p = du + (6 * i + j) * (long)point + (long)k * C + c0;
+            if (lanes == 8) u[i] = vload8(0, p);
+            else {
+                float v[8];
+                for (int l = 0; l < 8; l++) v[l] = l < lanes ? p[l] : 0.0f;
+                u[i] = vload8(0, v);
+            }
+        }
+        winograd_weights_gradient_1d(u[0], u[1], u[2], u[3], u[4], u[5], r + j, 6);
+    }
+    __global float* d = dw + ((long)k * C + c0) * 9;  // the lanes' filters one after another, 9 floats each
+    for (int i = 0; i < 3; i++) {
+        float8 g[3];  // row i of the filters: r G
+        winograd_weights_gradient_1d(r[6 * i], r[6 * i + 1], r[6 * i + 2], r[6 * i + 3], r[6 * i + 4], r[6 * i + 5], g, 1);
+        for (int j = 0; j < 3; j++) {
+            float v[8];
+            vstore8(g[j], 0, v);
+            for (int l = 0; l < lanes; l++) d[9 * l + 3 * i + j] = v[l];
+        }
+    }
 }
 
 // y = A^T s A + bias, then ReLU (relu), for a group's four tiles from their 36 products s[6i + j]

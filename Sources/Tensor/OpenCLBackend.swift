@@ -411,6 +411,12 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         tuning.gemmVariant == .packed ? (tuning.panelRows, tuning.panelColumns) : (0, 0)
     }
 
+    /// The work-group of the filter transforms (winograd_weights, winograd_weights_gradient): 16
+    /// work-items of eight channels each. Their private arrays take about 1 KiB a work-item, and
+    /// POCL keeps a whole work-group's on a thread's stack (a first version, 2.4 KiB a work-item,
+    /// crashed it in work-groups of its own choosing, 4096 work-items).
+    static let winogradFilterGroup = [16, 1]
+
     /// Work-items of a Winograd transform over `tiles` tiles (whole rows of `tilesW`): one per four
     /// tiles side by side in a row of tiles (kernels.cl: WinogradGroup).
     static func winogradGroups(tiles: Int, tilesW: Int) -> Int { tiles / tilesW * ((tilesW + 3) / 4) }
@@ -444,7 +450,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         let uPoint = Self.pointStride(rows * c), vPoint = Self.pointStride(c * Self.padded(chunk * perImage, to: pn))
         let mPoint = Self.pointStride(k * chunk * perImage)
         let u = try allocate(36 * uPoint), v = try allocate(36 * vPoint), m = try allocate(36 * mPoint)
-        try context.launch("winograd_weights", global: [c, rows], local: nil,
+        try context.launch("winograd_weights", global: [(c + 7) / 8, rows / max(1, pm)], local: Self.winogradFilterGroup,
                            [i(c), i(k), i(rows), i(flipped ? 1 : 0), b(weights), b(u), i(pm), i(uPoint)])
         for n0 in Swift.stride(from: 0, to: n, by: chunk) {
             let tiles = min(chunk, n - n0) * perImage, columns = Self.padded(tiles, to: pn)
@@ -491,7 +497,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         let tilesH = (h + 3) / 4, tilesW = (w + 3) / 4, tiles = n * tilesH * tilesW
         let rows = Self.padded(k, to: 6), uPoint = Self.pointStride(rows * c)
         let u = try allocate(36 * uPoint)
-        try context.launch("winograd_weights", global: [c, rows], local: nil,
+        try context.launch("winograd_weights", global: [(c + 7) / 8, rows / 6], local: Self.winogradFilterGroup,
                            [i(c), i(k), i(rows), i(flipped ? 1 : 0), b(weights), b(u), i(6), i(uPoint)])
         let scratch = Self.winogradFusedScratch(channels: c, outChannels: k)
         let blocks = (Self.winogradGroups(tiles: tiles, tilesW: tilesW) + 3) / 4
@@ -523,7 +529,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
             // Each chunk's products add to the chunks' before it.
             try winogradProducts(m: k, n: c, depth: tiles, a: dm, aPoint: mPoint, b: v, bPoint: vPoint, beta: n0 == 0 ? 0 : 1, c: du, cPoint: uPoint)
         }
-        try context.launch("winograd_weights_gradient", global: [c, k], local: nil, [i(c), i(k), b(du), i(uPoint), b(dw)])
+        try context.launch("winograd_weights_gradient", global: [(c + 7) / 8, k], local: Self.winogradFilterGroup, [i(c), i(k), b(du), i(uPoint), b(dw)])
     }
 
     // MARK: convolutions with packed panels (CPU devices)

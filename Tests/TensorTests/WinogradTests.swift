@@ -195,6 +195,23 @@ final class WinogradTests: XCTestCase {
         }
     }
 
+    /// A layer as wide as ResNet18's last (512 channels in and out, here on one 4x4 image) in
+    /// every direction on the OpenCL device, against float64: the filter transforms then run
+    /// hundreds of work-groups of eight-channel work-items (a first version of them, its private
+    /// arrays 2.4 KiB a work-item, crashed POCL in a benchmark at this width, in work-groups of
+    /// the runtime's choosing). Not on Oclgrind (minutes there).
+    func testWideLayerOnOpenCL() throws {
+        guard let cl = TestDevices.opencl?.openCLContext, !TestDevices.openCLIsSimulated else { throw XCTSkip("no OpenCL device, or a simulated one") }
+        for variant in [KernelTuning.GEMMVariant.packed, .tiled] {
+            var tuning = TestDevices.smallTuning(variant)
+            tuning.convolutions = .winograd
+            let backend = OpenCLBackend(context: try OpenCLContext(device: cl.info, tuning: tuning))
+            let (n, c, h, w, o) = (1, 512, 4, 4, 512)
+            let x = rng.uniform(n * c * h * w), wt = weights(o, c), dy = rng.uniform(n * o * h * w), bias = rng.uniform(o)
+            try assertEveryDirection(x, wt, dy, bias, n: n, c: c, h: h, w: w, o: o, backend: backend, "512 channels \(variant)")
+        }
+    }
+
     /// The weight gradient in chunks of one to three images (each chunk's products adding to the
     /// last's), with a last chunk smaller than the others, against float64; and the same bits
     /// on one, two or three cores.
