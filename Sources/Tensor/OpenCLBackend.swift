@@ -16,6 +16,11 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     /// layers), measured on this device and kept beside its kernel binaries.
     let convolutionChoices: ConvolutionChoices?
 
+    /// Max pooling a plane per work-item, in loops as the CPU fallback's (CPU-type devices, whose
+    /// work-items are iterations of a core's loop), rather than a work-item per output or input
+    /// (GPUs). Tests set it to run the other kernels on the device they have.
+    var poolsByPlane: Bool
+
     public convenience init(context: OpenCLContext) {
         self.init(context: context, reduceWorkGroup: context.tuning.reduceWorkGroup, elementwiseWorkGroup: context.tuning.elementwiseWorkGroup)
     }
@@ -27,6 +32,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         tuning = context.tuning
         wg = elementwiseWorkGroup
         reduceWG = min(KernelTuning.maxReduceWorkGroup, reduceWorkGroup)
+        poolsByPlane = context.info.kind == .cpu
         convolutionChoices = tuning.convolutions == .tuned
             ? ConvolutionChoices(file: ConvolutionChoices.deviceFile(context.info, tuning: tuning), preferred: .im2col, alternatives: [.implicitGEMM]) : nil
     }
@@ -643,10 +649,16 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     }
 
     public func maxpoolForward(_ g: PoolGeometry, x: Storage, y: Storage, argmax: Storage) throws {
+        if poolsByPlane { return try context.launch("maxpool_forward_plane", global: [g.planes], local: nil, poolArgs(g) + [b(x), b(y), b(argmax)]) }
         try launchPlanes("maxpool_forward", width: g.outWidth, height: g.outHeight, planes: g.planes, poolArgs(g) + [b(x), b(y), b(argmax)])
     }
 
     public func maxpoolBackward(_ g: PoolGeometry, dy: Storage, argmax: Storage, dx: Storage) throws {
+        if poolsByPlane {
+            return try context.launch("maxpool_backward_plane", global: [g.planes], local: nil,
+                                      [i(g.planes), i(g.height), i(g.width), i(g.outHeight), i(g.outWidth), i(g.maxpoolScatterPhases),
+                                       b(dy), b(argmax), b(dx)])
+        }
         guard g.kernel > g.stride else {  // disjoint windows: each input gets at most one window's gradient
             return try launchPlanes("maxpool_backward", width: g.width, height: g.height, planes: g.planes, poolArgs(g) + [b(dy), b(argmax), b(dx)])
         }

@@ -179,8 +179,20 @@ final class BackwardOpTests: XCTestCase {
         }
     }
 
+    /// Every test device, and the OpenCL one twice: with the max-pooling kernels for its type and
+    /// with the others (a plane per work-item on CPU devices, an output per work-item on GPUs).
+    private var poolingDevices: [(device: Device, name: String)] {
+        var devices = TestDevices.all.map { ($0, $0.identifier) }
+        if let cl = TestDevices.opencl?.openCLContext {
+            let backend = OpenCLBackend(context: cl)
+            backend.poolsByPlane.toggle()
+            devices.append((Device(kind: .opencl(cl), backend: backend), "opencl, max pooling \(backend.poolsByPlane ? "by plane" : "by output")"))
+        }
+        return devices
+    }
+
     func testPoolingBackward() throws {
-        for device in TestDevices.all {
+        for (device, name) in poolingDevices {
             let (n, c, h, w) = (2, 2, 7, 8)
             // Distinct values so the max is unique and differentiable.
             var x = (0..<(n * c * h * w)).map { Float($0) * 0.01 }
@@ -190,10 +202,11 @@ final class BackwardOpTests: XCTestCase {
             // narrower than the stride, leaving inputs in no window) and stride 1.
             for (k, st, pd) in [(3, 2, 1), (2, 2, 0), (3, 3, 1), (1, 2, 0), (2, 1, 0)] {
                 let (y, arg) = try Ops.maxPool2dForward(xt, kernel: k, stride: st, padding: pd)
+                assertClose(try y.toArray(), Reference.maxpool(x.doubles, planes: n * c, h: h, w: w, k: k, s: st, p: pd), "maxpool \(k)x\(k) stride \(st) padding \(pd) on \(name)")
                 let dy = rng.uniform(y.count)
                 let dx = try Ops.maxPool2dBackward(Tensor(dy, shape: y.shape, on: device), argmax: arg, inputShape: xt.shape, kernel: k, stride: st, padding: pd)
                 let fd = finiteDifference(x.doubles, h: 1e-4) { dot(dy.doubles, Reference.maxpool($0, planes: n * c, h: h, w: w, k: k, s: st, p: pd)) }
-                assertClose(try dx.toArray(), fd, tolerance: tolerance, "maxpool \(k)x\(k) stride \(st) padding \(pd) backward on \(device.identifier)")
+                assertClose(try dx.toArray(), fd, tolerance: tolerance, "maxpool \(k)x\(k) stride \(st) padding \(pd) backward on \(name)")
             }
             let dyg = rng.uniform(n * c)
             let dxg = try Ops.globalAvgPoolBackward(Tensor(dyg, shape: [n, c], on: device), inputShape: xt.shape)
@@ -215,7 +228,7 @@ final class BackwardOpTests: XCTestCase {
         let peaks = [(0, 3, 3), (1, 1, 5), (2, 7, 9), (2, 3, 1)]  // (plane, row, column), each in four windows
         for (p, r, c) in peaks { x[(p * h + r) * w + c] = 5 }
         var results: [[Float]] = []
-        for device in TestDevices.all {
+        for (device, name) in poolingDevices {
             let xt = try Tensor(x, shape: [1, planes, h, w], on: device)
             let (y, arg) = try Ops.maxPool2dForward(xt, kernel: 3, stride: 2, padding: 1)
             let dy: [Float] = (0..<y.count).map { (k: Int) -> Float in Float(k % 7) * 0.37 + 0.011 * Float(k) }
@@ -228,10 +241,10 @@ final class BackwardOpTests: XCTestCase {
                     for wx in [c / 2, c / 2 + 1] { expected += Double(dy[(p * oh + wy) * ow + wx]) }
                 }
                 let got = Double(dx[(p * h + r) * w + c])
-                XCTAssertEqual(got, expected, accuracy: 1e-5, "peak (\(p), \(r), \(c)) on \(device.identifier)")
+                XCTAssertEqual(got, expected, accuracy: 1e-5, "peak (\(p), \(r), \(c)) on \(name)")
             }
             let fd = finiteDifference(x.doubles, h: 1e-3) { dot(dy.doubles, Reference.maxpool($0, planes: planes, h: h, w: w, k: 3, s: 2, p: 1)) }
-            assertClose(dx, fd, tolerance: tolerance, "maxpool backward with shared maxima on \(device.identifier)")
+            assertClose(dx, fd, tolerance: tolerance, "maxpool backward with shared maxima on \(name)")
             results.append(dx)
         }
         for r in results.dropFirst() { XCTAssertEqual(r, results[0], "every device adds the windows in the same order") }
