@@ -1184,15 +1184,12 @@ __kernel void cnhw_to_nchw(const int n0, const int count, const int C, const int
 // Pooling
 // ---------------------------------------------------------------------------------------------
 // Max pool; `argmax` holds the winning input index within its H*W plane (as float, exact < 2^24).
-__kernel void maxpool_forward(const int NC, const int H, const int W, const int K, const int stride, const int pad,
-                              const int OH, const int OW, __global const float* X, __global float* Y, __global float* argmax)
+// The maximum of window (oh, ow) of plane x and where it is (as a float): the window clipped to
+// the image first, then scanned row by row with selects (no branch per value), keeping the first
+// of equal maxima, as the CPU backend does.
+inline void maxpool_window(const __global float* x, const int H, const int W, const int K, const int stride, const int pad,
+                           const int oh, const int ow, __global float* y, __global float* argmax)
 {
-    const int ow = get_global_id(0), oh = get_global_id(1), nc = get_global_id(2);  // over [OW, OH, NC]
-    if (ow >= OW || oh >= OH || nc >= NC) return;
-    const long i = ((long)nc * OH + oh) * OW + ow;
-    const __global float* x = X + (long)nc * H * W;
-    // The window clipped to the image first, then scanned row by row with selects (no branch per
-    // value), keeping the first of equal maxima, as the CPU backend does.
     const int h0 = max(0, oh * stride - pad), h1 = min(H, oh * stride - pad + K);
     const int w0 = max(0, ow * stride - pad), w1 = min(W, ow * stride - pad + K);
     float best = -INFINITY;
@@ -1205,8 +1202,17 @@ __kernel void maxpool_forward(const int NC, const int H, const int W, const int 
             bi = better ? ih * W + iw : bi;
         }
     }
-    Y[i] = best;
-    argmax[i] = (float)bi;
+    *y = best;
+    *argmax = (float)bi;
+}
+
+__kernel void maxpool_forward(const int NC, const int H, const int W, const int K, const int stride, const int pad,
+                              const int OH, const int OW, __global const float* X, __global float* Y, __global float* argmax)
+{
+    const int ow = get_global_id(0), oh = get_global_id(1), nc = get_global_id(2);  // over [OW, OH, NC]
+    if (ow >= OW || oh >= OH || nc >= NC) return;
+    const long i = ((long)nc * OH + oh) * OW + ow;
+    maxpool_window(X + (long)nc * H * W, H, W, K, stride, pad, oh, ow, Y + i, argmax + i);
 }
 
 // Disjoint windows (K <= stride; the small CNN's 2x2 stride 2): dX[p] = dY of the one window that
@@ -1253,26 +1259,9 @@ __kernel void maxpool_forward_plane(const int NC, const int H, const int W, cons
     const int nc = get_global_id(0);
     if (nc >= NC) return;
     const __global float* x = X + (long)nc * H * W;
-    __global float* y = Y + (long)nc * OH * OW;
-    __global float* a = argmax + (long)nc * OH * OW;
-    for (int oh = 0; oh < OH; oh++) {
-        const int h0 = max(0, oh * stride - pad), h1 = min(H, oh * stride - pad + K);
-        for (int ow = 0; ow < OW; ow++) {
-            const int w0 = max(0, ow * stride - pad), w1 = min(W, ow * stride - pad + K);
-            float best = -INFINITY;
-            int bi = h0 * W + w0;
-            for (int ih = h0; ih < h1; ih++) {
-                for (int iw = w0; iw < w1; iw++) {
-                    const float v = x[ih * W + iw];
-                    const bool better = v > best;
-                    best = better ? v : best;
-                    bi = better ? ih * W + iw : bi;
-                }
-            }
-            y[oh * OW + ow] = best;
-            a[oh * OW + ow] = (float)bi;
-        }
-    }
+    const long plane = (long)nc * OH * OW;
+    for (int oh = 0; oh < OH; oh++)
+        for (int ow = 0; ow < OW; ow++) maxpool_window(x, H, W, K, stride, pad, oh, ow, Y + plane + oh * OW + ow, argmax + plane + oh * OW + ow);
 }
 
 __kernel void maxpool_backward_plane(const int NC, const int H, const int W, const int OH, const int OW, const int m,
