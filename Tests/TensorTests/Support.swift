@@ -57,6 +57,22 @@ func assertClose(_ a: [Float], _ b: [Double], tolerance: Double = 1e-4, _ messag
     XCTAssertLessThan(e, tolerance, "\(message): max relative error \(e)", file: file, line: line)
 }
 
+/// A sum's float result against float64, each error against the size of the terms it adds up
+/// (`scales`: the same sums over absolute values, e.g. a convolution of |x| by |w|), at least 1:
+/// a fast algorithm's rounding error follows the terms it transforms, not the result, so an
+/// output near zero among outputs of 10 carries their error (Winograd F(4x4, 3x3) on 24 channels
+/// of unscaled random data: 1.1e-4 of such an output, one run in many, with fresh seeds).
+func assertCloseToTerms(_ a: [Float], _ b: [Double], scales: [Double], tolerance: Double = 1e-4, _ message: String,
+                        file: StaticString = #filePath, line: UInt = #line) {
+    precondition(a.count == b.count && b.count == scales.count, "counts \(a.count), \(b.count), \(scales.count)")
+    var worst = 0.0
+    for i in 0..<a.count {
+        let e = abs(Double(a[i]) - b[i]) / max(1, scales[i])
+        worst = e.isNaN ? .infinity : max(worst, e)
+    }
+    XCTAssertLessThan(worst, tolerance, "\(message): largest error \(worst) of its terms' size", file: file, line: line)
+}
+
 /// Central finite-difference gradient of a float64 scalar function.
 func finiteDifference(_ x: [Double], h: Double = 1e-5, _ f: ([Double]) -> Double) -> [Double] {
     var g = [Double](repeating: 0, count: x.count)
