@@ -620,8 +620,7 @@ __kernel void col2im_rows(const int n0, const int count, const int C, const int 
             const int lo = pad > kw ? (pad - kw + stride - 1) / stride : 0;
             const int last = W - 1 + pad - kw, hi = last < 0 ? 0 : min(OW, last / stride + 1);
             __global float* o = out - pad + kw;
-            if (stride == 2) for (int ow = lo; ow < hi; ow++) o[2 * ow] += in[ow];
-            else for (int ow = lo; ow < hi; ow++) o[ow * stride] += in[ow];
+            for (int ow = lo; ow < hi; ow++) o[ow * stride] += in[ow];
         }
     }
 }
