@@ -208,11 +208,18 @@ final class BackwardOpTests: XCTestCase {
             let xt = try Tensor(x, shape: [n, c, h, w], on: device)
             // Overlapping windows (ResNet18's stem), disjoint ones (the small CNN's; with padding;
             // narrower than the stride, leaving inputs in no window) and stride 1.
+            let openCL = device.backend as? OpenCLBackend
             for (k, st, pd) in [(3, 2, 1), (2, 2, 0), (3, 3, 1), (1, 2, 0), (2, 1, 0)] {
+                openCL?.context.startKernelProfile()
                 let (y, arg) = try Ops.maxPool2dForward(xt, kernel: k, stride: st, padding: pd)
                 assertClose(try y.toArray(), Reference.maxpool(x.doubles, planes: n * c, h: h, w: w, k: k, s: st, p: pd), "maxpool \(k)x\(k) stride \(st) padding \(pd) on \(name)")
                 let dy = rng.uniform(y.count)
                 let dx = try Ops.maxPool2dBackward(Tensor(dy, shape: y.shape, on: device), argmax: arg, inputShape: xt.shape, kernel: k, stride: st, padding: pd)
+                if let openCL {  // the kernel family the backend was set to is the one that ran
+                    let pooling = Set(try openCL.context.stopKernelProfile().entries.map(\.kernel).filter { $0.hasPrefix("maxpool") })
+                    XCTAssertEqual(pooling.allSatisfy { $0.hasSuffix("_plane") }, openCL.poolsByPlane, "\(name): \(pooling.sorted())")
+                    XCTAssertEqual(pooling.count, 2, "\(name): \(pooling.sorted())")
+                }
                 let fd = finiteDifference(x.doubles, h: 1e-4) { dot(dy.doubles, Reference.maxpool($0, planes: n * c, h: h, w: w, k: k, s: st, p: pd)) }
                 assertClose(try dx.toArray(), fd, tolerance: tolerance, "maxpool \(k)x\(k) stride \(st) padding \(pd) backward on \(name)")
             }
