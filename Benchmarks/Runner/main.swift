@@ -99,6 +99,33 @@ if args.first == "conv" {
     for r in results where r.unit == "GFLOP/s" { print(String(format: "%@ %@: %.0f%% of peak", r.name, r.device, 100 * r.value / peak.gflops)) }
     exit(0)
 }
+if args.first == "winograd-vectors" {
+    // chorus-bench winograd-vectors [BATCH]: each ResNet18 3x3 stride-1 layer's Winograd forward
+    // and whole backward with the products in AVX2 and in AVX-512, alternated, same run.
+    let batch = args.count > 1 ? Int(args[1]) ?? 32 : 32
+    guard CPUBackend.winogradVectorBits == 512 else { print("this CPU has no AVX-512: the Winograd products run in AVX2 only"); exit(0) }
+    let peak = TensorBenchmarks.cpuPeak().gflops
+    print(String(format: "measured peak: %.1f GFLOP/s", peak))
+    for s in TensorBenchmarks.resnet18Convolutions where s.k == 3 && s.s == 1 {
+        var best: [Int: (forward: Double, backward: Double)] = [:]
+        for _ in 0..<3 {
+            for bits in [256, 512] {
+                CPUBackend.limitWinogradVectors(bits)
+                let r = try TensorBenchmarks.convolutionDirections(.cpuWinograd, batch: batch, layers: [s])[0]
+                let old = best[bits] ?? (.infinity, .infinity)
+                best[bits] = (min(old.forward, r.forward), min(old.backward, r.backward))
+                CPUBackend.limitWinogradVectors(512)
+            }
+        }
+        let flops = 2.0 * Double(batch * s.o * s.h * s.h * s.c * 9)
+        let line = [256, 512].map { bits in
+            String(format: "%@: fwd %.1f ms (%.0f%% of peak) bwd %.1f ms (%.0f%%)", bits == 256 ? "AVX2" : "AVX-512", best[bits]!.forward * 1e3,
+                   100 * flops / best[bits]!.forward / 1e9 / peak, best[bits]!.backward * 1e3, 200 * flops / best[bits]!.backward / 1e9 / peak)
+        }
+        print("\(s.name)  " + line.joined(separator: "  ") + String(format: "  forward %.2fx", best[256]!.forward / best[512]!.forward))
+    }
+    exit(0)
+}
 if args.first == "conv-directions" {
     // chorus-bench conv-directions [BATCH]: each ResNet18 convolution's forward, weight gradient
     // alone and whole backward on oneDNN, Winograd (3x3 stride-1 forward and data gradient; oneDNN

@@ -131,9 +131,9 @@ public enum TensorBenchmarks {
     /// the whole backward (data and weight gradients; no path computes the data gradient alone,
     /// and the difference of two timings on a shared machine is noise), each the fastest of five
     /// after two untimed runs; and the layer's forward operations (each gradient has as many).
-    public static func convolutionDirections(_ device: Device, batch: Int)
+    public static func convolutionDirections(_ device: Device, batch: Int, layers: [ConvolutionLayer] = resnet18Convolutions)
         throws -> [(layer: ConvolutionLayer, forward: Double, weights: Double, backward: Double, flops: Double)] {
-        try resnet18Convolutions.map { s in
+        try layers.map { s in
             let (x, w, flops) = try operands(s, batch: batch, on: device)
             let dy = try Ops.conv2dForward(x, weight: w, bias: nil, stride: s.s, padding: s.p)
             func fastest(_ body: () throws -> Void) throws -> Double {

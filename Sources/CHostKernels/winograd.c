@@ -8,12 +8,15 @@
 //
 // Layout, chosen so that every step is vectorised along eight tiles and needs no transposes:
 //   U[xi][K/4][C][4]    transformed weights, four output channels side by side (broadcast)
-//   V[xi][P][C][24]     transformed input, panels of 24 tiles (three vectors of eight)
+//   V[xi][P][C][w]      transformed input, panels of w tiles: 24 (three AVX2 vectors of eight)
+//                       or, where the CPU has AVX-512, 48 (three AVX-512 vectors of sixteen)
 //   M[xi][K][Tb]        products for the Tb tiles of a block
 // A thread takes its images in chunks: pads the chunk (one zero row and column before, enough
 // after to fill whole tiles), then for each block of tiles: input transform (gathers of eight
-// tiles' patches), the 36 products (4 x 24 register-blocked kernel, 12 accumulators), and the
-// output transform with bias and ReLU, stored four columns at a time.
+// tiles' patches), the 36 products (a 4 x 24 register-blocked kernel with 12 accumulators in
+// AVX2, or 8 x 48 with 24 in AVX-512), and the output transform with bias and ReLU, stored four
+// columns at a time. Each output adds the same products in the same order whichever the panel
+// width, so both give the same bits.
 #include "host_kernels.h"
 #include <stdint.h>
 #include <stdlib.h>
@@ -24,7 +27,7 @@
 #define CHORUS_X86 1
 #endif
 
-enum { TILE = 4, PATCH = 6, POINTS = 36, PANEL = 24, LANES = 8 };
+enum { TILE = 4, PATCH = 6, POINTS = 36, PANEL = 24, WIDE_PANEL = 48, LANES = 8 };
 
 // The 36 points' slices of U, V and M lie this many floats (one cache line) further apart than
 // their sizes: sizes are often multiples of 4 KiB, and 36 streams that far apart all fall into
@@ -36,17 +39,34 @@ static int tiles_along(int size) { return (size + TILE - 1) / TILE; }
 static int padded_height(int height) { return tiles_along(height) * TILE + 2; }
 static int padded_width(int width) { return tiles_along(width) * TILE + 2; }
 
+// The widest vectors the products use: 512 where the CPU has AVX-512 (and no limit is set), else 256.
+static int vector_limit = 512;
+
+void chorus_winograd_limit_vectors(int bits) { vector_limit = bits == 256 ? 256 : 512; }
+
+int chorus_winograd_vector_bits(void) {
+#ifdef CHORUS_X86
+    if (!chorus_winograd_supported(1, 4)) return 0;
+    return vector_limit >= 512 && __builtin_cpu_supports("avx512f") ? 512 : 256;
+#else
+    return 0;
+#endif
+}
+
+// Tiles per panel of V: three vectors of the products' width.
+static int panel_width(void) { return chorus_winograd_vector_bits() == 512 ? WIDE_PANEL : PANEL; }
+
 // Panels per block: a point's slice of V (C x Tb floats) stays in the core's L2 cache while each
-// group of four output channels runs over it.
-static int block_panels(int channels) {
-    int panels = 16384 / (channels * PANEL);
+// group of output channels runs over it.
+static int block_panels(int channels, int panel) {
+    int panels = 16384 / (channels * panel);
     return panels < 1 ? 1 : panels > MAX_PANELS ? MAX_PANELS : panels;
 }
 
 // Images per chunk: about four blocks' worth of tiles.
-static int chunk_images(int channels, int height, int width, int images) {
+static int chunk_images(int channels, int height, int width, int images, int panel) {
     const int per_image = tiles_along(height) * tiles_along(width);
-    int n = (4 * block_panels(channels) * PANEL + per_image - 1) / per_image;
+    int n = (4 * block_panels(channels, panel) * panel + per_image - 1) / per_image;
     return n < 1 ? 1 : n > images ? images : n;
 }
 
@@ -90,8 +110,9 @@ static void weights_scalar(const float *w, float *u, int channels, int out_chann
 }
 
 size_t chorus_winograd_scratch(int images, int channels, int height, int width, int out_channels) {
-    const size_t tb = (size_t)block_panels(channels) * PANEL;
-    const size_t padded = (size_t)chunk_images(channels, height, width, images) * channels * padded_height(height) * padded_width(width);
+    const int panel = panel_width();
+    const size_t tb = (size_t)block_panels(channels, panel) * panel;
+    const size_t padded = (size_t)chunk_images(channels, height, width, images, panel) * channels * padded_height(height) * padded_width(width);
     return padded + LANES + POINTS * point_stride((size_t)channels * tb) + POINTS * point_stride((size_t)out_channels * tb);
 }
 
@@ -223,6 +244,62 @@ AVX2 static void product_4x24(int channels, const float *u, const float *v, floa
 #undef CHORUS_W_STORE
 }
 
+#define AVX512 __attribute__((target("avx512f")))
+
+// m[4][ldm] = u[C][4] x v[C][48]: four output channels by 48 tiles, in 12 AVX-512 accumulators
+// (output channels in fours but not eights).
+AVX512 static void product_4x48(int channels, const float *u, const float *v, float *m, int ldm) {
+    __m512 s[4][3];
+    for (int kk = 0; kk < 4; kk++) s[kk][0] = s[kk][1] = s[kk][2] = _mm512_setzero_ps();
+    for (int c = 0; c < channels; c++, u += 4, v += WIDE_PANEL) {
+        const __m512 v0 = _mm512_loadu_ps(v), v1 = _mm512_loadu_ps(v + 16), v2 = _mm512_loadu_ps(v + 32);
+        for (int kk = 0; kk < 4; kk++) {
+            const __m512 b = _mm512_set1_ps(u[kk]);
+            s[kk][0] = _mm512_fmadd_ps(v0, b, s[kk][0]);
+            s[kk][1] = _mm512_fmadd_ps(v1, b, s[kk][1]);
+            s[kk][2] = _mm512_fmadd_ps(v2, b, s[kk][2]);
+        }
+    }
+    for (int kk = 0; kk < 4; kk++)
+        for (int j = 0; j < 3; j++) _mm512_storeu_ps(m + (size_t)kk * ldm + 16 * j, s[kk][j]);
+}
+
+// m[8][ldm] = two groups of four output channels (u, and ub = u + 4 C: U's next group) by 48
+// tiles, in 24 of the 32 AVX-512 registers: each row of v loaded once feeds 24 products.
+AVX512 static void product_8x48(int channels, const float *u, const float *ub, const float *v, float *m, int ldm) {
+    __m512 s[8][3];
+    for (int kk = 0; kk < 8; kk++) s[kk][0] = s[kk][1] = s[kk][2] = _mm512_setzero_ps();
+    for (int c = 0; c < channels; c++, u += 4, ub += 4, v += WIDE_PANEL) {
+        const __m512 v0 = _mm512_loadu_ps(v), v1 = _mm512_loadu_ps(v + 16), v2 = _mm512_loadu_ps(v + 32);
+        for (int kk = 0; kk < 8; kk++) {
+            const __m512 b = _mm512_set1_ps(kk < 4 ? u[kk] : ub[kk - 4]);
+            s[kk][0] = _mm512_fmadd_ps(v0, b, s[kk][0]);
+            s[kk][1] = _mm512_fmadd_ps(v1, b, s[kk][1]);
+            s[kk][2] = _mm512_fmadd_ps(v2, b, s[kk][2]);
+        }
+    }
+    for (int kk = 0; kk < 8; kk++)
+        for (int j = 0; j < 3; j++) _mm512_storeu_ps(m + (size_t)kk * ldm + 16 * j, s[kk][j]);
+}
+
+// The products of one point for every output channel and the block's panels: M[K][Tb] = U[K][C] V[C][Tb].
+static void point_products(int channels, int out_channels, const float *ux, const float *vx, float *mx, int np, int panel) {
+    const int tb = np * panel;
+    if (panel == WIDE_PANEL) {
+        int k = 0;
+        for (; k + 8 <= out_channels; k += 8)
+            for (int p = 0; p < np; p++)
+                product_8x48(channels, ux + (size_t)k * channels, ux + (size_t)(k + 4) * channels, vx + (size_t)p * channels * panel,
+                             mx + (size_t)k * tb + p * panel, tb);
+        for (; k < out_channels; k += 4)
+            for (int p = 0; p < np; p++)
+                product_4x48(channels, ux + (size_t)k * channels, vx + (size_t)p * channels * panel, mx + (size_t)k * tb + p * panel, tb);
+    } else
+        for (int k = 0; k < out_channels; k += 4)
+            for (int p = 0; p < np; p++)
+                product_4x24(channels, ux + (size_t)k * channels, vx + (size_t)p * channels * panel, mx + (size_t)k * tb + p * panel, tb);
+}
+
 // Where each of eight tiles' outputs go: offset of its first output in y (channel 0), and how
 // many of its rows and columns lie inside the image (0 rows: a lane past the last tile).
 typedef struct { size_t at[LANES]; int rows[LANES], cols[LANES]; } lanes_t;
@@ -309,45 +386,40 @@ AVX2 static void convolve_avx2(const float *x, const float *u, const float *bias
     const int th = tiles_along(height), tw = tiles_along(width), per_image = th * tw;
     const int hp = padded_height(height), wp = padded_width(width);
     const size_t plane = (size_t)hp * wp, out_plane = (size_t)height * width;
-    const int target = block_panels(channels), chunk = chunk_images(channels, height, width, images);
-    const int tb_max = target * PANEL;
+    const int panel = panel_width(), target = block_panels(channels, panel), chunk = chunk_images(channels, height, width, images, panel);
+    const int tb_max = target * panel;
     float *xp = scratch;
     float *v = xp + (size_t)chunk * channels * plane + LANES;  // rows are loaded 8 floats wide: 2 past the last
     float *m = v + POINTS * point_stride((size_t)channels * tb_max);
-    lanes_t dst[MAX_PANELS * PANEL / LANES];
+    lanes_t dst[MAX_PANELS * WIDE_PANEL / LANES];
     for (int n0 = first; n0 < first + count; n0 += chunk) {
         const int n = n0 + chunk <= first + count ? chunk : first + count - n0;
         pad_images(x + (size_t)n0 * channels * height * width, xp, n, channels, height, width);
-        const int tiles = n * per_image, panels = (tiles + PANEL - 1) / PANEL;
+        const int tiles = n * per_image, panels = (tiles + panel - 1) / panel;
         const int blocks = (panels + target - 1) / target;
         for (int blk = 0; blk < blocks; blk++) {
-            const int p0 = panels * blk / blocks, p1 = panels * (blk + 1) / blocks, np = p1 - p0, tb = np * PANEL;
+            const int p0 = panels * blk / blocks, p1 = panels * (blk + 1) / blocks, np = p1 - p0, tb = np * panel;
             // Input transform, eight tiles at a time.
             for (int p = 0; p < np; p++)
-                for (int third = 0; third < PANEL / LANES; third++) {
+                for (int third = 0; third < panel / LANES; third++) {
                     size_t at[LANES];
                     for (int l = 0; l < LANES; l++) {
-                        int t = (p0 + p) * PANEL + third * LANES + l;
+                        int t = (p0 + p) * panel + third * LANES + l;
                         if (t >= tiles) t = tiles - 1;
                         const int img = t / per_image, ty = t % per_image / tw, tx = t % tw;
                         at[l] = (size_t)img * channels * plane + (size_t)ty * TILE * wp + (size_t)tx * TILE;
                     }
                     input_transform(xp, at, channels, plane, wp,
-                                    v + (size_t)p * channels * PANEL + third * LANES, point_stride((size_t)np * channels * PANEL), PANEL);
+                                    v + (size_t)p * channels * panel + third * LANES, point_stride((size_t)np * channels * panel), panel);
                 }
             // The 36 products.
-            for (int xi = 0; xi < POINTS; xi++) {
-                const float *vx = v + xi * point_stride((size_t)np * channels * PANEL);
-                const float *ux = u + xi * point_stride((size_t)out_channels * channels);
-                float *mx = m + xi * point_stride((size_t)out_channels * tb);
-                for (int k = 0; k < out_channels; k += 4)
-                    for (int p = 0; p < np; p++)
-                        product_4x24(channels, ux + (size_t)k * channels, vx + (size_t)p * channels * PANEL, mx + (size_t)k * tb + p * PANEL, tb);
-            }
+            for (int xi = 0; xi < POINTS; xi++)
+                point_products(channels, out_channels, u + xi * point_stride((size_t)out_channels * channels),
+                               v + xi * point_stride((size_t)np * channels * panel), m + xi * point_stride((size_t)out_channels * tb), np, panel);
             // Output transform, eight tiles at a time.
             for (int g = 0; g < tb / LANES; g++)
                 for (int l = 0; l < LANES; l++) {
-                    const int t = p0 * PANEL + g * LANES + l;
+                    const int t = p0 * panel + g * LANES + l;
                     if (t >= tiles) { dst[g].at[l] = 0; dst[g].rows[l] = 0; dst[g].cols[l] = 0; continue; }
                     const int img = t / per_image, ty = t % per_image / tw, tx = t % tw;
                     const int rows = height - ty * TILE, cols = width - tx * TILE;

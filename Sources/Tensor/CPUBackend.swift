@@ -103,6 +103,14 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         openblas_set_num_threads(1)
     }
 
+    /// The kernels OpenBLAS chose as it loaded (its name for them: `Cooperlake`, `Haswell`...),
+    /// and `OPENBLAS_CORETYPE` where the environment sets them: an AVX-512 machine whose
+    /// environment sets `Haswell` runs its matrix products in AVX2, at half its peak.
+    public static var blasKernels: String {
+        let name = openblas_get_corename().map { String(cString: $0) } ?? "unknown"
+        return ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].map { "\(name) (OPENBLAS_CORETYPE=\($0))" } ?? name
+    }
+
     private func oneDNNConvolutions() throws -> OneDNNConvolutions {
         stateLock.lock(); defer { stateLock.unlock() }
         if let oneDNN { return oneDNN }
@@ -266,6 +274,14 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         let file = ConvolutionChoices.machineFile(oneDNNVersion: OneDNNConvolutions.version), kept = ConvolutionChoices(file: file)
         return (kept.count(.oneDNN), kept.count(.im2col), kept.count(.winograd) + kept.count(.winogradData), file)
     }
+
+    /// The vector width of the Winograd products on this machine (512: AVX-512, 256: AVX2; 0:
+    /// Winograd does not run here).
+    public static var winogradVectorBits: Int { WinogradConvolution.vectorBits }
+
+    /// Keeps the Winograd products to AVX2 (256) or lets them use AVX-512 where present (512), for
+    /// benchmarks that time both in one run. Paths already chosen stay chosen.
+    public static func limitWinogradVectors(_ bits: Int) { WinogradConvolution.limitVectors(bits) }
 
     /// The implementations oneDNN chose for a convolution shape on this machine (e.g. `jit:avx512_core`).
     public func convolutionImplementations(_ g: ConvGeometry, images: Int, outChannels: Int) throws -> (forward: String, backwardData: String, backwardWeights: String) {

@@ -59,18 +59,20 @@ final class ConvolutionChoices: @unchecked Sendable {
 
     /// Raised whenever the CPU backend's native path changes its kernels (2: sliding-window
     /// weight gradients for narrow inputs, products split along k; 3: Winograd for 3x3 stride-1
-    /// layers; 4: Winograd weight gradients), so that each machine measures its choices again
-    /// rather than keep ones made without the new kernels.
-    static let nativePathRevision = 4
+    /// layers; 4: Winograd weight gradients; 5: Winograd products in AVX-512 where the CPU has
+    /// it), so that each machine measures its choices again rather than keep ones made without
+    /// the new kernels.
+    static let nativePathRevision = 5
 
-    /// The file for this machine: CPU model, oneDNN version and native-path revision in the name,
-    /// in the kernel cache.
+    /// The file for this machine: CPU model, oneDNN version, native-path revision and the Winograd
+    /// products' vector width in the name, in the kernel cache.
     static func machineFile(oneDNNVersion: String) -> String? {
         guard let dir = KernelCache.directory else { return nil }
         let model = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
             .split(separator: "\n").first { $0.hasPrefix("model name") }?
             .split(separator: ":", maxSplits: 1).last?.trimmingCharacters(in: .whitespaces) ?? "unknown-cpu"
-        let hash = SHA256.hex(Array("\(model)|oneDNN \(oneDNNVersion)|native \(nativePathRevision)".utf8)).prefix(16)
+        let vectors = WinogradConvolution.vectorBits
+        let hash = SHA256.hex(Array("\(model)|oneDNN \(oneDNNVersion)|native \(nativePathRevision)|winograd \(vectors)".utf8)).prefix(16)
         return dir + "/cpu-convolutions-\(hash).json"
     }
 

@@ -9,6 +9,15 @@ import CHostKernels
 /// the products summed over tiles (on OpenBLAS), the weight gradient. The CPU backend offers it beside oneDNN and im2col where
 /// the shape allows, and keeps it for a shape only where it measured fastest.
 enum WinogradConvolution {
+    /// The vector width its products run in on this machine: 512 (AVX-512, panels of 48 tiles),
+    /// 256 (AVX2, panels of 24), 0 where it does not run. Each output adds the same products in
+    /// the same order in either, so both give the same bits.
+    static var vectorBits: Int { Int(chorus_winograd_vector_bits()) }
+
+    /// Keeps the products to AVX2 (256) even where AVX-512 is present, or lets them use the widest
+    /// vectors there are (512): for tests and benchmarks that compare the two in one process.
+    static func limitVectors(_ bits: Int) { chorus_winograd_limit_vectors(Int32(bits)) }
+
     /// Whether it computes this convolution on this CPU (needs AVX2 + FMA; output channels in
     /// fours). `dataGradient`: the layer's data gradient, whose outputs are the layer's inputs.
     static func serves(_ g: ConvGeometry, outChannels: Int, dataGradient: Bool) -> Bool {

@@ -255,6 +255,44 @@ final class WinogradTests: XCTestCase {
         XCTAssertEqual(dw, [Float](repeating: 0, count: o * c * 9))
     }
 
+    /// Where the CPU has AVX-512, the products run in it (panels of 48 tiles, 8 x 48 and 4 x 48
+    /// register blocks) and, limited to AVX2, in panels of 24 (4 x 24): each output adds the same
+    /// products in the same order either way, so the two give the same bits, forward and data
+    /// gradient, on every shape (partial panels, output channels in fours but not eights), and
+    /// through the backend too. The forward test above checks against float64 whichever ran.
+    func testAVX512ProductsGiveTheAVX2Bits() throws {
+        try requireWinograd()
+        guard WinogradConvolution.vectorBits == 512 else {
+            throw XCTSkip("this CPU has no AVX-512: the Winograd products run in AVX2 only (checked against float64 by the other tests)")
+        }
+        defer { WinogradConvolution.limitVectors(512) }
+        for (n, c, h, w, o) in shapes {
+            let x = rng.uniform(n * c * h * w), wt = weights(o, c), bias = rng.uniform(o)
+            for dataGradient in [false, true] {
+                // The data gradient's weights are the layer's [c][o][3][3]: its outputs are c channels.
+                let (inC, outC) = dataGradient ? (o, c) : (c, o)
+                guard outC % 4 == 0 else { continue }
+                let input = dataGradient ? rng.uniform(n * inC * h * w) : x
+                let results = [256, 512].map { bits -> [Float] in
+                    WinogradConvolution.limitVectors(bits)
+                    XCTAssertEqual(WinogradConvolution.vectorBits, bits)
+                    var y = [Float](repeating: .nan, count: n * outC * h * w)
+                    input.withUnsafeBufferPointer { px in wt.withUnsafeBufferPointer { pw in
+                        y.withUnsafeMutableBufferPointer { py in
+                            WinogradConvolution.convolve(images: n, channels: inC, height: h, width: w, outChannels: outC, dataGradient: dataGradient,
+                                                         x: px.baseAddress!, w: pw.baseAddress!, bias: dataGradient ? nil : bias,
+                                                         relu: false, y: py.baseAddress!, threads: 2, pool: HostPool(limitFloats: 0))
+                        }
+                    } }
+                    return y
+                }
+                XCTAssertFalse(results[1].contains { !$0.isFinite }, "\(n),\(c),\(h),\(w) o\(o) data gradient \(dataGradient): every output written")
+                let differing = zip(results[0], results[1]).filter { $0.bitPattern != $1.bitPattern }.count
+                XCTAssertEqual(differing, 0, "\(n),\(c),\(h),\(w) o\(o) data gradient \(dataGradient): \(differing) of \(results[0].count) outputs differ between AVX2 and AVX-512 products")
+            }
+        }
+    }
+
     /// Each output is computed by one core from its tile alone: splitting the images between
     /// one, two or three cores gives the same bits.
     func testTheResultDoesNotDependOnHowImagesAreSplit() throws {

@@ -35,6 +35,15 @@ void chorus_host_kernels_use_portable(int on);
 /// a multiple of 4.
 int chorus_winograd_supported(int channels, int out_channels);
 
+/// The vector width the Winograd products run in: 512 (AVX-512, panels of 48 tiles) where the
+/// CPU has it and no limit is set, else 256 (AVX2, panels of 24); 0 where they do not run.
+int chorus_winograd_vector_bits(void);
+
+/// 256: the products run in AVX2 even where AVX-512 is present (for tests, which check that both
+/// give the same bits, and benchmarks, which time both in one run); 512: the widest there is.
+/// Set it before sizing scratch (chorus_winograd_scratch) for the calls that use it.
+void chorus_winograd_limit_vectors(int bits);
+
 /// Floats of transformed weights (36 x channels x out_channels).
 size_t chorus_winograd_weights_size(int channels, int out_channels);
 
