@@ -14,6 +14,9 @@ public struct OpenCLDeviceInfo: @unchecked Sendable, CustomStringConvertible {
     public let globalMemoryBytes: UInt64
     public let localMemoryBytes: UInt64
     public let maxWorkGroupSize: Int
+    /// Floats in the device's native vector (`CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT`): POCL reports
+    /// 8 on an AVX2 CPU and 16 on an AVX-512 one.
+    public let nativeFloatVectorWidth: Int
     public let driverVersion: String
     public let openCLVersion: String
     let platformID: cl_platform_id
@@ -52,12 +55,13 @@ public enum OpenCLPlatforms {
                 let gmem: cl_ulong = try deviceValue(device, cl_device_info(CL_DEVICE_GLOBAL_MEM_SIZE))
                 let lmem: cl_ulong = try deviceValue(device, cl_device_info(CL_DEVICE_LOCAL_MEM_SIZE))
                 let wg: Int = try deviceValue(device, cl_device_info(CL_DEVICE_MAX_WORK_GROUP_SIZE))
+                let vector: cl_uint = try deviceValue(device, cl_device_info(CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT))
                 result.append(OpenCLDeviceInfo(
                     index: result.count, platformName: platformName,
                     name: try deviceString(device, cl_device_info(CL_DEVICE_NAME)),
                     vendor: try deviceString(device, cl_device_info(CL_DEVICE_VENDOR)),
                     kind: kind, computeUnits: Int(cu), globalMemoryBytes: gmem, localMemoryBytes: lmem,
-                    maxWorkGroupSize: wg,
+                    maxWorkGroupSize: wg, nativeFloatVectorWidth: Int(vector),
                     driverVersion: try deviceString(device, cl_device_info(CL_DRIVER_VERSION)),
                     openCLVersion: try deviceString(device, cl_device_info(CL_DEVICE_VERSION)),
                     platformID: platform, deviceID: device))

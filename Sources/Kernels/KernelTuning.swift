@@ -54,6 +54,10 @@ public struct KernelTuning: Sendable, Equatable, Codable, CustomStringConvertibl
             // Packed panels: on a 2-core AVX2 EPYC (POCL 3.1) 1.4x, 3.3x and 7.4x gemm_blocked at
             // 512, 1024 and 2048, which fall out of cache (chorus-bench gemm).
             var t = KernelTuning(gemmVariant: .packed)
+            // B panels of the device's native vector: on a 2-core Zen 5 (AVX-512, POCL 3.1) the
+            // tuner's best at 2048 was PM=8 PV=16 PN=1, 303 GFLOP/s, against 159 for the AVX2
+            // defaults (PM=6 PV=8 PN=2; `train-gpu tune --seconds 90`, 2026-12-02).
+            if device.nativeFloatVectorWidth >= 16 { t.panelRows = 8; t.panelVectorWidth = 16; t.panelVectors = 1 }
             t.reduceWorkGroup = 16
             t.splitKMinimumDepth = 1024
             return t
