@@ -18,6 +18,7 @@
 // columns at a time. Each output adds the same products in the same order whichever the panel
 // width, so both give the same bits.
 #include "host_kernels.h"
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,22 +40,28 @@ static int tiles_along(int size) { return (size + TILE - 1) / TILE; }
 static int padded_height(int height) { return tiles_along(height) * TILE + 2; }
 static int padded_width(int width) { return tiles_along(width) * TILE + 2; }
 
-// The widest vectors the products use: 512 where the CPU has AVX-512 (and no limit is set), else 256.
-static int vector_limit = 512;
+// The widest vectors the products may use (chorus_winograd_limit_vectors). Callers read the width
+// once (chorus_winograd_vector_bits) and pass it to both chorus_winograd_scratch and
+// chorus_winograd_convolve, so a change of the limit between the two cannot make them disagree.
+static _Atomic int vector_limit = 512;
 
 void chorus_winograd_limit_vectors(int bits) { vector_limit = bits == 256 ? 256 : 512; }
 
-int chorus_winograd_vector_bits(void) {
+static int has_avx512(void) {
 #ifdef CHORUS_X86
-    if (!chorus_winograd_supported(1, 4)) return 0;
-    return vector_limit >= 512 && __builtin_cpu_supports("avx512f") ? 512 : 256;
+    return __builtin_cpu_supports("avx512f");
 #else
     return 0;
 #endif
 }
 
-// Tiles per panel of V: three vectors of the products' width.
-static int panel_width(void) { return chorus_winograd_vector_bits() == 512 ? WIDE_PANEL : PANEL; }
+int chorus_winograd_vector_bits(void) {
+    if (!chorus_winograd_supported(1, 4)) return 0;
+    return vector_limit >= 512 && has_avx512() ? 512 : 256;
+}
+
+// Tiles per panel of V: three vectors of the products' width (AVX-512 only where the CPU has it).
+static int panel_width(int vector_bits) { return vector_bits == 512 && has_avx512() ? WIDE_PANEL : PANEL; }
 
 // Panels per block: a point's slice of V (C x Tb floats) stays in the core's L2 cache while each
 // group of output channels runs over it.
@@ -109,8 +116,8 @@ static void weights_scalar(const float *w, float *u, int channels, int out_chann
     }
 }
 
-size_t chorus_winograd_scratch(int images, int channels, int height, int width, int out_channels) {
-    const int panel = panel_width();
+size_t chorus_winograd_scratch(int images, int channels, int height, int width, int out_channels, int vector_bits) {
+    const int panel = panel_width(vector_bits);
     const size_t tb = (size_t)block_panels(channels, panel) * panel;
     const size_t padded = (size_t)chunk_images(channels, height, width, images, panel) * channels * padded_height(height) * padded_width(width);
     return padded + LANES + POINTS * point_stride((size_t)channels * tb) + POINTS * point_stride((size_t)out_channels * tb);
@@ -382,11 +389,11 @@ AVX2 static void weights_avx2(const float *w, float *u, int channels, int out_ch
 }
 
 AVX2 static void convolve_avx2(const float *x, const float *u, const float *bias, int relu, float *y, float *scratch,
-                                int first, int count, int images, int channels, int height, int width, int out_channels) {
+                                int first, int count, int images, int channels, int height, int width, int out_channels, int vector_bits) {
     const int th = tiles_along(height), tw = tiles_along(width), per_image = th * tw;
     const int hp = padded_height(height), wp = padded_width(width);
     const size_t plane = (size_t)hp * wp, out_plane = (size_t)height * width;
-    const int panel = panel_width(), target = block_panels(channels, panel), chunk = chunk_images(channels, height, width, images, panel);
+    const int panel = panel_width(vector_bits), target = block_panels(channels, panel), chunk = chunk_images(channels, height, width, images, panel);
     const int tb_max = target * panel;
     float *xp = scratch;
     float *v = xp + (size_t)chunk * channels * plane + LANES;  // rows are loaded 8 floats wide: 2 past the last
@@ -504,12 +511,12 @@ void chorus_winograd_weights(const float *w, float *u, int channels, int out_cha
 }
 
 void chorus_winograd_convolve(const float *x, const float *u, const float *bias, int relu, float *y, float *scratch,
-                              int first, int count, int images, int channels, int height, int width, int out_channels) {
+                              int first, int count, int images, int channels, int height, int width, int out_channels, int vector_bits) {
 #ifdef CHORUS_X86
-    convolve_avx2(x, u, bias, relu, y, scratch, first, count, images, channels, height, width, out_channels);
+    convolve_avx2(x, u, bias, relu, y, scratch, first, count, images, channels, height, width, out_channels, vector_bits);
 #else
     (void)x; (void)u; (void)bias; (void)relu; (void)y; (void)scratch; (void)first; (void)count; (void)images;
-    (void)channels; (void)height; (void)width; (void)out_channels;
+    (void)channels; (void)height; (void)width; (void)out_channels; (void)vector_bits;
     abort();
 #endif
 }

@@ -55,7 +55,8 @@ public enum OpenCLPlatforms {
                 let gmem: cl_ulong = try deviceValue(device, cl_device_info(CL_DEVICE_GLOBAL_MEM_SIZE))
                 let lmem: cl_ulong = try deviceValue(device, cl_device_info(CL_DEVICE_LOCAL_MEM_SIZE))
                 let wg: Int = try deviceValue(device, cl_device_info(CL_DEVICE_MAX_WORK_GROUP_SIZE))
-                let vector: cl_uint = try deviceValue(device, cl_device_info(CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT))
+                // 0 where a driver does not answer: the defaults then take the narrower panels.
+                let vector: cl_uint = (try? deviceValue(device, cl_device_info(CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT))) ?? 0
                 result.append(OpenCLDeviceInfo(
                     index: result.count, platformName: platformName,
                     name: try deviceString(device, cl_device_info(CL_DEVICE_NAME)),

@@ -49,12 +49,13 @@ enum WinogradConvolution {
             chorus_winograd_weights(w, u, Int32(channels), Int32(outChannels), dataGradient ? 1 : 0, Int32(first), Int32(last - first))
         }
         let parts = max(1, min(threads, images))
-        let perPart = chorus_winograd_scratch(Int32(images), Int32(channels), Int32(height), Int32(width), Int32(outChannels))
+        let vectors = chorus_winograd_vector_bits()  // read once: the scratch's size and the calls' layout follow it
+        let perPart = chorus_winograd_scratch(Int32(images), Int32(channels), Int32(height), Int32(width), Int32(outChannels), vectors)
         let scratch = Storage(hostCount: parts * perPart, pool: pool), s = scratch.host!
         CoreTeam.forEach(parts, threads: threads) { p in
             let first = images * p / parts, last = images * (p + 1) / parts
             chorus_winograd_convolve(x, u, bias, relu ? 1 : 0, y, s + p * perPart, Int32(first), Int32(last - first),
-                                     Int32(images), Int32(channels), Int32(height), Int32(width), Int32(outChannels))
+                                     Int32(images), Int32(channels), Int32(height), Int32(width), Int32(outChannels), vectors)
         }
         withExtendedLifetime((weights, scratch)) {}
     }

@@ -258,15 +258,17 @@ final class WinogradTests: XCTestCase {
     /// Where the CPU has AVX-512, the products run in it (panels of 48 tiles, 8 x 48 and 4 x 48
     /// register blocks) and, limited to AVX2, in panels of 24 (4 x 24): each output adds the same
     /// products in the same order either way, so the two give the same bits, forward and data
-    /// gradient, on every shape (partial panels, output channels in fours but not eights), and
-    /// through the backend too. The forward test above checks against float64 whichever ran.
+    /// gradient, on every shape (partial panels, output channels in fours but not eights) and on
+    /// one large enough that each core's share of 48-wide panels spans several blocks and chunks
+    /// of images, with 8 x 48 and 4 x 48 blocks side by side (40 images of 64 channels, 30 x 30,
+    /// 12 outputs). The other tests check against float64 whichever width ran.
     func testAVX512ProductsGiveTheAVX2Bits() throws {
         try requireWinograd()
         guard WinogradConvolution.vectorBits == 512 else {
             throw XCTSkip("this CPU has no AVX-512: the Winograd products run in AVX2 only (checked against float64 by the other tests)")
         }
         defer { WinogradConvolution.limitVectors(512) }
-        for (n, c, h, w, o) in shapes {
+        for (n, c, h, w, o) in shapes + [(40, 64, 30, 30, 12)] {
             let x = rng.uniform(n * c * h * w), wt = weights(o, c), bias = rng.uniform(o)
             for dataGradient in [false, true] {
                 // The data gradient's weights are the layer's [c][o][3][3]: its outputs are c channels.

@@ -41,7 +41,7 @@ int chorus_winograd_vector_bits(void);
 
 /// 256: the products run in AVX2 even where AVX-512 is present (for tests, which check that both
 /// give the same bits, and benchmarks, which time both in one run); 512: the widest there is.
-/// Set it before sizing scratch (chorus_winograd_scratch) for the calls that use it.
+/// Takes effect through chorus_winograd_vector_bits, whose value callers pass on.
 void chorus_winograd_limit_vectors(int bits);
 
 /// Floats of transformed weights (36 x channels x out_channels).
@@ -54,14 +54,15 @@ size_t chorus_winograd_weights_size(int channels, int out_channels);
 /// groups), four channels each (threads split the groups).
 void chorus_winograd_weights(const float *w, float *u, int channels, int out_channels, int data_gradient, int first_group, int groups);
 
-/// Floats of scratch one thread's call of chorus_winograd_convolve needs.
-size_t chorus_winograd_scratch(int images, int channels, int height, int width, int out_channels);
+/// Floats of scratch one thread's call of chorus_winograd_convolve needs, its products in vectors
+/// of vector_bits (chorus_winograd_vector_bits; the same value as the calls that use it).
+size_t chorus_winograd_scratch(int images, int channels, int height, int width, int out_channels, int vector_bits);
 
 /// y[n][k] = relu?(bias[k] + sum over c of conv3x3(x[n][c], w[k][c])) for images [first, first + count)
 /// of x [images][channels][height][width]; y is [images][out_channels][height][width]. u from
 /// chorus_winograd_weights; bias may be NULL (0). Only where chorus_winograd_supported.
 void chorus_winograd_convolve(const float *x, const float *u, const float *bias, int relu, float *y, float *scratch,
-                              int first, int count, int images, int channels, int height, int width, int out_channels);
+                              int first, int count, int images, int channels, int height, int width, int out_channels, int vector_bits);
 
 /// The weight gradient by Winograd F(4x4, 3x3), in chunks of images: for each chunk, pad (split
 /// between parts: images), transform (split between parts: tiles), then 36 matrix products
