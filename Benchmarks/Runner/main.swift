@@ -107,17 +107,16 @@ if args.first == "winograd-vectors" {
     let peak = TensorBenchmarks.cpuPeak().gflops
     print(String(format: "measured peak: %.1f GFLOP/s", peak))
     for s in TensorBenchmarks.resnet18Convolutions where s.k == 3 && s.s == 1 {
-        var best: [Int: (forward: Double, backward: Double)] = [:]
+        var best: [Int: (forward: Double, backward: Double)] = [:], flops = 0.0
         for _ in 0..<3 {
             for bits in [256, 512] {
                 CPUBackend.limitWinogradVectors(bits)
                 let r = try TensorBenchmarks.convolutionDirections(.cpuWinograd, batch: batch, layers: [s])[0]
                 let old = best[bits] ?? (.infinity, .infinity)
                 best[bits] = (min(old.forward, r.forward), min(old.backward, r.backward))
-                CPUBackend.limitWinogradVectors(512)
+                flops = r.flops
             }
         }
-        let flops = 2.0 * Double(batch * s.o * s.h * s.h * s.c * 9)
         let line = [256, 512].map { bits in
             String(format: "%@: fwd %.1f ms (%.0f%% of peak) bwd %.1f ms (%.0f%%)", bits == 256 ? "AVX2" : "AVX-512", best[bits]!.forward * 1e3,
                    100 * flops / best[bits]!.forward / 1e9 / peak, best[bits]!.backward * 1e3, 200 * flops / best[bits]!.backward / 1e9 / peak)

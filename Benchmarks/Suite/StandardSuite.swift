@@ -20,8 +20,7 @@ public enum StandardSuite {
         let peak = TensorBenchmarks.cpuPeak()
         results.append(BenchmarkResult(name: "CPU single-precision peak (measured, \(peak.isa), \(Machine.usableCores) cores)", device: "host", value: peak.gflops, unit: "GFLOP/s"))
         log(String(format: "CPU peak: %.1f GFLOP/s (%@ on %d cores, measured)", peak.gflops, peak.isa, Machine.usableCores))
-        let vectors = CPUBackend.winogradVectorBits
-        log("CPU kernels: OpenBLAS \(CPUBackend.blasKernels); Winograd products " + (vectors == 512 ? "AVX-512" : vectors == 256 ? "AVX2" : "not run"))
+        log("CPU kernels: \(CPUBackend.kernelsDescription)")
         let bandwidth = TensorBenchmarks.memoryBandwidth(floats: quick ? 8 << 20 : 32 << 20)
         results.append(BenchmarkResult(name: "memory bandwidth (measured, triad, \(Machine.usableCores) cores)", device: "host", value: bandwidth, unit: "GB/s"))
         log(String(format: "memory bandwidth: %.1f GB/s (triad on %d cores, measured)", bandwidth, Machine.usableCores))

@@ -253,40 +253,34 @@ AVX2 static void product_4x24(int channels, const float *u, const float *v, floa
 
 #define AVX512 __attribute__((target("avx512f")))
 
-// m[4][ldm] = u[C][4] x v[C][48]: four output channels by 48 tiles, in 12 AVX-512 accumulators
-// (output channels in fours but not eights).
-AVX512 static void product_4x48(int channels, const float *u, const float *v, float *m, int ldm) {
-    __m512 s[4][3];
-    for (int kk = 0; kk < 4; kk++) s[kk][0] = s[kk][1] = s[kk][2] = _mm512_setzero_ps();
-    for (int c = 0; c < channels; c++, u += 4, v += WIDE_PANEL) {
-        const __m512 v0 = _mm512_loadu_ps(v), v1 = _mm512_loadu_ps(v + 16), v2 = _mm512_loadu_ps(v + 32);
-        for (int kk = 0; kk < 4; kk++) {
-            const __m512 b = _mm512_set1_ps(u[kk]);
-            s[kk][0] = _mm512_fmadd_ps(v0, b, s[kk][0]);
-            s[kk][1] = _mm512_fmadd_ps(v1, b, s[kk][1]);
-            s[kk][2] = _mm512_fmadd_ps(v2, b, s[kk][2]);
-        }
-    }
-    for (int kk = 0; kk < 4; kk++)
-        for (int j = 0; j < 3; j++) _mm512_storeu_ps(m + (size_t)kk * ldm + 16 * j, s[kk][j]);
-}
-
-// m[8][ldm] = two groups of four output channels (u, and ub = u + 4 C: U's next group) by 48
-// tiles, in 24 of the 32 AVX-512 registers: each row of v loaded once feeds 24 products.
-AVX512 static void product_8x48(int channels, const float *u, const float *ub, const float *v, float *m, int ldm) {
+// m[rows][ldm] = U x V for rows (4 or 8) output channels by 48 tiles: u holds the first group of
+// four ([C][4]), ub the next (U's next group, u + 4 C; unused for 4 rows). rows * 3 AVX-512
+// accumulators; for 8 rows, 24 of the 32 registers, each row of v loaded once feeding 24 products.
+// Inlined into the two entry points below with rows a constant, so its loops unroll.
+AVX512 static inline __attribute__((always_inline)) void product_x48(int rows, int channels, const float *u, const float *ub,
+                                                                   const float *v, float *m, int ldm) {
     __m512 s[8][3];
-    for (int kk = 0; kk < 8; kk++) s[kk][0] = s[kk][1] = s[kk][2] = _mm512_setzero_ps();
+    for (int kk = 0; kk < rows; kk++) s[kk][0] = s[kk][1] = s[kk][2] = _mm512_setzero_ps();
     for (int c = 0; c < channels; c++, u += 4, ub += 4, v += WIDE_PANEL) {
         const __m512 v0 = _mm512_loadu_ps(v), v1 = _mm512_loadu_ps(v + 16), v2 = _mm512_loadu_ps(v + 32);
-        for (int kk = 0; kk < 8; kk++) {
+        for (int kk = 0; kk < rows; kk++) {
             const __m512 b = _mm512_set1_ps(kk < 4 ? u[kk] : ub[kk - 4]);
             s[kk][0] = _mm512_fmadd_ps(v0, b, s[kk][0]);
             s[kk][1] = _mm512_fmadd_ps(v1, b, s[kk][1]);
             s[kk][2] = _mm512_fmadd_ps(v2, b, s[kk][2]);
         }
     }
-    for (int kk = 0; kk < 8; kk++)
+    for (int kk = 0; kk < rows; kk++)
         for (int j = 0; j < 3; j++) _mm512_storeu_ps(m + (size_t)kk * ldm + 16 * j, s[kk][j]);
+}
+
+AVX512 static void product_8x48(int channels, const float *u, const float *ub, const float *v, float *m, int ldm) {
+    product_x48(8, channels, u, ub, v, m, ldm);
+}
+
+// Output channels in fours but not eights: the last four.
+AVX512 static void product_4x48(int channels, const float *u, const float *v, float *m, int ldm) {
+    product_x48(4, channels, u, u, v, m, ldm);
 }
 
 // The products of one point for every output channel and the block's panels: M[K][Tb] = U[K][C] V[C][Tb].

@@ -279,6 +279,12 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     /// Winograd does not run here).
     public static var winogradVectorBits: Int { WinogradConvolution.vectorBits }
 
+    /// The kernels the CPU fallback's products run on, as `train-gpu devices` and `bench` print them.
+    public static var kernelsDescription: String {
+        let vectors = winogradVectorBits
+        return "OpenBLAS \(blasKernels); Winograd products " + (vectors == 512 ? "AVX-512" : vectors == 256 ? "AVX2" : "not run on this CPU")
+    }
+
     /// Keeps the Winograd products to AVX2 (256) or lets them use AVX-512 where present (512), for
     /// benchmarks that time both in one run. Paths already chosen stay chosen.
     public static func limitWinogradVectors(_ bits: Int) { WinogradConvolution.limitVectors(bits) }

@@ -64,15 +64,14 @@ final class ConvolutionChoices: @unchecked Sendable {
     /// the new kernels.
     static let nativePathRevision = 5
 
-    /// The file for this machine: CPU model, oneDNN version, native-path revision and the Winograd
-    /// products' vector width in the name, in the kernel cache.
+    /// The file for this machine: CPU model (which also decides the Winograd products' vector
+    /// width), oneDNN version and native-path revision in the name, in the kernel cache.
     static func machineFile(oneDNNVersion: String) -> String? {
         guard let dir = KernelCache.directory else { return nil }
         let model = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
             .split(separator: "\n").first { $0.hasPrefix("model name") }?
             .split(separator: ":", maxSplits: 1).last?.trimmingCharacters(in: .whitespaces) ?? "unknown-cpu"
-        let vectors = WinogradConvolution.vectorBits
-        let hash = SHA256.hex(Array("\(model)|oneDNN \(oneDNNVersion)|native \(nativePathRevision)|winograd \(vectors)".utf8)).prefix(16)
+        let hash = SHA256.hex(Array("\(model)|oneDNN \(oneDNNVersion)|native \(nativePathRevision)".utf8)).prefix(16)
         return dir + "/cpu-convolutions-\(hash).json"
     }
 

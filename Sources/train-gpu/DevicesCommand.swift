@@ -53,8 +53,6 @@ struct DevicesCommand: ParsableCommand {
               + (kept.oneDNN + kept.im2col + kept.winograd == 0 ? "none measured yet"
                  : "\(kept.oneDNN) shapes chose oneDNN, \(kept.im2col) im2col, \(kept.winograd) Winograd")
               + (kept.file.map { " (\($0))" } ?? ""))
-        let vectors = CPUBackend.winogradVectorBits
-        print("      kernels: OpenBLAS \(CPUBackend.blasKernels); Winograd products "
-              + (vectors == 512 ? "AVX-512" : vectors == 256 ? "AVX2" : "not run on this CPU"))
+        print("      kernels: \(CPUBackend.kernelsDescription)")
     }
 }
