@@ -9,7 +9,7 @@ import Tensor
 // `chorus-bench resnet [DEVICE] [BATCH] [ARCH]` measures network training and inference throughput;
 // `chorus-bench spectrogram [--quick]` runs only the spectrogram benchmarks;
 // `chorus-bench gemm [SIZES] [DEVICE]` times square products beside OpenBLAS;
-// `chorus-bench conv [BATCH] [DEVICE,DEVICE... [--kernels]]` times ResNet18's convolution layers (CPU paths, or devices side by side);
+// `chorus-bench conv [BATCH] [DEVICE,DEVICE... [--kernels]]` times ResNet18's convolution layers (CPU paths and PyTorch's, or devices side by side);
 // `chorus-bench recipe-dataset --dataset R1|R2|R3 [--seed N] [--backgrounds DIR] --out DIR` writes a
 // recipe-check dataset (Benchmarks/recipe/README.md);
 // `chorus-bench hash FILE...` times provenance hashing against sha256sum in the same run.
@@ -97,6 +97,9 @@ if args.first == "conv" {
     let results = try [Device.cpu, .cpuOneDNN, .cpuWinograd, .cpuIm2col].flatMap { try TensorBenchmarks.convolutions($0, batch: batch) }
     print(formatTable(results))
     for r in results where r.unit == "GFLOP/s" { print(String(format: "%@ %@: %.0f%% of peak", r.name, r.device, 100 * r.value / peak.gflops)) }
+    // The same layers in PyTorch, same run, when Benchmarks/reference/.venv has torch.
+    _ = StandardSuite.layerReference(PyTorchReference.find(python: nil), chorus: results.filter { $0.device == Device.cpu.identifier }, batch: batch,
+                                     peak: peak.gflops, device: .cpu) { print($0) }
     exit(0)
 }
 if args.first == "winograd-vectors" {

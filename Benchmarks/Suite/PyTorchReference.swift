@@ -30,9 +30,29 @@ public struct PyTorchReference: Sendable {
 
     /// Training and inference samples/s of `architecture` ("resnet18" or "small") at `batch`, on `threads` threads.
     public func measure(architecture: String, batch: Int, threads: Int) throws -> Figures {
+        try run(["\(batch)", architecture, "\(threads)"], as: Figures.self)
+    }
+
+    public struct LayerFigures: Decodable, Sendable {
+        public let version: String
+        public let threads: Int
+        /// GFLOP/s of each layer alone, forward and backward, by the layer's name.
+        public let layers: [String: Double]
+    }
+
+    /// Each convolution layer alone in PyTorch, forward and backward, timed as
+    /// `TensorBenchmarks.convolutions` times Chorus's: GFLOP/s by layer name.
+    public func measureLayers(_ layers: [TensorBenchmarks.ConvolutionLayer], batch: Int, threads: Int) throws -> LayerFigures {
+        let shapes = layers.map { ["name": $0.name, "c": $0.c, "h": $0.h, "o": $0.o, "k": $0.k, "s": $0.s, "p": $0.p] as [String: Any] }
+        let json = String(decoding: try JSONSerialization.data(withJSONObject: shapes), as: UTF8.self)
+        return try run(["\(batch)", "layers", "\(threads)", json], as: LayerFigures.self)
+    }
+
+    /// Runs the script with `arguments` and decodes the JSON on its last line of output.
+    private func run<Figures: Decodable>(_ arguments: [String], as: Figures.Type) throws -> Figures {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: python)
-        p.arguments = [script, "\(batch)", architecture, "\(threads)"]
+        p.arguments = [script] + arguments
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err

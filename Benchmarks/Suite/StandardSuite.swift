@@ -53,6 +53,9 @@ public enum StandardSuite {
                     results.append(BenchmarkResult(name: r.name + " share of peak", device: d.identifier, value: 100 * r.value / peak.gflops, unit: "% of peak"))
                 }
             }
+            if d === Device.cpu, let pytorch {
+                results += layerReference(pytorch, chorus: figures, batch: batch, peak: peak.gflops, device: d, log: log)
+            }
         }
         for d in devices {
             guard let cl = d.backend as? OpenCLBackend, !cl.convolutionPaths.paths.isEmpty else { continue }
@@ -140,6 +143,31 @@ public enum StandardSuite {
             }
         }
         results += try spectrograms(devices: devices, quick: quick, log: log)
+        return results
+    }
+
+    /// The same convolution layers alone in PyTorch, in the same run: GFLOP/s, share of the
+    /// measured peak, and the CPU fallback's ratio to it (`chorus`: its `convolutions` figures).
+    public static func layerReference(_ pytorch: Result<PyTorchReference, BenchmarkError>, chorus: [BenchmarkResult], batch: Int, peak: Double,
+                               device: Device, log: (String) -> Void) -> [BenchmarkResult] {
+        let layers = TensorBenchmarks.resnet18Convolutions
+        let ref: PyTorchReference.LayerFigures
+        do {
+            ref = try pytorch.get().measureLayers(layers, batch: batch, threads: Machine.usableCores)
+        } catch {
+            log("\(error)")
+            return []
+        }
+        var results: [BenchmarkResult] = []
+        for layer in layers {
+            let name = "conv2d fwd+bwd \(layer.name) b\(batch)"
+            guard let theirs = ref.layers[layer.name], let ours = chorus.first(where: { $0.name == name })?.value else { continue }
+            results.append(BenchmarkResult(name: "\(name) PyTorch \(ref.version) CPU (\(ref.threads) threads)", device: "host", value: theirs, unit: "GFLOP/s"))
+            results.append(BenchmarkResult(name: "\(name) PyTorch share of peak", device: "host", value: 100 * theirs / peak, unit: "% of peak"))
+            results.append(BenchmarkResult(name: "\(name) ratio to PyTorch CPU", device: device.identifier, value: ours / theirs, unit: "x"))
+            log(String(format: "%@ PyTorch %@: %.1f GFLOP/s, %.0f%% of peak (Chorus %.1f, %.0f%%: %.2fx)", name, ref.version, theirs, 100 * theirs / peak,
+                       ours, 100 * ours / peak, ours / theirs))
+        }
         return results
     }
 

@@ -5,6 +5,12 @@ Not a Chorus dependency. `train-gpu bench` runs it in the same run as its own fi
 Benchmarks/reference/.venv (Benchmarks/reference/make-venv) has torch; by hand:
     python3 Benchmarks/reference/pytorch_resnet18.py BATCH [resnet18|small] [THREADS]
 The last line printed is JSON: {"architecture", "batch", "threads", "training", "inference"} (samples/s).
+
+With `layers` instead of an architecture, and a fourth argument listing convolution shapes as JSON
+([{"name", "c", "h", "o", "k", "s", "p"}], C input channels of H x H, O outputs, K x K windows,
+stride S, padding P), it times each layer alone as `chorus-bench conv` times Chorus's: the forward,
+then the backward (data and weight gradients), each the fastest of three after two untimed runs.
+The last line is JSON: {"layers": {name: GFLOP/s of forward + backward}, "threads", "version"}.
 The networks are written out (torchvision's ResNet18 layer structure) so torchvision is not needed.
 """
 import json
@@ -53,11 +59,40 @@ def small(classes=5, channels=1):
     return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, classes))
 
 
+def layers(batch, shapes):
+    """GFLOP/s of each convolution layer alone, forward and backward (3 x the forward's operations)."""
+    torch.manual_seed(0)
+    out = {}
+
+    def fastest(body):
+        times = []
+        for _ in range(5):
+            t = time.perf_counter(); body(); times.append(time.perf_counter() - t)
+        return min(times[2:])
+
+    for s in shapes:
+        x = torch.rand(batch, s["c"], s["h"], s["h"], requires_grad=True)
+        conv = nn.Conv2d(s["c"], s["o"], s["k"], s["s"], s["p"], bias=False)
+        with torch.no_grad():
+            conv.weight.uniform_(-0.1, 0.1)
+        forward = fastest(lambda: conv(x))
+        y = conv(x)
+        dy = torch.rand_like(y)
+        backward = fastest(lambda: torch.autograd.grad(y, [x, conv.weight], dy, retain_graph=True))
+        oh = (s["h"] + 2 * s["p"] - s["k"]) // s["s"] + 1
+        flops = 2.0 * batch * s["o"] * oh * oh * s["c"] * s["k"] * s["k"]
+        out[s["name"]] = 3 * flops / (forward + backward) / 1e9
+        print(f"pytorch {s['name']} b{batch}: forward {forward * 1e3:.2f} ms, backward {backward * 1e3:.2f} ms, {out[s['name']]:.1f} GFLOP/s")
+    print(json.dumps({"layers": out, "batch": batch, "threads": torch.get_num_threads(), "version": torch.__version__}))
+
+
 def main():
     batch = int(sys.argv[1]) if len(sys.argv) > 1 else 32
     architecture = sys.argv[2] if len(sys.argv) > 2 else "resnet18"
     if len(sys.argv) > 3:
         torch.set_num_threads(int(sys.argv[3]))
+    if architecture == "layers":
+        return layers(batch, json.loads(sys.argv[4]))
     torch.manual_seed(0)
     net = {"resnet18": resnet18, "small": small}[architecture]()
     opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
