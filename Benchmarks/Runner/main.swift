@@ -12,8 +12,20 @@ import Tensor
 // `chorus-bench conv [BATCH] [DEVICE,DEVICE... [--kernels]]` times ResNet18's convolution layers (CPU paths and PyTorch's, or devices side by side);
 // `chorus-bench recipe-dataset --dataset R1|R2|R3 [--seed N] [--backgrounds DIR] --out DIR` writes a
 // recipe-check dataset (Benchmarks/recipe/README.md);
-// `chorus-bench hash FILE...` times provenance hashing against sha256sum in the same run.
+// `chorus-bench hash FILE...` times provenance hashing against sha256sum in the same run;
+// `chorus-bench peak` measures the CPU's peak; `chorus-bench conv-shapes` prints the conv shapes as JSON.
 let args = Array(CommandLine.arguments.dropFirst())
+if args.first == "peak" {
+    // chorus-bench peak: the CPU's measured single-precision peak (GFLOP/s) on the cores Chorus uses.
+    let peak = TensorBenchmarks.cpuPeak()
+    print(String(format: "%.1f GFLOP/s (%@, %d cores)", peak.gflops, peak.isa, Machine.usableCores))
+    exit(0)
+}
+if args.first == "conv-shapes" {
+    // chorus-bench conv-shapes: ResNet18's convolution shapes as JSON, as pytorch_resnet18.py's `layers` takes them.
+    print(try TensorBenchmarks.json(TensorBenchmarks.resnet18Convolutions))
+    exit(0)
+}
 if args.first == "hash" {
     let files = Array(args.dropFirst())
     guard !files.isEmpty else { print("usage: chorus-bench hash FILE..."); exit(64) }

@@ -43,9 +43,7 @@ public struct PyTorchReference: Sendable {
     /// Each convolution layer alone in PyTorch, forward and backward, timed as
     /// `TensorBenchmarks.convolutions` times Chorus's: GFLOP/s by layer name.
     public func measureLayers(_ layers: [TensorBenchmarks.ConvolutionLayer], batch: Int, threads: Int) throws -> LayerFigures {
-        let shapes = layers.map { ["name": $0.name, "c": $0.c, "h": $0.h, "o": $0.o, "k": $0.k, "s": $0.s, "p": $0.p] as [String: Any] }
-        let json = String(decoding: try JSONSerialization.data(withJSONObject: shapes), as: UTF8.self)
-        return try run(["\(batch)", "layers", "\(threads)", json], as: LayerFigures.self)
+        try run(["\(batch)", "layers", "\(threads)", try TensorBenchmarks.json(layers)], as: LayerFigures.self)
     }
 
     /// Runs the script with `arguments` and decodes the JSON on its last line of output.

@@ -91,6 +91,13 @@ public enum TensorBenchmarks {
         ("layer4 3x3", 512, 7, 512, 3, 1, 1),
     ]
 
+    /// `layers` as JSON, [{"name", "c", "h", "o", "k", "s", "p"}]: how
+    /// Benchmarks/reference/pytorch_resnet18.py (`layers`) and Benchmarks/onednn-kernels take them.
+    public static func json(_ layers: [ConvolutionLayer]) throws -> String {
+        let shapes = layers.map { ["name": $0.name, "c": $0.c, "h": $0.h, "o": $0.o, "k": $0.k, "s": $0.s, "p": $0.p] as [String: Any] }
+        return String(decoding: try JSONSerialization.data(withJSONObject: shapes, options: [.sortedKeys]), as: UTF8.self)
+    }
+
     /// conv2d forward and backward (input + weights) milliseconds per ResNet18 layer shape: the
     /// fastest of `repeats` runs after two untimed ones, as the devices are compared layer by layer,
     /// one after the other, on machines shared with other work. The first call of a shape chooses
