@@ -76,7 +76,7 @@ public enum OpenCLPlatforms {
         try check(clGetPlatformInfo(p, param, 0, nil, &size), "clGetPlatformInfo")
         var buf = [CChar](repeating: 0, count: size + 1)
         try check(clGetPlatformInfo(p, param, size, &buf, nil), "clGetPlatformInfo")
-        return String(cString: buf).trimmingCharacters(in: .whitespaces)
+        return String(nulTerminated: buf).trimmingCharacters(in: .whitespaces)
     }
 
     static func deviceString(_ d: cl_device_id, _ param: cl_device_info) throws -> String {
@@ -84,7 +84,7 @@ public enum OpenCLPlatforms {
         try check(clGetDeviceInfo(d, param, 0, nil, &size), "clGetDeviceInfo")
         var buf = [CChar](repeating: 0, count: size + 1)
         try check(clGetDeviceInfo(d, param, size, &buf, nil), "clGetDeviceInfo")
-        return String(cString: buf).trimmingCharacters(in: .whitespaces)
+        return String(nulTerminated: buf).trimmingCharacters(in: .whitespaces)
     }
 
     static func deviceValue<T>(_ d: cl_device_id, _ param: cl_device_info) throws -> T {
@@ -95,3 +95,10 @@ public enum OpenCLPlatforms {
     }
 }
 
+
+extension String {
+    /// The text of a C string an OpenCL query wrote into `buffer`, up to its first NUL.
+    init(nulTerminated buffer: [CChar]) {
+        self.init(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}

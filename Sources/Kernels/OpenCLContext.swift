@@ -174,7 +174,7 @@ public final class OpenCLContext: @unchecked Sendable {
         clGetProgramBuildInfo(program, info.deviceID, cl_program_build_info(CL_PROGRAM_BUILD_LOG), 0, nil, &size)
         var buf = [CChar](repeating: 0, count: size + 1)
         clGetProgramBuildInfo(program, info.deviceID, cl_program_build_info(CL_PROGRAM_BUILD_LOG), size, &buf, nil)
-        return String(cString: buf)
+        return String(nulTerminated: buf)
     }
 
     // MARK: Launching
