@@ -1,3 +1,4 @@
+import ChorusCore
 import Foundation
 
 /// How many negative clips (no class present) a balanced table keeps.
@@ -93,7 +94,9 @@ public struct Balancer: Sendable {
         let cap: Int
         switch negatives {
         case .keepAll: cap = negativeRows.count
-        case let .ratio(r): cap = min(negativeRows.count, Int((r * Double(positiveRows)).rounded(.down)))
+        case let .ratio(r):
+            // Compared before converting: r × positives may be far past Int.max; more than exist keeps them all.
+            cap = CheckedCount.exact(r * Double(positiveRows), rounding: .down, maximum: negativeRows.count) ?? negativeRows.count
         case let .count(n): cap = min(negativeRows.count, n)
         }
         let (keptNegatives, silentKept) = try chooseNegatives(negativeRows, cap: cap, random: &random, rms: rms)
@@ -136,14 +139,17 @@ public struct Balancer: Sendable {
 
     /// A larger balanced table than this per class is a mistake, not a dataset.
     public static let maximumSamplesPerClass = 1_000_000
+    /// More negatives per positive than this is a mistake (keeping every negative has its own option).
+    public static let maximumNegativesRatio = 1_000_000.0
 
     func validate() throws {
         if let n = samplesPerClass, n < 1 || n > Self.maximumSamplesPerClass {
             throw AnnotationsError.invalidParameter(name: "samples per class (--per-class)", reason: "\(n); it must be between 1 and \(Self.maximumSamplesPerClass)")
         }
         switch negatives {
-        case let .ratio(r) where !(r.isFinite && r >= 0):
-            throw AnnotationsError.invalidParameter(name: "negatives ratio", reason: "\(r); it must be ≥ 0 (1–2 is a good range)")
+        case let .ratio(r) where !(r.isFinite && r >= 0 && r <= Self.maximumNegativesRatio):
+            throw AnnotationsError.invalidParameter(name: "negatives ratio (--negatives-ratio)",
+                reason: "\(r); it must be between 0 and \(CheckedCount.formatNumber(Self.maximumNegativesRatio)) (1–2 is a good range; --keep-all-negatives keeps every negative)")
         case let .count(n) where n < 0:
             throw AnnotationsError.invalidParameter(name: "negatives count", reason: "\(n); it must be ≥ 0")
         default: break

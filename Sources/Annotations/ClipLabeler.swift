@@ -60,6 +60,7 @@ public struct ClipLabeler: Sendable {
     public func label(_ recordings: [AnnotatedRecording], clipDuration: Double, overlap: Double = 0,
                       finalClip: FinalClip = .none) throws -> ClipLabelTable {
         try validateParameters()
+        try ClipSchedule.validate(clipDuration: clipDuration, overlap: overlap)  // before the checks that compare with it
         if minimumFraction == nil && minimumOverlap > clipDuration {
             throw AnnotationsError.invalidParameter(name: "minimum label overlap (--min-overlap)",
                 reason: "\(minimumOverlap) s is longer than the clip (\(clipDuration) s), so no clip could ever be labelled positive")

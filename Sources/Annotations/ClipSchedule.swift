@@ -1,3 +1,4 @@
+import ChorusCore
 import Foundation
 
 /// What to do with the last clip when the recording does not end on a clip boundary.
@@ -29,26 +30,36 @@ public enum ClipSchedule {
     public static let roundingDecimals = 10
     /// More clips than this from one recording is a mistake (a day at 0.1 s steps is 864,000).
     public static let maximumClipsPerRecording = 2_000_000
+    /// A clip longer than a day is a mistake (and past about 1e298 s its end would round to infinity).
+    public static let maximumClipDuration = 86_400.0
+
+    /// Checks a clip duration and overlap (before any other parameter that depends on them):
+    /// the duration finite, > 0 and at most `maximumClipDuration`; the overlap finite, ≥ 0 and
+    /// shorter than the clip.
+    public static func validate(clipDuration: Double, overlap: Double = 0) throws {
+        guard clipDuration.isFinite, clipDuration > 0, clipDuration <= maximumClipDuration else {
+            throw AnnotationsError.invalidParameter(name: "clip duration (--clip-duration)",
+                reason: "\(clipDuration) s; it must be > 0 and at most \(CheckedCount.formatNumber(maximumClipDuration)) s (a day)")
+        }
+        guard overlap.isFinite, overlap >= 0, overlap < clipDuration else {
+            throw AnnotationsError.invalidParameter(name: "clip overlap (--clip-overlap)", reason: "\(overlap) s; it must be ≥ 0 and less than the clip duration (\(clipDuration) s)")
+        }
+    }
 
     public static func clips(duration: Double, clipDuration: Double, overlap: Double = 0,
                              finalClip: FinalClip = .none) throws -> [ClipWindow] {
+        try validate(clipDuration: clipDuration, overlap: overlap)
         guard duration.isFinite, duration >= 0 else {
             throw AnnotationsError.invalidParameter(name: "recording duration", reason: "\(duration) s; it must be a finite number ≥ 0")
         }
-        guard clipDuration.isFinite, clipDuration > 0 else {
-            throw AnnotationsError.invalidParameter(name: "clip duration", reason: "\(clipDuration) s; it must be > 0")
-        }
-        guard overlap.isFinite, overlap >= 0, overlap < clipDuration else {
-            throw AnnotationsError.invalidParameter(name: "clip overlap", reason: "\(overlap) s; it must be ≥ 0 and less than the clip duration (\(clipDuration) s)")
-        }
         let step = clipDuration - overlap
-        // numpy.arange(0, duration, step): ceil(duration / step) values i * step.
+        // numpy.arange(0, duration, step): ceil(duration / step) values i * step. Compared as a
+        // Double (it may be far past Int.max), converted only once within the limit.
         let exactCount = (duration / step).rounded(.up)
-        guard exactCount <= Double(maximumClipsPerRecording) else {
+        guard let count = CheckedCount.exact(exactCount, maximum: maximumClipsPerRecording) else {
             throw AnnotationsError.invalidParameter(name: "clip duration and overlap",
-                reason: "a \(duration) s recording in steps of \(step) s (clip duration \(clipDuration) s, overlap \(overlap) s) would make \(Int(exactCount)) clips; the limit is \(maximumClipsPerRecording) per recording. Use a longer clip duration or a smaller overlap")
+                reason: "a \(duration) s recording in steps of \(step) s (clip duration \(clipDuration) s, overlap \(overlap) s) would make \(CheckedCount.formatNumber(exactCount)) clips; the limit is \(maximumClipsPerRecording) per recording. Use a longer clip duration or a smaller overlap")
         }
-        let count = Int(exactCount)
         var clips: [ClipWindow] = []
         clips.reserveCapacity(count)
         for i in 0..<max(0, count) {

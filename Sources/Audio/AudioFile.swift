@@ -1,3 +1,4 @@
+import ChorusCore
 import CSndFile
 import Foundation
 
@@ -35,8 +36,9 @@ public enum AudioFile {
         guard offset.isFinite, offset >= 0 else {
             throw AudioError.invalidSlice(path: path, reason: "offset \(offset) s must be finite and >= 0")
         }
-        let startFrame = Int((offset * Double(info.sampleRate)).rounded())
-        guard startFrame <= info.frames else {
+        // Frame counts are compared before they become Ints: a huge offset or duration (1e300 s)
+        // is beyond the end, or clamped to it, never converted.
+        guard let startFrame = CheckedCount.exact(offset * Double(info.sampleRate), maximum: info.frames) else {
             throw AudioError.invalidSlice(path: path, reason: "offset \(offset) s is beyond the end of the file (\(formatDuration(info.duration)) s)")
         }
         var count = info.frames - startFrame
@@ -44,7 +46,8 @@ public enum AudioFile {
             guard duration.isFinite, duration >= 0 else {
                 throw AudioError.invalidSlice(path: path, reason: "duration \(duration) s must be finite and >= 0")
             }
-            count = min(count, Int((duration * Double(info.sampleRate)).rounded()))
+            // Clamped at the end of the file: anything longer (or too large for an Int) reads to the end.
+            if let wanted = CheckedCount.exact(duration * Double(info.sampleRate), maximum: count) { count = wanted }
         }
         // Headers of damaged or streamed files can claim absurd lengths; never try to allocate those.
         let maximumFrames = 1 << 34

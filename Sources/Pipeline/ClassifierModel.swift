@@ -54,7 +54,16 @@ public struct ClassifierModel {
               let pp = try? JSONDecoder().decode(Preprocessing.self, from: Data(text.utf8)) else {
             throw ModelError.invalidModelFile(path: path, reason: "no preprocessing recorded (not a Chorus model file?)")
         }
+        try checkPreprocessing(pp, path: path)
         return pp
+    }
+
+    /// A model file's preprocessing is checked as a command line's would be (a damaged or edited
+    /// file's 1e300 s clip would otherwise become an impossible allocation), the error naming the file.
+    static func checkPreprocessing(_ pp: Preprocessing, path: String) throws {
+        do { try pp.validate() } catch {
+            throw ModelError.invalidModelFile(path: path, reason: "its recorded preprocessing cannot be used: \(error)")
+        }
     }
 
     /// Loads a model file onto `device`, checking its format and version.
@@ -72,6 +81,7 @@ public struct ClassifierModel {
         let dec = JSONDecoder()
         guard let classesText = file.metadata["classes"], let classes = try? dec.decode([String].self, from: Data(classesText.utf8)) else { throw bad("no class list") }
         guard let ppText = file.metadata["preprocessing"], let pp = try? dec.decode(Preprocessing.self, from: Data(ppText.utf8)) else { throw bad("no preprocessing") }
+        try checkPreprocessing(pp, path: path)
         let loss = LossKind(rawValue: file.metadata["loss"] ?? "") ?? .bceWithLogits
         for (name, tensor) in file.tensors.sorted(by: { $0.key < $1.key }) where tensor.values.contains(where: { !$0.isFinite }) {
             throw bad("tensor \(name) holds NaN or infinite values (a diverged training run?); scores from it would be meaningless")

@@ -1,3 +1,4 @@
+import Audio
 import ChorusCore
 import Foundation
 #if canImport(Glibc)
@@ -34,9 +35,11 @@ public final class ClipAudioStore: @unchecked Sendable {
 
     deinit { if spillDescriptor >= 0 { close(spillDescriptor) } }
 
-    /// Samples of clip `i` as stored: the whole row (at least one clip duration; shorter audio is padded later).
+    /// Samples of clip `i`'s whole row (at least one clip duration), at most what is stored: audio
+    /// past the recording's end is not stored (`windows` pads it with zeros). `Int.max` for a row
+    /// too long for an Int (such a row fails when read).
     public func sampleCount(_ i: Int) -> Int {
-        Int((max(clips[i].end - clips[i].start, preprocessing.clipDuration) * Double(preprocessing.sampleRate)).rounded())
+        CheckedCount.exact(max(clips[i].end - clips[i].start, preprocessing.clipDuration) * Double(preprocessing.sampleRate)) ?? .max
     }
 
     /// Seconds by which a clip is longer than the clip duration (room for a random start).
@@ -59,7 +62,8 @@ public final class ClipAudioStore: @unchecked Sendable {
         let n = preprocessing.clipSamples, rate = Double(preprocessing.sampleRate)
         return rows.enumerated().map { k, row in
             guard let row else { return nil }
-            let first = min(row.count, Int(((offsets?[k] ?? 0) * rate).rounded()))
+            // Offsets past the stored audio (a long row's slack can be huge) read zeros; compared before converting.
+            let first = CheckedCount.exact(max(0, (offsets?[k] ?? 0) * rate), maximum: row.count) ?? row.count
             var w = Array(row[first..<min(row.count, first + n)])
             if w.count < n { w += [Float](repeating: 0, count: n - w.count) }
             return w
@@ -92,9 +96,17 @@ public final class ClipAudioStore: @unchecked Sendable {
                         let i = indices[todo[j]]
                         let clip = clips[i]
                         do {
+                            // A row may run past its recording's end by less than a clip (the last clip of
+                            // `labels --final-clip extend`); one that runs further would train on silence
+                            // (or claims 1e300 s) and is refused before decoding, naming the recording's length.
+                            let recording = try AudioFile.info(clip.file).duration
+                            guard clip.end <= recording + preprocessing.clipDuration else {
+                                throw PipelineError.incompatible("the row ends at \(CheckedCount.formatNumber(clip.end)) s, more than one clip (\(CheckedCount.formatNumber(preprocessing.clipDuration)) s) past the end of the recording (\(String(format: "%.3f", recording)) s)")
+                            }
+                            // Read up to the row's end (clamped at the recording's end) and not padded: `windows` pads.
                             var samples = try preprocessing.readClip(clip.file, start: clip.start, duration: max(clip.end - clip.start, preprocessing.clipDuration))
                             let want = sampleCount(i)
-                            if samples.count < want { samples += [Float](repeating: 0, count: want - samples.count) } else if samples.count > want { samples.removeLast(samples.count - want) }
+                            if samples.count > want { samples.removeLast(samples.count - want) }
                             rb[j] = samples
                         } catch { eb[j] = "\(error)" }
                         j += parts

@@ -18,13 +18,24 @@ public struct Preprocessing: Codable, Sendable, Equatable {
 
     public init() {}
 
+    /// Samples of one clip; valid (never traps) once `validate()` has passed.
     public var clipSamples: Int { Int((clipDuration * Double(sampleRate)).rounded()) }
+
+    /// The most samples one clip may have (256 MiB of Float32: 35 min at 32 kHz); every batch
+    /// holds a few of them per row, so larger clips are a mistake, refused before anything is
+    /// allocated.
+    public static let maximumClipSamples = 1 << 26
 
     public func validate() throws {
         guard sampleRate > 0, sampleRate <= Resampler.maximumSampleRate else {
             throw PipelineError.invalidParameter("--sample-rate must be between 1 and \(Resampler.maximumSampleRate) Hz, got \(sampleRate)")
         }
-        guard clipDuration > 0 else { throw PipelineError.invalidParameter("clip duration must be positive, got \(clipDuration)") }
+        guard clipDuration.isFinite, clipDuration > 0 else {
+            throw PipelineError.invalidParameter("--clip-duration must be a positive number of seconds, got \(clipDuration)")
+        }
+        _ = try CheckedCount.of(seconds: clipDuration, perSecond: Double(sampleRate), maximum: Self.maximumClipSamples) {
+            PipelineError.invalidParameter("--clip-duration is too long: \($0)")
+        }
         try spectrogram.validate()
         try image.validate()
         guard clipSamples >= spectrogram.windowSamples else {

@@ -176,11 +176,21 @@ public final class RunFolder {
 
     struct CheckpointState { var completedEpochs: Int; var bestEpoch: Int; var bestMAP: Double?; var history: [EpochMetrics] }
 
-    func loadCheckpoint(network: Network, optimizer: Optimizer) throws -> CheckpointState? {
+    /// - Parameters: epochs, stepsPerEpoch: the run's; the checkpoint's epoch and step counts must
+    ///   lie within them (a damaged or edited file's -5 or 100000 is refused, naming the file).
+    func loadCheckpoint(network: Network, optimizer: Optimizer, epochs: Int, stepsPerEpoch: Int) throws -> CheckpointState? {
         guard FileSystem.exists(checkpointPath) else { return nil }
         let file = try SafeTensorsFile.read(checkpointPath)
         guard file.metadata["format"] == "chorus-checkpoint", let done = file.metadata["completed_epochs"].flatMap(Int.init) else {
             throw ModelError.invalidModelFile(path: checkpointPath, reason: "not a Chorus checkpoint")
+        }
+        guard (0...epochs).contains(done) else {
+            throw ModelError.invalidModelFile(path: checkpointPath, reason: "completed_epochs is \(done), not within 0...\(epochs) (the run's --epochs); the checkpoint is damaged")
+        }
+        let steps = file.metadata["optimizer_steps"].flatMap(Int.init) ?? 0
+        let product = done.multipliedReportingOverflow(by: max(0, stepsPerEpoch)), maximumSteps = product.overflow ? Int.max : product.partialValue
+        guard (0...maximumSteps).contains(steps) else {
+            throw ModelError.invalidModelFile(path: checkpointPath, reason: "optimizer_steps is \(steps), not within 0...\(maximumSteps) (\(done) epochs of at most \(stepsPerEpoch) steps); the checkpoint is damaged")
         }
         var weights = SafeTensorsFile()
         var state: [String: [Float]] = [:]
@@ -190,7 +200,7 @@ public final class RunFolder {
         }
         try network.loadWeights(weights)
         try optimizer.loadState(state, parameters: network.parameters)
-        optimizer.stepCount = file.metadata["optimizer_steps"].flatMap(Int.init) ?? 0
+        optimizer.stepCount = steps
         let history = (try? JSONDecoder().decode([EpochMetrics].self, from: Data((file.metadata["history"] ?? "[]").utf8))) ?? []
         try appendLog("resumed after epoch \(done)")
         return CheckpointState(completedEpochs: done, bestEpoch: file.metadata["best_epoch"].flatMap(Int.init) ?? 0,

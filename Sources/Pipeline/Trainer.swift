@@ -198,7 +198,7 @@ public final class Trainer {
         var best: (epoch: Int, map: Double?) = (0, nil)
         // Rank 0 recorded the tables, so it checks them (its error stops every rank).
         if resume && writes && FileSystem.exists(run.checkpointPath) { try run.checkResume(configuration: configuration, classes: classes) }
-        if resume, let state = try run.loadCheckpoint(network: network, optimizer: optimizer) {
+        if resume, let state = try run.loadCheckpoint(network: network, optimizer: optimizer, epochs: configuration.epochs, stepsPerEpoch: batchesPerEpoch) {
             startEpoch = state.completedEpochs
             best = (state.bestEpoch, state.bestMAP)
             history = state.history

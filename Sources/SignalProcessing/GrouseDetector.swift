@@ -1,4 +1,5 @@
 import Audio
+import ChorusCore
 import Foundation
 
 /// Parameters of the accelerating-pulse (Ruffed Grouse drumming) detector; defaults are the
@@ -22,17 +23,26 @@ public struct GrouseParameters: Sendable, Equatable, Codable {
 
     public init() {}
 
+    /// The most samples one analysis window may have (2^24: 11.6 hours at 400 Hz); a window is
+    /// read and transformed whole, several arrays of its length at once.
+    public static let maximumWindowSamples = 1 << 24
+
     public func validate() throws {
-        guard sampleRate > 0 else { throw SignalProcessingError.invalidParameter(name: "sample rate", reason: "\(sampleRate) Hz must be positive") }
-        guard windowDuration.isFinite, windowDuration > 0, Int(windowDuration * Double(sampleRate)) >= 4 else {
-            throw SignalProcessingError.invalidParameter(name: "window duration", reason: "\(windowDuration) s must hold at least 4 samples at \(sampleRate) Hz")
+        guard sampleRate > 0, sampleRate <= Resampler.maximumSampleRate else {
+            throw SignalProcessingError.invalidParameter(name: "sample rate (--sample-rate)", reason: "\(sampleRate) Hz must be between 1 and \(Resampler.maximumSampleRate) Hz")
+        }
+        // Counted before anything is allocated (the reader's block is a whole window).
+        let windowSamples = try CheckedCount.of(seconds: windowDuration, perSecond: Double(sampleRate), rounding: .towardZero,
+                                                minimum: 4, maximum: Self.maximumWindowSamples) {
+            SignalProcessingError.invalidParameter(name: "window duration (--window-duration)", reason: $0)
         }
         guard centerFrequency.isFinite, centerFrequency > 0, 2 * centerFrequency <= Double(sampleRate) else {
             throw SignalProcessingError.invalidParameter(name: "center frequency", reason: "\(centerFrequency) Hz must be > 0 and at most half the sample rate (\(sampleRate) Hz)")
         }
         guard peakThreshold.isFinite else { throw SignalProcessingError.invalidParameter(name: "peak threshold", reason: "\(peakThreshold) must be finite") }
-        guard peakSeparation.isFinite, peakSeparation >= 0 else {
-            throw SignalProcessingError.invalidParameter(name: "peak separation", reason: "\(peakSeparation) s must be ≥ 0")
+        // At most a window: peaks further apart than that could never be in one window.
+        _ = try CheckedCount.of(seconds: peakSeparation, perSecond: Double(sampleRate), rounding: .toNearestOrEven, maximum: windowSamples) {
+            SignalProcessingError.invalidParameter(name: "peak separation (--peak-separation)", reason: $0 + "; peaks cannot be further apart than the analysis window (--window-duration)")
         }
         for (name, range) in [("dt range", sequences.dtRange), ("dy range", sequences.dyRange), ("d2y range", sequences.d2yRange),
                               ("duration range", sequences.durationRange), ("points range", sequences.pointsRange)] {
@@ -43,6 +53,7 @@ public struct GrouseParameters: Sendable, Equatable, Codable {
         guard sequences.maxSkip >= 0 else { throw SignalProcessingError.invalidParameter(name: "max skip", reason: "\(sequences.maxSkip) must be ≥ 0") }
     }
 
+    /// Valid (never traps) once `validate()` has passed.
     var windowSamples: Int { Int(windowDuration * Double(sampleRate)) }
 }
 

@@ -1,5 +1,6 @@
 import Annotations
 import Audio
+import ChorusCore
 import Foundation
 
 /// Everything RIBBIT needs to score a recording. Defaults follow OpenSoundscape 0.13's `ribbit`
@@ -58,10 +59,15 @@ public struct RibbitParameters: Sendable, Equatable, Codable {
         Double(sampleRate) / Double(windowSamples - overlapSamples)
     }
 
-    /// Amplitude samples per clip after zero padding: `Int(clipDuration · rate)`.
+    /// Amplitude samples per clip after zero padding: `Int(clipDuration · rate)` (`Int.max` when
+    /// not a count at all; `validate(sampleRate:)` refuses more than `maximumClipSamples`).
     public func clipSamples(sampleRate: Int) -> Int {
-        Int(clipDuration * amplitudeRate(sampleRate: sampleRate))
+        CheckedCount.exact(clipDuration * amplitudeRate(sampleRate: sampleRate), rounding: .towardZero) ?? .max
     }
+
+    /// The most amplitude samples one clip may have (64 MiB of Float32; 6.2 days at the default
+    /// 31.25 frames/s): each clip is zero-padded to this length in memory before its PSD.
+    public static let maximumClipSamples = 1 << 24
 
     /// Checks the parameters that do not depend on the audio.
     public func validate() throws {
@@ -71,11 +77,12 @@ public struct RibbitParameters: Sendable, Equatable, Codable {
         try signalBand.validate("signal band")
         for band in noiseBands { try band.validate("noise band") }
         try pulseRateRange.validate("pulse-rate range")
-        guard clipDuration.isFinite, clipDuration > 0 else {
-            throw SignalProcessingError.invalidParameter(name: "clip duration", reason: "\(clipDuration) s must be > 0")
+        guard clipDuration.isFinite, clipDuration > 0, clipDuration <= ClipSchedule.maximumClipDuration else {
+            throw SignalProcessingError.invalidParameter(name: "clip duration (--clip-duration)",
+                reason: "\(clipDuration) s must be > 0 and at most \(CheckedCount.formatNumber(ClipSchedule.maximumClipDuration)) s (a day)")
         }
         guard clipOverlap.isFinite, clipOverlap >= 0, clipOverlap < clipDuration else {
-            throw SignalProcessingError.invalidParameter(name: "clip overlap", reason: "\(clipOverlap) s must be ≥ 0 and below the clip duration (\(clipDuration) s)")
+            throw SignalProcessingError.invalidParameter(name: "clip overlap (--clip-overlap)", reason: "\(clipOverlap) s must be ≥ 0 and below the clip duration (\(clipDuration) s)")
         }
         if let segment = welchSegmentSamples, segment < 2 {
             throw SignalProcessingError.invalidParameter(name: "Welch segment", reason: "\(segment) samples; it must be at least 2")
@@ -101,9 +108,10 @@ public struct RibbitParameters: Sendable, Equatable, Codable {
         let rate = amplitudeRate(sampleRate: sampleRate)
         try pulseRateRange.validate("pulse-rate range", limit: rate / 2,
                                     limitName: "the amplitude series' Nyquist frequency (half of \(String(format: "%.3f", rate)) frames/s)")
-        let n = clipSamples(sampleRate: sampleRate)
-        guard n >= 2 else {
-            throw SignalProcessingError.invalidParameter(name: "clip duration", reason: "\(clipDuration) s holds \(n) amplitude samples at \(String(format: "%.3f", rate)) frames/s; at least 2 are needed")
+        // Counted before anything is allocated: each clip is padded to n samples in memory.
+        let n = try CheckedCount.of(seconds: clipDuration, perSecond: rate, unit: "amplitude samples", rateUnit: "frames/s", rounding: .towardZero,
+                                    minimum: 2, maximum: Self.maximumClipSamples) {
+            SignalProcessingError.invalidParameter(name: "clip duration (--clip-duration)", reason: $0)
         }
         if let segment = welchSegmentSamples, segment > n {
             throw SignalProcessingError.invalidParameter(name: "clip duration", reason: "\(clipDuration) s holds \(n) amplitude samples, fewer than the Welch segment of \(segment) samples; use longer clips or a shorter segment")

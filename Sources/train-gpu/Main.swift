@@ -5,6 +5,7 @@ import ChorusCore
 import Collectives
 import Foundation
 import Pipeline
+import SignalProcessing
 
 @main
 struct TrainGPU: ParsableCommand {
@@ -50,6 +51,7 @@ struct TrainGPU: ParsableCommand {
         case let e as PipelineError: if case let .invalidParameter(s) = e { return ValidationError(s) }
         case let e as AnnotationsError: if case .invalidParameter = e { return ValidationError(e.description) }
         case let e as AudioError: if case .invalidParameter = e { return ValidationError(e.description) }
+        case let e as SignalProcessingError: if case .invalidParameter = e { return ValidationError(e.description) }
         default: break
         }
         return nil
