@@ -41,6 +41,10 @@ public enum CSV {
     }
 
     public static func read(_ path: String, separator: Character = ",") throws -> [(line: Int, fields: [String])] {
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
+            throw ChorusFileError.cannotRead(path: path, reason: "is a folder, not a file")
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ChorusFileError.cannotRead(path: path, reason: "file not found or not readable")
         }

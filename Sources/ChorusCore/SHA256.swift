@@ -45,15 +45,25 @@ public struct SHA256: ~Copyable {
 
     public static func hex(string: String) -> String { hex(Array(string.utf8)) }
 
-    /// Hex digest of a file, read in 4 MiB blocks.
+    /// Hex digest of a file, read in 4 MiB blocks. A folder, a missing file or a read error is
+    /// thrown as `ChorusFileError.cannotRead` naming the path (never a trap).
     public static func hex(fileAt path: String) throws -> String {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
+            throw ChorusFileError.cannotRead(path: path, reason: "file not found")
+        }
+        if isFolder.boolValue { throw ChorusFileError.cannotRead(path: path, reason: "is a folder, not a file") }
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw ChorusFileError.cannotRead(path: path, reason: "file not found or not readable")
         }
         defer { try? handle.close() }
         var h = SHA256()
         while true {
-            let chunk = handle.readData(ofLength: 4 << 20)
+            // read(upToCount:) throws where readData(ofLength:) traps (a folder, an I/O error).
+            let chunk: Data
+            do { chunk = try handle.read(upToCount: 4 << 20) ?? Data() } catch {
+                throw ChorusFileError.cannotRead(path: path, reason: systemReason(error))
+            }
             if chunk.isEmpty { break }
             h.update(data: chunk)
         }

@@ -48,51 +48,80 @@ public struct SafeTensorsFile {
     public func write(to path: String) throws { try AtomicFile.write(try encode(), to: path) }
 
     public static func read(_ path: String) throws -> SafeTensorsFile {
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
+            throw ChorusFileError.cannotRead(path: path, reason: "is a folder, not a file")
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ChorusFileError.cannotRead(path: path, reason: "file not found or not readable")
         }
         return try decode(data, path: path)
     }
 
-    public static func decode(_ data: Data, path: String) throws -> SafeTensorsFile {
+    /// The bytes of one element of each dtype the reader converts.
+    static let elementSizes: [String: Int] = ["F32": 4, "F64": 8, "F16": 2, "BF16": 2, "I64": 8]
+    /// The largest header read (the format's own readers refuse 100 MB too).
+    static let maximumHeaderLength: UInt64 = 100_000_000
+
+    /// Decodes a safetensors file. Every size in the header is checked before it is used, with
+    /// overflow-checked arithmetic: a header that does not fit the file, a negative or huge
+    /// dimension, or data offsets that disagree with the shape and dtype are refused naming the
+    /// file and the tensor, never trusted.
+    public static func decode(_ input: Data, path: String) throws -> SafeTensorsFile {
         func bad(_ r: String) -> ModelError { .invalidModelFile(path: path, reason: r) }
-        guard data.count >= 8 else { throw bad("shorter than the 8-byte header length") }
+        // Indices below are from 0 (a slice of a larger Data keeps its parent's indices).
+        let data = input.startIndex == 0 ? input : Data(input)
+        guard data.count >= 8 else { throw bad("shorter than the 8-byte header length (\(data.count) bytes)") }
         let n = data.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }.littleEndian
-        guard n < 100_000_000, 8 + Int(n) <= data.count else { throw bad("header length \(n) exceeds the file size \(data.count)") }
-        let headerData = data.subdata(in: 8..<(8 + Int(n)))
+        guard n <= maximumHeaderLength else { throw bad("header length \(n) is over the \(maximumHeaderLength)-byte limit (not a safetensors file?)") }
+        let headerEnd = 8 + Int(n)  // n ≤ 10^8: no overflow
+        guard headerEnd <= data.count else { throw bad("header length \(n) exceeds the file size \(data.count)") }
+        let headerData = data.subdata(in: 8..<headerEnd)
         guard let json = try? JSONSerialization.jsonObject(with: headerData) as? [String: Any] else { throw bad("header is not a JSON object") }
         var file = SafeTensorsFile()
-        let body = data.subdata(in: (8 + Int(n))..<data.count)
-        for (name, value) in json {
+        let body = data.subdata(in: headerEnd..<data.count)
+        for name in json.keys.sorted() {
+            let value = json[name]!
             if name == "__metadata__" {
                 file.metadata = (value as? [String: String]) ?? [:]
                 continue
             }
             guard let entry = value as? [String: Any], let dtype = entry["dtype"] as? String,
                   let shape = entry["shape"] as? [Int], let offsets = entry["data_offsets"] as? [Int], offsets.count == 2 else {
-                throw bad("tensor '\(name)' has an incomplete header entry")
+                throw bad("tensor '\(name)' has an incomplete header entry (dtype, shape and data_offsets [start, end] of integers)")
             }
-            let count = shape.reduce(1, *)
+            guard let size = elementSizes[dtype] else { throw bad("tensor '\(name)' has unsupported dtype \(dtype)") }
+            let shapeText = "[" + shape.map(String.init).joined(separator: ", ") + "]"
+            if let d = shape.first(where: { $0 < 0 }) { throw bad("tensor '\(name)' has a negative dimension \(d) in its shape \(shapeText)") }
+            // Element count and byte size with overflow checks: a huge shape is refused, not trapped on.
+            var count = 1
+            for d in shape {
+                let (product, overflow) = count.multipliedReportingOverflow(by: d)
+                guard !overflow else { throw bad("tensor '\(name)' shape \(shapeText) has more elements than any file can hold") }
+                count = product
+            }
+            let (bytes, overflow) = count.multipliedReportingOverflow(by: size)
+            guard !overflow else { throw bad("tensor '\(name)' shape \(shapeText) of \(dtype) needs more bytes than any file can hold") }
             let (start, end) = (offsets[0], offsets[1])
-            guard start >= 0, end <= body.count, start <= end else { throw bad("tensor '\(name)' data [\(start), \(end)) is outside the file") }
+            guard start >= 0, start <= end, end <= body.count else {
+                throw bad("tensor '\(name)' data_offsets [\(start), \(end)) are outside the \(body.count) data bytes of the file")
+            }
+            guard end - start == bytes else {
+                throw bad("tensor '\(name)': shape \(shapeText) of \(dtype) needs \(bytes) bytes, data_offsets [\(start), \(end)) hold \(end - start)")
+            }
             let slice = body.subdata(in: start..<end)
             let values: [Float]
             switch dtype {
             case "F32":
-                guard slice.count == count * 4 else { throw bad("tensor '\(name)': \(slice.count) bytes for \(count) F32 values") }
                 values = slice.withUnsafeBytes { raw in (0..<count).map { Float(bitPattern: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self).littleEndian) } }
             case "F64":
-                guard slice.count == count * 8 else { throw bad("tensor '\(name)': \(slice.count) bytes for \(count) F64 values") }
                 values = slice.withUnsafeBytes { raw in (0..<count).map { Float(Double(bitPattern: raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self).littleEndian)) } }
             case "F16":
-                guard slice.count == count * 2 else { throw bad("tensor '\(name)': size mismatch") }
                 values = slice.withUnsafeBytes { raw in (0..<count).map { Float(Float16(bitPattern: raw.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self).littleEndian)) } }
             case "BF16":
-                guard slice.count == count * 2 else { throw bad("tensor '\(name)': size mismatch") }
                 values = slice.withUnsafeBytes { raw in (0..<count).map { Float(bitPattern: UInt32(raw.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self).littleEndian) << 16) } }
             case "I64":
                 // e.g. num_batches_tracked in PyTorch batch norms: kept as float.
-                guard slice.count == count * 8 else { throw bad("tensor '\(name)': size mismatch") }
                 values = slice.withUnsafeBytes { raw in (0..<count).map { Float(Int64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self))) } }
             default:
                 throw bad("tensor '\(name)' has unsupported dtype \(dtype)")

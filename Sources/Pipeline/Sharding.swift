@@ -137,6 +137,9 @@ public enum TableMerge {
     }
 
     /// The parts of a scores table (predict): rows in the run's file order, with the `.done` list.
+    /// Each part is checked whole first: its `.done` list names only its own files, its table
+    /// ends with a whole row, and each finished recording has exactly the rows of its clips (from
+    /// its duration and the record's clip settings), in order; a damaged part is refused.
     static func mergeScores(parts: [String], output: String, overwrite: Bool) throws -> Outcome {
         let decoder = JSONDecoder()
         var records: [(path: String, record: Predictor.ScoresRecord, index: Int, count: Int)] = []
@@ -163,21 +166,40 @@ public enum TableMerge {
         try checkComplete(records.map { ($0.path, $0.index, $0.count) }, output: output)
         let allFiles = first.record.allFiles ?? []
         let header = ["file", "start_time", "end_time"] + first.record.classes
+        guard let finalClip = FinalClip(rawValue: first.record.finalClip) else {
+            throw PipelineError.incompatible("merge: \(Provenance.sidecarPath(for: first.path)) records an unknown final clip '\(first.record.finalClip)'")
+        }
         var rowsByFile: [String: [[String]]] = [:], finished = Set<String>(), failures: [String: String] = [:]
         var rowCount = 0
-        let assignment = FileShard.parts(allFiles, count: first.count)
+        // Each recording's duration, read once: it decides the parts (as predict split them) and
+        // the clips, hence the rows, that a finished recording has.
+        let durations = allFiles.map { file in Result { try AudioFile.info(file).duration } }
+        let duration = Dictionary(zip(allFiles, durations), uniquingKeysWith: { a, _ in a })
+        let assignment = FileShard.assign(durations: durations.map { (try? $0.get()) ?? 0 }, count: first.count).map { $0.map { allFiles[$0] } }
         for r in records {
-            let assigned = assignment[r.index - 1]
-            let done = Set(((try? String(contentsOfFile: r.path + ".done", encoding: .utf8)) ?? "").split(separator: "\n").map(String.init))
+            let assigned = assignment[r.index - 1], mine = Set(assigned)
+            let shard = "\(r.index)/\(r.count)"
+            let done = try finishedFiles(of: r.path, shard: shard, assigned: mine)
             let failed = r.record.failures ?? [:]
             let unfinished = assigned.filter { !done.contains($0) && failed[$0] == nil }
             if !unfinished.isEmpty {
                 throw PipelineError.incompatible("merge: part \(r.index)/\(r.count) (\(r.path)) has not finished \(unfinished.count) of its \(assigned.count) files "
                                                  + "(first: \(unfinished[0])); run that part again with --resume")
             }
-            let rows = try CSV.read(r.path)
-            guard rows.first?.fields == header else { throw PipelineError.incompatible("merge: \(r.path) does not start with the header \(header.joined(separator: ","))") }
-            for row in rows.dropFirst() where done.contains(row.fields[0]) { rowsByFile[row.fields[0], default: []].append(row.fields); rowCount += 1 }
+            let rows = try verifiedRows(of: r.path, shard: shard, header: header)
+            var partRows: [String: [(line: Int, fields: [String])]] = [:]
+            for row in rows {
+                guard done.contains(row.fields[0]) else {
+                    throw damaged(r.path, line: row.line, "is a row of \(row.fields[0]), which \(r.path).done does not list as finished", shard: shard)
+                }
+                partRows[row.fields[0], default: []].append(row)
+            }
+            for file in assigned where done.contains(file) {
+                try checkClips(partRows[file] ?? [], of: file, duration: duration[file], in: r.path, shard: shard, record: r.record, finalClip: finalClip)
+                rowsByFile[file] = (partRows[file] ?? []).map(\.fields)
+                rowCount += partRows[file]?.count ?? 0
+            }
+            try checkSeal(of: r.path, shard: shard, rows: rows.count)
             finished.formUnion(done)
             failures.merge(failed) { a, _ in a }
         }
@@ -200,6 +222,104 @@ public enum TableMerge {
                                       (try encoder.encode(record), Provenance.sidecarPath(for: output))])
         return Outcome(parts: records.count, files: finished.count, rows: rowCount,
                        failures: allFiles.compactMap { f in failures[f].map { (file: f, reason: $0) } })
+    }
+
+    /// A damaged part: the part, the line, what is wrong, and what to do.
+    static func damaged(_ file: String, line: Int?, _ what: String, shard: String) -> PipelineError {
+        .incompatible("merge: \(file)\(line.map { " line \($0)" } ?? "") \(what); the part is damaged (cut off or changed since it was written): "
+                      + "score part \(shard) again (predict --shard \(shard) --overwrite) and merge again")
+    }
+
+    /// The files a scores part lists as finished in `<part>.done`: every entry one of the part's
+    /// own files, the list ending with an end of line (a cut-off entry is refused).
+    static func finishedFiles(of part: String, shard: String, assigned: Set<String>) throws -> Set<String> {
+        let path = part + ".done"
+        guard FileSystem.exists(path) else { return [] }
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw PipelineError.incompatible("merge: cannot read \(path), the list of \(part)'s finished files")
+        }
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        if let end = data.last, end != UInt8(ascii: "\n") { throw damaged(path, line: lines.count, "is cut off (no end of line)", shard: shard) }
+        var done = Set<String>()
+        for (i, file) in lines.enumerated() where !file.isEmpty {
+            guard assigned.contains(file) else {
+                throw damaged(path, line: i + 1, "lists \(file) as finished, which is not one of the files of part \(shard)", shard: shard)
+            }
+            done.insert(file)
+        }
+        return done
+    }
+
+    /// The rows of a scores part after its header, each with the header's columns, times and
+    /// scores that are numbers, and the last one ending with an end of line: a part cut off
+    /// mid-row (a full disk, a copy interrupted) is refused naming the line, never joined.
+    static func verifiedRows(of part: String, shard: String, header: [String]) throws -> [(line: Int, fields: [String])] {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: part, isDirectory: &isFolder) else { throw PipelineError.incompatible("merge: \(part) does not exist") }
+        guard !isFolder.boolValue else { throw PipelineError.incompatible("merge: \(part) is a folder, not a part file") }
+        guard let data = FileManager.default.contents(atPath: part) else { throw PipelineError.incompatible("merge: cannot read \(part)") }
+        guard let text = String(data: data, encoding: .utf8) else { throw damaged(part, line: nil, "is not UTF-8 text", shard: shard) }
+        let rows = CSV.parse(text)
+        guard let last = rows.last else { throw damaged(part, line: nil, "is empty (not even the header)", shard: shard) }
+        if data.last != UInt8(ascii: "\n") { throw damaged(part, line: last.line, "is cut off (no end of line)", shard: shard) }
+        guard rows[0].fields == header else {
+            throw PipelineError.incompatible("merge: \(part) does not start with the header \(header.joined(separator: ","))")
+        }
+        for row in rows.dropFirst() {
+            guard row.fields.count == header.count else {
+                throw damaged(part, line: row.line, "has \(row.fields.count) columns, the header \(header.count)", shard: shard)
+            }
+            if let bad = row.fields.dropFirst().first(where: { Double($0) == nil }) {
+                throw damaged(part, line: row.line, "has '\(bad)' where a number belongs", shard: shard)
+            }
+        }
+        return Array(rows.dropFirst())
+    }
+
+    /// A finished recording's rows in a scores part are the clips predict makes of it (its
+    /// duration, the record's clip duration, overlap and final clip): all of them, in order. A
+    /// part that lost rows (cut off at a row's end) or holds others is refused.
+    static func checkClips(_ rows: [(line: Int, fields: [String])], of file: String, duration: Result<Double, Error>?, in part: String,
+                           shard: String, record: Predictor.ScoresRecord, finalClip: FinalClip) throws {
+        let seconds: Double
+        do { seconds = try duration.map { try $0.get() } ?? 0 } catch {
+            throw PipelineError.incompatible("merge: cannot check the rows of \(file) in \(part): the recording cannot be read (\(error)); "
+                                             + "merge reads the run's recordings at the paths predict scored them from")
+        }
+        let clips: [ClipWindow]
+        do { clips = try ClipSchedule.clips(duration: seconds, clipDuration: record.clipDuration, overlap: record.clipOverlap, finalClip: finalClip) } catch {
+            throw PipelineError.incompatible("merge: \(Provenance.sidecarPath(for: part)): \(error)")
+        }
+        for (k, clip) in clips.enumerated() {
+            guard k < rows.count else {
+                let after = rows.last.map { "after line \($0.line) " } ?? ""
+                throw damaged(part, line: nil, "has \(rows.count) of the \(clips.count) rows of \(file) (\(formatSeconds(seconds)) s now), "
+                              + "\(after)the clip \(formatSeconds(clip.start))–\(formatSeconds(clip.end)) s is missing", shard: shard)
+            }
+            let (start, end) = (formatSeconds(clip.start), formatSeconds(clip.end))
+            guard rows[k].fields[1] == start, rows[k].fields[2] == end else {
+                throw damaged(part, line: rows[k].line, "is the clip \(rows[k].fields[1])–\(rows[k].fields[2]) s of \(file); "
+                              + "its row \(k + 1) is the clip \(start)–\(end) s", shard: shard)
+            }
+        }
+        if rows.count > clips.count {
+            throw damaged(part, line: rows[clips.count].line, "is a row too many of \(file): its \(formatSeconds(seconds)) s make \(clips.count) clips", shard: shard)
+        }
+    }
+
+    /// What a part's record may hold beyond `Predictor.ScoresRecord`, written once the part
+    /// finished: the SHA-256 of its table and its row count (checked when present).
+    struct Seal: Decodable { var tableSHA256: String?; var rows: Int? }
+
+    static func checkSeal(of part: String, shard: String, rows: Int) throws {
+        let recordPath = Provenance.sidecarPath(for: part)
+        guard let data = FileManager.default.contents(atPath: recordPath), let seal = try? JSONDecoder().decode(Seal.self, from: data) else { return }
+        if let expected = seal.rows, expected != rows {
+            throw damaged(part, line: nil, "has \(rows) rows, its record \(recordPath) \(expected)", shard: shard)
+        }
+        if let expected = seal.tableSHA256, let table = FileManager.default.contents(atPath: part), SHA256.hex(table) != expected {
+            throw damaged(part, line: nil, "is not the table its record \(recordPath) describes (SHA-256 differs)", shard: shard)
+        }
     }
 
     /// The parts of a ribbit or grouse table: each part's record lists its files (every input

@@ -11,7 +11,10 @@ struct MergeCommand: ParsableCommand {
         The result is byte for byte the table one process would have written: rows in the run's file order \
         (ribbit and grouse: sorted by file, as they write them), with its record (<out>.json) and, for \
         predict, its list of finished files. Parts of different tables, runs or settings, missing or \
-        duplicated parts, and parts that did not finish are refused. The parts are kept.
+        duplicated parts, parts that did not finish, and damaged parts are refused, naming the part and \
+        the line: a predict part must end with a whole row, each finished recording must have the rows \
+        of all its clips (merge reads the recordings' durations), and its .done list may name only its \
+        own files; ribbit and grouse parts must match the SHA-256 their record gives. The parts are kept.
         """)
 
     @Argument(help: "The part files (out.part-K-of-N.csv), all N of them.") var parts: [String]
