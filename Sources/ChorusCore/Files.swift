@@ -12,6 +12,8 @@ public enum ChorusFileError: Error, CustomStringConvertible, Equatable {
     case outputIsInput(path: String, parameter: String, input: String)
     /// An output that exists and may not be replaced.
     case outputExists(path: String, parameter: String, hint: String)
+    /// Two outputs of one command that are the same file (one would replace the other).
+    case outputsCollide(path: String, parameter: String, other: String)
     /// Another process is writing the same output.
     case locked(path: String, holder: String)
 
@@ -26,6 +28,8 @@ public enum ChorusFileError: Error, CustomStringConvertible, Equatable {
             return "\(parameter) \(path) is the input \(input); writing it would destroy the input. Choose another output path."
         case let .outputExists(path, parameter, hint):
             return "\(parameter) \(path) exists and holds finished work; \(hint)"
+        case let .outputsCollide(path, parameter, other):
+            return "\(parameter) \(path) is also \(other); one would replace the other. Choose another path for one of them."
         case let .locked(path, holder):
             return "\(path) is being written by \(holder); wait for it to finish or choose another output"
         }

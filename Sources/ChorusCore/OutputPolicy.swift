@@ -41,6 +41,141 @@ public enum OutputPolicy {
             throw ChorusFileError.outputExists(path: output, parameter: parameter, hint: hint)
         }
     }
+
+    /// The one check every command makes before it writes anything, over every file it will
+    /// write (its tables, their `.json` records and `.done` lists, reports, per-recording tables):
+    /// 1. no output is one of the inputs (the same path, or a symbolic or hard link to it), even
+    ///    with `overwrite`: give the inputs' own records too (`inputs(withRecordsOf:)`);
+    /// 2. no two outputs are the same file (`s.csv` and `s.tsv` would share the record `s.json`);
+    /// 3. the locks: each output marked `locks`, the `folder` written as a whole (evaluate's
+    ///    --out, a run folder), and the folder lock of any folder an output goes into that is
+    ///    written as a whole by another command (it holds a `.lock`: a run folder, an evaluation);
+    /// 4. unless `overwrite`, no output that exists and holds finished work.
+    /// Nothing is written but lock files.
+    public static func claim(_ outputs: [PlannedOutput], inputs: [String], overwrite: Bool,
+                             hint: String = "pass --overwrite to replace it, or choose another output", folder: String? = nil) throws {
+        let known = FileIdentities(inputs)
+        for output in outputs {
+            if let input = known.match(output.path) {
+                throw ChorusFileError.outputIsInput(path: output.path, parameter: output.parameter, input: input)
+            }
+        }
+        var seen = FileIdentities()
+        for output in outputs {
+            if let k = seen.match(output.path) {
+                throw ChorusFileError.outputsCollide(path: output.path, parameter: output.parameter, other: outputs[Int(k)!].parameter)
+            }
+            seen.add(output.path, as: String(seen.count))
+        }
+        if let folder { try OutputLock.acquire(for: folder, isFolder: true) }
+        var folders = Set<String>()
+        for output in outputs {
+            let dir = (canonicalPath(output.path) as NSString).deletingLastPathComponent
+            if folders.insert(dir).inserted && FileSystem.exists((dir as NSString).appendingPathComponent(".lock")) {
+                try OutputLock.acquire(for: dir, isFolder: true)
+            }
+            if output.locks { try OutputLock.acquire(for: output.path) }
+        }
+        if !overwrite {
+            for output in outputs where output.existingIsFinishedWork && FileSystem.exists(output.path) {
+                throw ChorusFileError.outputExists(path: output.path, parameter: output.parameter, hint: output.hint ?? hint)
+            }
+        }
+    }
+
+    /// Tables and, beside each, the files that belong to it: its record (`x.csv` → `x.json`) and a
+    /// scores table's list of finished files (`x.csv.done`), for `claim`'s inputs.
+    public static func inputs(withRecordsOf tables: [String]) -> [String] {
+        tables.flatMap { [$0, recordPath(of: $0), $0 + ".done"] }
+    }
+
+    /// `dir/name.csv` → `dir/name.json` (a name without extension, or a .json, gets `.json`
+    /// appended): where every table's record goes (the rule of `Provenance.sidecarPath`).
+    public static func recordPath(of table: String) -> String {
+        let ns = table as NSString
+        let ext = ns.pathExtension
+        if ext.isEmpty || ext.lowercased() == "json" { return table + ".json" }
+        return ns.deletingPathExtension + ".json"
+    }
+
+    /// Every file under `folder` (recursively), for a folder whose files are all inputs (a run
+    /// folder a model comes from); none when it is not a folder.
+    public static func files(inside folder: String) -> [String] {
+        guard FileSystem.isDirectory(folder), let e = FileManager.default.enumerator(atPath: folder) else { return [] }
+        var out: [String] = []
+        while let rel = e.nextObject() as? String {
+            let full = (folder as NSString).appendingPathComponent(rel)
+            if !FileSystem.isDirectory(full) { out.append(full) }
+        }
+        return out.sorted()
+    }
+
+    /// `files` with every file given twice (the same path written two ways, a symbolic or a hard
+    /// link to a file already there) left out, in order; `duplicates` pairs each left-out path with
+    /// the path kept.
+    public static func distinctFiles(_ files: [String]) -> (files: [String], duplicates: [(path: String, sameAs: String)]) {
+        var seen = FileIdentities(), kept: [String] = [], duplicates: [(String, String)] = []
+        for file in files {
+            if let first = seen.match(file) { duplicates.append((file, first)); continue }
+            seen.add(file, as: file)
+            kept.append(file)
+        }
+        return (kept, duplicates)
+    }
+}
+
+/// A file a command is about to write, as the user named it.
+public struct PlannedOutput: Sendable, Equatable {
+    public var path: String
+    /// How the message names it: "--out", "the record of --out".
+    public var parameter: String
+    /// Whether an existing file here is finished work, replaced only with --overwrite. False for
+    /// one that holds none (a scores table without a finished recording) or that this run
+    /// continues (--resume).
+    public var existingIsFinishedWork: Bool
+    /// Whether to take the file's own lock (tables; their records and lists share it).
+    public var locks: Bool
+    /// What to do about an existing one, when not the command's usual hint.
+    public var hint: String?
+
+    public init(_ path: String, parameter: String, existingIsFinishedWork: Bool = true, locks: Bool = false, hint: String? = nil) {
+        self.path = path; self.parameter = parameter; self.existingIsFinishedWork = existingIsFinishedWork; self.locks = locks; self.hint = hint
+    }
+
+    /// A table (locked) and its record beside it.
+    public static func table(_ path: String, parameter: String, existingIsFinishedWork: Bool = true) -> [PlannedOutput] {
+        [PlannedOutput(path, parameter: parameter, existingIsFinishedWork: existingIsFinishedWork, locks: true),
+         PlannedOutput(OutputPolicy.recordPath(of: path), parameter: "the record of \(parameter)", existingIsFinishedWork: existingIsFinishedWork)]
+    }
+}
+
+/// Which of a set of files a path names: by resolved path, or (existing files: hard links, bind
+/// mounts) by device and inode. Linear in the number of files, however many outputs are asked about.
+struct FileIdentities {
+    private var byPath: [String: String] = [:]
+    private var byInode: [[UInt64]: String] = [:]
+    private(set) var count = 0
+
+    init(_ files: [String] = []) { for f in files { add(f, as: f) } }
+
+    mutating func add(_ file: String, as name: String) {
+        count += 1
+        let canonical = OutputPolicy.canonicalPath(file)
+        if byPath[canonical] == nil { byPath[canonical] = name }
+        if let inode = Self.inode(file), byInode[inode] == nil { byInode[inode] = name }
+    }
+
+    func match(_ file: String) -> String? {
+        if let name = byPath[OutputPolicy.canonicalPath(file)] { return name }
+        if let inode = Self.inode(file) { return byInode[inode] }
+        return nil
+    }
+
+    private static func inode(_ file: String) -> [UInt64]? {
+        var s = stat()
+        guard stat(file, &s) == 0, (s.st_mode & S_IFMT) == S_IFREG else { return nil }
+        return [UInt64(s.st_dev), UInt64(s.st_ino)]
+    }
 }
 
 /// An exclusive advisory lock (`flock`) that says "this process is writing here". Another

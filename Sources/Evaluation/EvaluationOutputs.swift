@@ -21,6 +21,14 @@ public enum EvaluationOutputs {
         return out
     }
 
+    /// The names of the files `write` writes for these classes, in its order, so a command can
+    /// check every one of them before it writes any.
+    public static func fileNames(classes: [String]) -> [String] {
+        ["metrics.json", "thresholds.csv"]
+            + OutputNames.fileStems(for: classes).flatMap { ["pr_\($0).svg", "threshold_\($0).svg", "histogram_\($0).svg", "review_\($0).csv"] }
+            + ["hard_negatives.csv", HTMLReport.fileName]
+    }
+
     /// Writes every output into `dir` (created if needed) and returns the paths written. All of
     /// them are written together: on a full disk none is replaced, rather than some.
     /// `reviewCount` clips of each kind per class go to the review lists.

@@ -112,6 +112,26 @@ public enum Predictor {
         }
     }
 
+    /// The files a scores table's list (`<output>.done`) names as finished; none without one.
+    public static func finishedFiles(_ output: String) -> Set<String> {
+        Set(((try? String(contentsOfFile: output + ".done", encoding: .utf8)) ?? "").split(separator: "\n").map(String.init))
+    }
+
+    /// Whether an existing `output` is finished work, replaced only with `overwrite`: anything but
+    /// a scores table that holds no finished recording (its `.done` list is there and empty, and
+    /// it holds the header line only), as a run leaves it when every file failed or it was killed
+    /// before the first file finished.
+    public static func holdsFinishedWork(_ output: String) -> Bool {
+        guard FileSystem.exists(output) else { return false }
+        guard FileSystem.exists(output + ".done"), finishedFiles(output).isEmpty,
+              let handle = FileHandle(forReadingAtPath: output) else { return true }
+        defer { try? handle.close() }
+        let start = (try? handle.read(upToCount: 1 << 20)) ?? Data()
+        guard start.count < 1 << 20 else { return true }
+        let lines = String(decoding: start, as: UTF8.self).split(whereSeparator: \.isNewline).filter { !$0.allSatisfy(\.isWhitespace) }
+        return lines.count > 1
+    }
+
     /// Refuses options that cannot work before anything is read or written.
     public static func validate(_ options: PredictionOptions, clipDuration: Double) throws {
         guard (1...65_536).contains(options.batchSize) else {
@@ -165,7 +185,7 @@ public enum Predictor {
             for r in rows.dropFirst() where done.contains(r.fields[0]) { text += CSV.line(r.fields) }
             try AtomicFile.write(text, to: output)
         } else {
-            try OutputPolicy.checkNotExisting(output, parameter: "--out", overwrite: overwrite,
+            try OutputPolicy.checkNotExisting(output, parameter: "--out", overwrite: overwrite || !holdsFinishedWork(output),
                                               hint: "pass --resume to continue it, --overwrite to replace it, or choose another --out")
             try AtomicFile.write(header, to: output)
             try AtomicFile.write("", to: donePath)

@@ -17,7 +17,7 @@ struct BalanceCommand: ParsableCommand {
         drowns the classes). Of those, at most --max-silent-fraction may be near-silent (RMS below \
         --silence-threshold-db dBFS). --seconds-per-file keeps only clips within the first S seconds \
         of each recording so long recordings do not dominate. Same --seed, same output. \
-        Writes <out> and its provenance record <out without extension>.json.
+        Writes <out> and its provenance record <out without extension>.json; an existing one is kept unless --overwrite.
         """)
 
     @Argument(help: ArgumentHelp("Labels CSV (from 'train-gpu labels').", valueName: "labels.csv"))
@@ -46,6 +46,7 @@ struct BalanceCommand: ParsableCommand {
     var dateStamp = false
     @Option(help: ArgumentHelp("Output labels CSV.", valueName: "file"))
     var out: String
+    @OptionGroup var outputs: OverwriteOption
 
     func validate() throws {
         if negatives != nil && keepAllNegatives { throw ValidationError("give only one of --negatives and --keep-all-negatives") }
@@ -54,6 +55,7 @@ struct BalanceCommand: ParsableCommand {
 
     func run() throws {
         let table = try ClipLabelTable.read(labels, checkFilesExist: !noCheckFiles)
+        let path = try claimLabelTables([(out, "--out")], dateStamped: dateStamp, inputs: labelTableInputs(labels, table), overwrite: outputs.overwrite)[0]
         let policy: NegativePolicy = keepAllNegatives ? .keepAll : negatives.map { .count($0) } ?? .ratio(negativesRatio)
         let balancer = Balancer(samplesPerClass: perClass, negatives: policy, maxSilentFraction: noSilenceCheck ? nil : maxSilentFraction,
                                 silenceThreshold: pow(10, silenceThresholdDb / 20), secondsPerFile: secondsPerFile, seed: seed)
@@ -74,8 +76,8 @@ struct BalanceCommand: ParsableCommand {
             "negatives_kept": "\(report.negativesKept)", "silent_negatives_kept": "\(report.silentNegativesKept)",
         ]
         for c in report.classes { notes["class \(c.name)"] = "\(c.available) available, \(c.drawn) drawn" }
-        let path = try writeLabelTable(balanced, to: out, dateStamped: dateStamp, step: "balance", inputs: [labels],
-                                       parameters: parameters, notes: notes)
+        try writeLabelTables([LabelTableOutput(table: balanced, out: out, step: "balance", parameters: parameters, notes: notes)],
+                             to: [path], inputs: [labels])
         for c in report.classes { print("  \(c.name): \(c.available) available → \(c.drawn) drawn") }
         print("  negatives: \(report.negativesAvailable) available → \(report.negativesKept) kept (\(report.silentNegativesKept) near-silent)")
         if report.rowsBeyondTimeLimit > 0 { print("  \(report.rowsBeyondTimeLimit) clips past --seconds-per-file left out") }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BenchmarkSuite
+import ChorusCore
 import Foundation
 import Tensor
 
@@ -20,8 +21,10 @@ struct BenchCommand: ParsableCommand {
     var json: String?
     @Option(help: ArgumentHelp("Python with torch for the CPU reference figures (default: Benchmarks/reference/.venv/bin/python, made by Benchmarks/reference/make-venv).", valueName: "python"))
     var pytorch: String?
+    @OptionGroup var outputs: OverwriteOption
 
     func run() throws {
+        if let json { try OutputPolicy.claim([PlannedOutput(json, parameter: "--json", locks: true)], inputs: [], overwrite: outputs.overwrite) }
         let list = try devices.map { try $0.split(separator: ",").map { try Device.select(String($0)) } } ?? StandardSuite.defaultDevices()
         let reference = PyTorchReference.find(python: pytorch)
         if case let .failure(why) = reference { print("\(why)") }

@@ -14,7 +14,9 @@ struct DemoCommand: ParsableCommand {
         discussion: """
         Synthesizes targeted recordings (one species each, Raven tables of every call) and field recordings \
         (distant calls over wind, rain, insects, traffic and chatter) with three target species and one \
-        confusion species, then runs each step with the real commands, printing them so you can repeat them.
+        confusion species, then runs each step with the real commands, printing them so you can repeat them. \
+        A folder that already holds a demo's dataset or outputs is kept unless --overwrite, which the demo \
+        then passes to every step (and replaces its run folders).
         """)
 
     @Option(help: "Folder for the dataset and every output.") var out: String = "chorus-demo"
@@ -26,10 +28,21 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "Training epochs (default 15, or 10 with --quick).") var epochs: Int?
     @Option(help: "Architecture: resnet18 (default) or small.") var arch: String?
     @OptionGroup var firstUseTuning: FirstUseTuningOptions
+    @OptionGroup var outputs: OverwriteOption
+
+    /// The variants trained: with overlays, without, or both.
+    var variants: [(name: String, overlays: Bool)] {
+        compareOverlays ? [("with-overlays", true), ("no-overlays", false)] : [(noOverlays ? "no-overlays" : "with-overlays", !noOverlays)]
+    }
 
     func run() throws {
         let started = Date()
         let root = URL(fileURLWithPath: out).standardizedFileURL.path  // absolute: tables name files by path
+        // An earlier demo's dataset and outputs are finished work like any other: refused before
+        // anything is made, unless --overwrite (then every step replaces its own).
+        try OutputPolicy.claim((["data", "labels"] + variants.flatMap { ["runs/\(dateStamp())_\($0.name)", "scores-\($0.name).csv", "evaluation-\($0.name)"] })
+                                .map { PlannedOutput(root + "/" + $0, parameter: "--out (an earlier demo's)") },
+                               inputs: [], overwrite: outputs.overwrite, hint: "pass --overwrite to run the demo again over it, or choose another --out")
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         var spec = quick ? SoundscapeDatasetSpec.quick : SoundscapeDatasetSpec.standard
         spec.seed = seed
@@ -44,22 +57,20 @@ struct DemoCommand: ParsableCommand {
 
         step(2, "Clip labels from the targeted recordings' Raven tables")
         try runCommand(["labels", "--raven", data.targetedDirectory, "--audio", data.targetedDirectory, "--classes", classes,
-                        "--clip-duration", clip, "--min-overlap", "0.5", "--out", L + "/targeted.csv"])
+                        "--clip-duration", clip, "--min-overlap", "0.5", "--out", L + "/targeted.csv"] + outputs.arguments)
         step(3, "Balance: the same number of clips per class, negatives at 1x")
         try runCommand(["balance", L + "/targeted.csv", "--per-class", quick ? "60" : "150", "--negatives-ratio", "1",
-                        "--seed", "\(seed)", "--out", L + "/balanced.csv"])
+                        "--seed", "\(seed)", "--out", L + "/balanced.csv"] + outputs.arguments)
         step(4, "Split into training and validation sets (whole recordings stay on one side)")
         try runCommand(["split", L + "/balanced.csv", "--validation", "0.2", "--group-by-file", "--seed", "\(seed)",
-                        "--out-train", L + "/train.csv", "--out-validation", L + "/validation.csv"])
+                        "--out-train", L + "/train.csv", "--out-validation", L + "/validation.csv"] + outputs.arguments)
         step(5, "Overlay clips: field recordings with no target calls")
         try runCommand(["labels", "--raven", data.fieldTrainDirectory, "--audio", data.fieldTrainDirectory, "--classes", classes,
-                        "--clip-duration", clip, "--include-unannotated", "--out", L + "/overlays.csv"])
+                        "--clip-duration", clip, "--include-unannotated", "--out", L + "/overlays.csv"] + outputs.arguments)
         step(6, "Labels of the annotated field test recordings (never used in training)")
         try runCommand(["labels", "--raven", data.fieldTestDirectory, "--audio", data.fieldTestDirectory, "--classes", classes,
-                        "--clip-duration", clip, "--min-overlap", "0.5", "--include-unannotated", "--out", L + "/field_test.csv"])
+                        "--clip-duration", clip, "--min-overlap", "0.5", "--include-unannotated", "--out", L + "/field_test.csv"] + outputs.arguments)
 
-        let variants: [(name: String, overlays: Bool)] = compareOverlays ? [("with-overlays", true), ("no-overlays", false)]
-            : [(noOverlays ? "no-overlays" : "with-overlays", !noOverlays)]
         var results: [(String, EvaluationResult)] = []
         var reportPath = "", trainingReportPath = ""
         for (k, v) in variants.enumerated() {
@@ -73,18 +84,17 @@ struct DemoCommand: ParsableCommand {
                              "--device", device, "--seed", "\(seed)", "--name", v.name, "--out", root + "/runs",
                              "--note", "demo run \(v.name)"] + firstUseTuning.arguments
             if v.overlays { trainArgs += ["--overlays", L + "/overlays.csv"] }
-            // A fresh run folder each time the demo runs.
+            // The run folder is new, or an earlier demo's that --overwrite replaces.
             let runDir = root + "/runs/\(dateStamp())_\(v.name)"
-            try? FileManager.default.removeItem(atPath: runDir)
+            if outputs.overwrite { try? FileManager.default.removeItem(atPath: runDir) }
             try runCommand(trainArgs)
             step(n + 1, "Predict on the field test recordings")
             let scores = root + "/scores-\(v.name).csv"
-            try? FileManager.default.removeItem(atPath: scores)
             try runCommand(["predict", "--model", runDir, data.fieldTestDirectory, "--final-clip", "none",
-                            "--device", device, "--out", scores] + firstUseTuning.arguments)
+                            "--device", device, "--out", scores] + firstUseTuning.arguments + outputs.arguments)
             step(n + 2, "Evaluate against the field test labels and write the report")
             let evalDir = root + "/evaluation-\(v.name)"
-            try runCommand(["evaluate", "--scores", scores, "--labels", L + "/field_test.csv", "--review", "10", "--export-clips", "--out", evalDir])
+            try runCommand(["evaluate", "--scores", scores, "--labels", L + "/field_test.csv", "--review", "10", "--export-clips", "--out", evalDir] + outputs.arguments)
             let result = try JSONDecoder().decode(EvaluationResult.self, from: Data(contentsOf: URL(fileURLWithPath: evalDir + "/metrics.json")))
             results.append((v.name, result))
             if k == 0 { reportPath = evalDir + "/report.html"; trainingReportPath = runDir + "/report.html" }

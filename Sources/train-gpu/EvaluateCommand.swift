@@ -13,7 +13,11 @@ struct EvaluateCommand: ParsableCommand {
         discussion: """
         Scores (from `predict`, or a detector's `file,start_time,end_time,score` with --class) are joined with the \
         labels on (file, start_time, end_time). Writes to --out: metrics.json, thresholds.csv, pr_<class>.svg, \
-        threshold_<class>.svg, histogram_<class>.svg, review_<class>.csv, hard_negatives.csv and report.html.
+        threshold_<class>.svg, histogram_<class>.svg, review_<class>.csv, hard_negatives.csv and report.html \
+        (and review_clips/ with --export-clips). Each of these files is checked before any is written: none may be \
+        an input (the scores, the labels, their records, the audio or the model), and an existing one (an earlier \
+        evaluation, a training run's report.html) is kept unless --overwrite. The folder is locked while it is \
+        written, with the same lock a training run holds on its run folder.
         """)
 
     @Option(help: "Scores CSV: file,start_time,end_time,<class>... (or a single 'score' column with --class).")
@@ -24,6 +28,8 @@ struct EvaluateCommand: ParsableCommand {
 
     @Option(help: "Output folder.")
     var out: String
+
+    @OptionGroup var outputs: OverwriteOption
 
     @Option(name: .customLong("class"), help: "Evaluate only this class; required when the scores file has a single 'score' column.")
     var className: String?
@@ -72,12 +78,23 @@ struct EvaluateCommand: ParsableCommand {
         var result = try Evaluator.evaluate(join.data, thresholds: thresholdSetting)
         result.ignoredUnlabelledScores = join.ignoredUnlabelledScores
         result.metadata = ["scores": scores, "labels": labels, "chorus_version": chorusVersion]
+        // Every file this writes, checked before any is: not an input, not finished work.
+        let lists = exportClips ? ReviewList.all(data: join.data, count: review) : []
+        let clipsDir = (out as NSString).appendingPathComponent("review_clips")
+        let view = exportClips ? try modelView() : nil
+        var planned = EvaluationOutputs.fileNames(classes: join.data.classes).map {
+            PlannedOutput((out as NSString).appendingPathComponent($0), parameter: "--out (evaluation file)")
+        }
+        var read = OutputPolicy.inputs(withRecordsOf: [scores, labels]) + (view.map { [$0.path] } ?? [])
+        for clip in exportClips ? ReviewClipExport.plan(reviewLists: lists, audioRoot: audioRoot, to: clipsDir) : [] {
+            let stem = (clip.output as NSString).deletingPathExtension
+            planned += ([clip.output, stem + ".png"] + (view == nil ? [] : [stem + ".model.png"])).map { PlannedOutput($0, parameter: "--out (review clip)") }
+            read.append(clip.file)
+        }
+        try OutputPolicy.claim(planned, inputs: read, overwrite: outputs.overwrite, folder: out)
         // The clips to review first, so the report can show and play them.
         var media = Set<String>()
         if exportClips {
-            let lists = ReviewList.all(data: join.data, count: review)
-            let clipsDir = (out as NSString).appendingPathComponent("review_clips")
-            let view = try modelView()
             let outcome = ReviewClipExport.export(reviewLists: lists, audioRoot: audioRoot, to: clipsDir, context: 1, pictures: true,
                                                   writer: AudioReviewClipWriter(modelView: view?.preprocessing))
             media = Set(outcome.written.map { "review_clips/" + String($0.dropFirst(clipsDir.count + 1)) })

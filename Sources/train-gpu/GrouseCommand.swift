@@ -14,7 +14,8 @@ struct GrouseCommand: ParsableCommand {
         Resample, cut into windows, Morlet wavelet at the drum frequency, squared and normalised, Hilbert \
         envelope, peaks, then sequences of peaks whose intervals shrink. Defaults are the reference's. \
         Ranges are given as LO,HI (e.g. --dy-range -0.2,0). Writes file,start_time,end_time,beats,beat_times \
-        (beat times joined by ';'), one row per sequence.
+        (beat times joined by ';'), one row per sequence, and its record <out>.json; an existing --out or \
+        record is kept unless --overwrite. A file given twice is analysed once.
         """)
 
     @Argument(help: ArgumentHelp("Audio files or directories of them.", valueName: "audio-or-dir"))
@@ -49,6 +50,7 @@ struct GrouseCommand: ParsableCommand {
     var out: String
     @Option(help: ArgumentHelp("Process only part K of N of the files (split by duration), into <out stem>.part-K-of-N.<ext>; join the parts with train-gpu merge. Default in a Slurm job array: the task's part. Under mpirun or srun the ranks share the files by themselves.", valueName: "K/N"))
     var shard: String?
+    @OptionGroup var outputs: OverwriteOption
 
     static func range(_ text: String, _ flag: String) throws -> ValueRange {
         let parts = text.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
@@ -83,10 +85,10 @@ struct GrouseCommand: ParsableCommand {
 
     func run() throws {
         let parameters = try parameters()
-        let files = try FileBatch.audioFiles(inputs)
+        let files = withoutDuplicateInputs(try FileBatch.audioFiles(inputs))
         guard !files.isEmpty else { throw PipelineError.noData("no audio files found in \(inputs.joined(separator: ", "))") }
         let sharding = try ProcessShare(allFiles: files, shard: shard, out: out)
-        try sharding.prepareOutput()
+        try sharding.prepareOutput(overwrite: outputs.overwrite)
         let progress = ProgressReporter(label: "grouse", total: sharding.files.count, unit: "files")
         progress.quiet = !sharding.speaks
         let report = try GrouseBatch.run(files: sharding.files, parameters: parameters, workers: workers) { progress.update(done: $0) }

@@ -15,7 +15,7 @@ struct LabelsCommand: ParsableCommand {
         column holds each audio path as given here; with --duration and no audio it holds the recording \
         name plus --audio-extension. A clip is positive for a class when an annotation overlaps it by at \
         least --min-overlap seconds, or (with --min-fraction) covers that fraction of the annotation. \
-        Writes <out> and its provenance record <out without extension>.json.
+        Writes <out> and its provenance record <out without extension>.json; an existing one is kept unless --overwrite.
         """)
 
     @Option(parsing: .upToNextOption, help: ArgumentHelp("Raven selection tables, or directories of them (*.txt).", valueName: "file-or-dir"))
@@ -51,6 +51,7 @@ struct LabelsCommand: ParsableCommand {
     var dateStamp = false
     @Option(help: ArgumentHelp("Output labels CSV.", valueName: "file"))
     var out: String
+    @OptionGroup var outputs: OverwriteOption
 
     func validate() throws {
         if raven.isEmpty && audacity.isEmpty { throw ValidationError("give annotation tables with --raven and/or --audacity") }
@@ -66,6 +67,8 @@ struct LabelsCommand: ParsableCommand {
         let audacityFiles = try audacity.flatMap { try FileSystem.files(under: $0, extensions: ["txt"]) }
         let audioFiles = try audio.flatMap { try FileSystem.files(under: $0, extensions: audioExtensions) }
         if !audio.isEmpty && audioFiles.isEmpty { throw ValidationError("no audio files (\(audioExtensions.sorted().joined(separator: ", "))) found in \(audio.joined(separator: ", "))") }
+        let inputs = ravenFiles + audacityFiles + audioFiles
+        let path = try claimLabelTables([(out, "--out")], dateStamped: dateStamp, inputs: inputs, overwrite: outputs.overwrite)[0]
         let columns = annotationColumns.isEmpty ? ["Annotation", "Species"] : annotationColumns
         var tables: [(path: String, annotations: [Annotation])] = []
         for path in ravenFiles { tables.append((path, try RavenTable.read(path, annotationColumn: columns))) }
@@ -107,8 +110,7 @@ struct LabelsCommand: ParsableCommand {
             "duration": duration.map { "\($0)" } ?? "from audio files", "include_unannotated": "\(includeUnannotated)",
             "audio_extension": audioExtension,
         ]
-        let path = try writeLabelTable(table, to: out, dateStamped: dateStamp, step: "labels",
-                                       inputs: ravenFiles + audacityFiles + audioFiles, parameters: parameters)
+        try writeLabelTables([LabelTableOutput(table: table, out: out, step: "labels", parameters: parameters)], to: [path], inputs: inputs)
         print("\(recordings.count) recording\(recordings.count == 1 ? "" : "s"), \(table.rows.count) clips → \(path)")
         printCounts(table)
     }
@@ -126,30 +128,33 @@ struct LabelTableOutput {
     var notes: [String: String] = [:]
 }
 
-/// Writes labels tables and their provenance sidecars all together (nothing is renamed into place
-/// unless every file was written); returns the paths written (date-stamped if asked).
-func writeLabelTables(_ outputs: [LabelTableOutput], dateStamped: Bool, inputs: [String]) throws -> [String] {
-    let hashed = try Provenance.inputFiles(inputs)
-    var files: [(data: Data, path: String)] = [], paths: [String] = []
-    for o in outputs {
-        let path = dateStamped ? Provenance.dateStamped(o.out) : o.out
-        try OutputPolicy.checkNotInput(path, parameter: "--out", inputs: inputs)
-        try OutputPolicy.checkNotInput(Provenance.sidecarPath(for: path), parameter: "the provenance record of --out", inputs: inputs)
-        try OutputLock.acquire(for: path)
-        let record = Provenance(step: o.step, commandLine: CommandLine.arguments, inputs: hashed, parameters: o.parameters,
-                                table: o.table, tablePath: path, notes: o.notes)
-        files += [(Data(o.table.csvText().utf8), path), (try record.jsonData(), Provenance.sidecarPath(for: path))]
-        paths.append(path)
-    }
-    try AtomicFile.writeTogether(files)
+/// Where labels tables go (date-stamped if asked), checked before any work: no table or record is
+/// an input or another's, none replaces finished work unless `overwrite` (`OutputPolicy.claim`),
+/// and each table is locked. `outs`: each output and the option that named it.
+func claimLabelTables(_ outs: [(out: String, parameter: String)], dateStamped: Bool, inputs: [String], overwrite: Bool) throws -> [String] {
+    let paths = outs.map { dateStamped ? Provenance.dateStamped($0.out) : $0.out }
+    let planned = zip(paths, outs).flatMap { PlannedOutput.table($0, parameter: $1.parameter) }
+    try OutputPolicy.claim(planned, inputs: inputs, overwrite: overwrite)
     return paths
 }
 
-/// Writes one labels table and its provenance sidecar; returns the path written.
-func writeLabelTable(_ table: ClipLabelTable, to out: String, dateStamped: Bool, step: String, inputs: [String],
-                     parameters: [String: String], notes: [String: String] = [:]) throws -> String {
-    try writeLabelTables([LabelTableOutput(table: table, out: out, step: step, parameters: parameters, notes: notes)],
-                         dateStamped: dateStamped, inputs: inputs)[0]
+/// Writes labels tables and their provenance sidecars all together (nothing is renamed into place
+/// unless every file was written) to the paths `claimLabelTables` returned; `inputs` are hashed
+/// into the records.
+func writeLabelTables(_ outputs: [LabelTableOutput], to paths: [String], inputs: [String]) throws {
+    let hashed = try Provenance.inputFiles(inputs)
+    var files: [(data: Data, path: String)] = []
+    for (o, path) in zip(outputs, paths) {
+        let record = Provenance(step: o.step, commandLine: CommandLine.arguments, inputs: hashed, parameters: o.parameters,
+                                table: o.table, tablePath: path, notes: o.notes)
+        files += [(Data(o.table.csvText().utf8), path), (try record.jsonData(), Provenance.sidecarPath(for: path))]
+    }
+    try AtomicFile.writeTogether(files)
+}
+
+/// The inputs of a command that reads a labels table: the table, its record, and the recordings it names.
+func labelTableInputs(_ path: String, _ table: ClipLabelTable) -> [String] {
+    OutputPolicy.inputs(withRecordsOf: [path]) + table.files.compactMap { table.resolvedPath($0) }
 }
 
 /// Prints positives per class and the number of negatives.

@@ -12,8 +12,12 @@ struct PredictCommand: ParsableCommand {
         abstract: "Score every clip of field recordings with a trained model.",
         discussion: """
         Writes file,start_time,end_time,<class>... incrementally; an interrupted run keeps what it scored and \
-        --resume skips finished files (listed in <out>.done). Unreadable files are reported and skipped. With \
-        --threshold and --raven-out, one Raven selection table per recording lists the clips scoring at or above it.
+        --resume skips finished files (listed in <out>.done). Unreadable files are reported and skipped; a file \
+        given twice (another path to the same file) is scored once. With --threshold and --raven-out, one Raven \
+        selection table per recording lists the clips scoring at or above it. An existing <out> (or its record \
+        <out>.json, its <out>.done, a Raven table) is kept unless --resume or --overwrite; a table that holds no \
+        finished recording (every file failed) is not finished work and is replaced. No output may be an input: \
+        a recording, the model, or a file of the run folder it comes from.
         """)
 
     @Option(help: "Model file (best.model or last.model of a run), or a finished run folder (its summary.json names the model).") var model: String
@@ -26,7 +30,8 @@ struct PredictCommand: ParsableCommand {
     @Option(help: "Threads for decoding and spectrograms.") var workers: Int = Machine.usableCores
     @OptionGroup var firstUseTuning: FirstUseTuningOptions
     @Flag(help: "Skip files already finished in <out> (same model and settings only).") var resume = false
-    @Flag(help: "Replace an existing <out> instead of refusing.") var overwrite = false
+    @OptionGroup var outputs: OverwriteOption
+    var overwrite: Bool { outputs.overwrite }
     @Option(parsing: .upToNextOption, help: ArgumentHelp("Detection threshold: one value, or CLASS=T per class.", valueName: "t")) var threshold: [String] = []
     @Option(help: "Folder for one Raven selection table per recording with the detections (needs --threshold).") var ravenOut: String?
     @Option(help: "Output scores CSV.") var out: String
@@ -48,14 +53,25 @@ struct PredictCommand: ParsableCommand {
         let scoreActivation = options.activation ?? (classifier.loss == .softmaxCrossEntropy ? .softmax : .sigmoid)
         let thresholds = try parseThresholds(threshold, classes: classifier.classes, bounded: scoreActivation != .none)
         try Predictor.validate(options, clipDuration: classifier.preprocessing.clipDuration)
-        let allFiles = try Predictor.audioFiles(inputs)
+        let allFiles = withoutDuplicateInputs(try Predictor.audioFiles(inputs))
         let ravenNames = RavenNames(files: allFiles)
         // Which files this process scores: all, its rank's share under mpirun/srun, or a job-array part.
         let share = try ProcessShare(allFiles: allFiles, shard: shard, out: out)
         let world = share.world, part = share.part, files = share.files, output = share.output
-        if world.isDistributed && !resume {
-            try OutputPolicy.checkNotExisting(out, parameter: "--out", overwrite: overwrite, hint: "pass --overwrite to replace it, or choose another --out")
+        // Every file this run writes, checked before any is: the table, its record and list of
+        // finished files (a table --resume continues, or one with no finished recording, may be
+        // replaced), and the Raven tables of the files it will score; none may be a recording,
+        // the model or a file of the run folder the model comes from.
+        var planned = share.plannedOutputs(done: true) { table in !resume && Predictor.holdsFinishedWork(table) }
+        if let ravenOut {
+            let finished = resume ? Predictor.finishedFiles(output) : []
+            for file in files where !finished.contains(file) {
+                planned.append(PlannedOutput(ravenTablePath(ravenOut, ravenNames[file]), parameter: "--raven-out table",
+                                             hint: "pass --overwrite to replace it, or choose another --raven-out folder"))
+            }
         }
+        try OutputPolicy.claim(planned, inputs: allFiles + [modelFile] + runFolderFiles(model: model, modelFile: modelFile), overwrite: overwrite,
+                               hint: "pass --resume to continue it, --overwrite to replace it, or choose another output")
         if world.isDistributed { options.showProgress = world.rank == 0 }
         let say: (String) -> Void = { line in if world.rank == 0 || !world.isDistributed { print(line) } }
         say("scoring \(allFiles.count) files with \(modelFile) (\(classifier.network.architecture.rawValue), classes \(classifier.classes.joined(separator: ", "))) on \(dev.description)"
@@ -72,9 +88,7 @@ struct PredictCommand: ParsableCommand {
                                                      extra: ["Score": String(format: "%.4f", r.scores[c])]))
                     }
                 }
-                let table = (ravenOut as NSString).appendingPathComponent("\(ravenNames[file]).Table.1.selections.txt")
-                try OutputPolicy.checkNotInput(table, parameter: "--raven-out", inputs: files)
-                try RavenTable.write(selections, to: table, extraColumns: ["Score"])
+                try RavenTable.write(selections, to: ravenTablePath(ravenOut, ravenNames[file]), extraColumns: ["Score"])
             }
         }
         var s = try Predictor.predict(model: classifier, modelPath: modelFile, files: files, options: options, output: output, resume: resume,
@@ -99,6 +113,20 @@ struct PredictCommand: ParsableCommand {
         if s.filesScored == 0 && !s.failures.isEmpty {
             throw PipelineError.noData("none of the \(s.failures.count) input files could be scored (see above)")
         }
+    }
+
+    /// The Raven table of a recording under --raven-out.
+    func ravenTablePath(_ folder: String, _ name: String) -> String {
+        (folder as NSString).appendingPathComponent("\(name).Table.1.selections.txt")
+    }
+
+    /// Every file of the training run folder the model comes from (--model is the folder, or a model
+    /// file in a folder with a run's config.json or summary.json): inputs, never outputs.
+    func runFolderFiles(model: String, modelFile: String) -> [String] {
+        let folder = FileSystem.isDirectory(model) ? model : (modelFile as NSString).deletingLastPathComponent
+        let dir = folder.isEmpty ? "." : folder
+        guard ["config.json", "summary.json"].contains(where: { FileSystem.exists((dir as NSString).appendingPathComponent($0)) }) else { return [] }
+        return OutputPolicy.files(inside: dir)
     }
 
     /// The sums of every rank's prediction summary (failures of all ranks), on every rank.

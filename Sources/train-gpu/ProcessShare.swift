@@ -54,11 +54,33 @@ struct ProcessShare {
     /// The table the summary names.
     var summaryOutput: String { world.isDistributed ? out : output }
 
-    /// Refuses an --out (or part) that is an input, and takes this process's output lock.
-    func prepareOutput() throws {
-        try OutputPolicy.checkNotInput(out, parameter: "--out", inputs: allFiles)
-        try OutputPolicy.checkNotInput(output, parameter: "--out", inputs: allFiles)
-        try OutputLock.acquire(for: output)
+    /// The files this process will write, for `OutputPolicy.claim`: its table (--out, or its part)
+    /// and the table's record (a scores table's list of finished files too, `done`); under MPI
+    /// also --out, which rank 0 joins (and locks). A rank's part under MPI is an intermediate that
+    /// is joined and removed, so one left by a killed run is not finished work; neither is
+    /// --out for a job-array part (train-gpu merge checks it). `finished`: whether an existing
+    /// table is finished work; when it is not (a scores table of no finished recording, one that
+    /// --resume continues), it and the files beside it may be replaced.
+    func plannedOutputs(done: Bool = false, finished: (String) -> Bool = { _ in true }) -> [PlannedOutput] {
+        func table(_ path: String, _ parameter: String, finishedWork: Bool, locks: Bool) -> [PlannedOutput] {
+            let replaceable = !finishedWork || (FileSystem.exists(path) && !finished(path))
+            var planned = PlannedOutput.table(path, parameter: parameter, existingIsFinishedWork: !replaceable)
+            planned[0].locks = locks
+            if done { planned.append(PlannedOutput(path + ".done", parameter: "the list of finished files of \(parameter)", existingIsFinishedWork: planned[0].existingIsFinishedWork)) }
+            return planned
+        }
+        guard let part else { return table(out, "--out", finishedWork: true, locks: true) }
+        if world.isDistributed {
+            return table(output, "--out (rank \(world.rank)'s part)", finishedWork: false, locks: true)
+                + table(out, "--out", finishedWork: true, locks: world.rank == 0)
+        }
+        return table(output, "--out (part \(part))", finishedWork: true, locks: true) + [PlannedOutput(out, parameter: "--out", existingIsFinishedWork: false)]
+    }
+
+    /// Checks every output against the inputs and finished work and takes the locks
+    /// (`OutputPolicy.claim`); nothing is written.
+    func prepareOutput(overwrite: Bool) throws {
+        try OutputPolicy.claim(plannedOutputs(), inputs: allFiles, overwrite: overwrite)
     }
 
     /// Writes this process's table with its record; a part's record names the part and lists

@@ -13,8 +13,9 @@ struct RibbitCommand: ParsableCommand {
         discussion: """
         Per clip: the spectrogram's net amplitude in the signal band (minus the noise bands), its Welch \
         power spectral density, and the score = the PSD's maximum over pulse rates strictly inside the \
-        range. Writes file,start_time,end_time,score sorted by file and time. Files run in parallel; \
-        long recordings are streamed. Unreadable files are reported and skipped.
+        range. Writes file,start_time,end_time,score sorted by file and time, and its record <out>.json; \
+        an existing --out or record is kept unless --overwrite. Files run in parallel; long recordings are \
+        streamed. Unreadable files are reported and skipped; a file given twice is scored once.
         Example (Great Plains toad): --signal-band 1900 2400 --pulse-rate-range 8 20 --noise-bands 0 1500 2500 3500
         """)
 
@@ -44,6 +45,7 @@ struct RibbitCommand: ParsableCommand {
     var out: String
     @Option(help: ArgumentHelp("Process only part K of N of the files (split by duration), into <out stem>.part-K-of-N.<ext>; join the parts with train-gpu merge. Default in a Slurm job array: the task's part. Under mpirun or srun the ranks share the files by themselves.", valueName: "K/N"))
     var shard: String?
+    @OptionGroup var outputs: OverwriteOption
 
     func validate() throws {
         if signalBand.count != 2 { throw ValidationError("--signal-band takes two numbers, LO HI (Hz); got \(signalBand.count)") }
@@ -60,10 +62,10 @@ struct RibbitCommand: ParsableCommand {
             clipDuration: clipDuration, clipOverlap: clipOverlap, windowSamples: windowSamples, overlapSamples: overlapSamples)
         if noDecibelLimits { parameters.decibelRange = nil }
         try parameters.validate()
-        let files = try FileBatch.audioFiles(inputs)
+        let files = withoutDuplicateInputs(try FileBatch.audioFiles(inputs))
         guard !files.isEmpty else { throw PipelineError.noData("no audio files found in \(inputs.joined(separator: ", "))") }
         let sharding = try ProcessShare(allFiles: files, shard: shard, out: out)
-        try sharding.prepareOutput()
+        try sharding.prepareOutput(overwrite: outputs.overwrite)
         let progress = ProgressReporter(label: "ribbit", total: sharding.files.count, unit: "files")
         progress.quiet = !sharding.speaks
         let start = Date()

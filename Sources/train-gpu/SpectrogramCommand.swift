@@ -52,8 +52,10 @@ struct SpectrogramCommand: ParsableCommand {
     @Option(help: "Colour map for .png: viridis or gray.")
     var colormap: String = "viridis"
 
-    @Option(name: .shortAndLong, help: "Output file: .png or .npy.")
+    @Option(name: .shortAndLong, help: "Output file: .png or .npy (an existing one is kept unless --overwrite).")
     var out: String
+
+    @OptionGroup var outputs: OverwriteOption
 
     func run() throws {
         let range = try parseDecibelRange()
@@ -68,7 +70,7 @@ struct SpectrogramCommand: ParsableCommand {
         if bandpass.count == 2 { (image.minFrequency, image.maxFrequency) = (bandpass[0], bandpass[1]) }
         let tensorSize = try size.map(ImageParameters.parseSize)
 
-        try OutputPolicy.checkNotInput(out, parameter: "--out", inputs: [audio])
+        try OutputPolicy.claim([PlannedOutput(out, parameter: "--out", locks: true)], inputs: [audio], overwrite: outputs.overwrite)
         let samples = try AudioFile.read(audio, offset: start, duration: duration, sampleRate: sampleRate)
         let parameters = SpectrogramParameters(windowSamples: windowSamples, overlapSamples: overlapSamples)
         var spectrogram: Spectrogram

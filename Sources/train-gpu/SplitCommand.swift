@@ -12,7 +12,8 @@ struct SplitCommand: ParsableCommand {
         Each class (and the negatives) keeps its proportion in both sets, within one clip when clips \
         have one class each. --group-by-file keeps all clips of a recording in one set, so validation \
         measures generalisation to unseen recordings (proportions are then as close as whole recordings \
-        allow). Same --seed, same split. Each output gets a provenance record <name>.json.
+        allow). Same --seed, same split. Each output gets a provenance record <name>.json (so the two \
+        names must differ by more than their extension); existing ones are kept unless --overwrite.
         """)
 
     @Argument(help: ArgumentHelp("Labels CSV (from 'train-gpu labels' or 'balance').", valueName: "labels.csv"))
@@ -31,6 +32,7 @@ struct SplitCommand: ParsableCommand {
     var outTrain: String
     @Option(help: ArgumentHelp("Output validation labels CSV.", valueName: "file"))
     var outValidation: String
+    @OptionGroup var outputs: OverwriteOption
 
     func validate() throws {
         if outTrain == outValidation { throw ValidationError("--out-train and --out-validation must differ") }
@@ -38,12 +40,14 @@ struct SplitCommand: ParsableCommand {
 
     func run() throws {
         let table = try ClipLabelTable.read(labels, checkFilesExist: !noCheckFiles)
+        let paths = try claimLabelTables([(outTrain, "--out-train"), (outValidation, "--out-validation")], dateStamped: dateStamp,
+                                         inputs: labelTableInputs(labels, table), overwrite: outputs.overwrite)
         let (train, validationSet) = try Splitter(validationFraction: validation, groupByFile: groupByFile, seed: seed).split(table)
         let parameters = ["validation_fraction": "\(validation)", "group_by_file": "\(groupByFile)", "seed": "\(seed)"]
         // Both tables and both sidecars, or none of them.
-        let paths = try writeLabelTables([LabelTableOutput(table: train, out: outTrain, step: "split (train)", parameters: parameters),
-                                          LabelTableOutput(table: validationSet, out: outValidation, step: "split (validation)", parameters: parameters)],
-                                         dateStamped: dateStamp, inputs: [labels])
+        try writeLabelTables([LabelTableOutput(table: train, out: outTrain, step: "split (train)", parameters: parameters),
+                              LabelTableOutput(table: validationSet, out: outValidation, step: "split (validation)", parameters: parameters)],
+                             to: paths, inputs: [labels])
         let trainPath = paths[0], validationPath = paths[1]
         print("train: \(train.rows.count) clips, \(train.files.count) recordings → \(trainPath)")
         printCounts(train)

@@ -104,6 +104,8 @@ final class ReportTests: XCTestCase {
         let written = try EvaluationOutputs.write(data: data, result: result, reviewCount: 5,
                                                   extraSections: [HTMLSection(title: "Training", html: "<p>extra section body</p>")], to: dir)
         let names = Set(written.map { ($0 as NSString).lastPathComponent })
+        // The names a command checks before it writes are exactly those written.
+        XCTAssertEqual(written.map { ($0 as NSString).lastPathComponent }, EvaluationOutputs.fileNames(classes: data.classes))
         for stem in ["Wood_Thrush", "EATO_call", "absent"] {
             for prefix in ["pr_", "threshold_", "histogram_"] { XCTAssertTrue(names.contains("\(prefix)\(stem).svg"), "\(prefix)\(stem)") }
             XCTAssertTrue(names.contains("review_\(stem).csv"))
