@@ -130,7 +130,10 @@ public struct AugmentationSettings: Codable, Sendable, Equatable {
             throw PipelineError.invalidParameter("--overlay-weight must be a number in [0, 1] or a range LOW-HIGH like 0.3-0.7, got '\(s)'")
         }
         let v = parts.map { $0! }
-        return v.count == 1 ? [v[0], v[0]] : [min(v[0], v[1]), max(v[0], v[1])]
+        if v.count == 2 && v[0] > v[1] {
+            throw PipelineError.invalidParameter("--overlay-weight range LOW-HIGH has LOW above HIGH: '\(s)' (did you mean \(v[1])-\(v[0])?)")
+        }
+        return v.count == 1 ? [v[0], v[0]] : v
     }
 }
 

@@ -51,6 +51,9 @@ struct BalanceCommand: ParsableCommand {
     func validate() throws {
         if negatives != nil && keepAllNegatives { throw ValidationError("give only one of --negatives and --keep-all-negatives") }
         if !noSilenceCheck && noCheckFiles { throw ValidationError("the silence check reads the audio; add --no-silence-check with --no-check-files") }
+        if !(silenceThresholdDb <= 0) {
+            throw ValidationError("--silence-threshold-db is in dB below full scale and must be 0 or negative (e.g. -60); got \(silenceThresholdDb)")
+        }
     }
 
     func run() throws {

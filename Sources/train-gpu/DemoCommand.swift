@@ -3,6 +3,7 @@ import ArgumentParser
 import ChorusCore
 import Evaluation
 import Foundation
+import Model
 import Synthesis
 
 /// `train-gpu demo`: the whole workflow of a field lab on a synthetic dataset made on the spot,
@@ -33,6 +34,14 @@ struct DemoCommand: ParsableCommand {
     /// The variants trained: with overlays, without, or both.
     var variants: [(name: String, overlays: Bool)] {
         compareOverlays ? [("with-overlays", true), ("no-overlays", false)] : [(noOverlays ? "no-overlays" : "with-overlays", !noOverlays)]
+    }
+
+    /// Checked before anything is synthesized: the options the later steps pass on.
+    func validate() throws {
+        if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1; got \(epochs)") }
+        if let arch, Architecture(rawValue: arch) == nil {
+            throw ValidationError("--arch must be one of \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")); got '\(arch)'")
+        }
     }
 
     func run() throws {

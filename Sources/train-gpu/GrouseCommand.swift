@@ -52,11 +52,14 @@ struct GrouseCommand: ParsableCommand {
     var shard: String?
     @OptionGroup var outputs: OverwriteOption
 
-    static func range(_ text: String, _ flag: String) throws -> ValueRange {
+    /// LO,HI with LO <= HI, both finite; `nonNegative` for times, durations and counts.
+    static func range(_ text: String, _ flag: String, nonNegative: Bool = true) throws -> ValueRange {
         let parts = text.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
-        guard parts.count == 2, let low = parts[0], let high = parts[1] else {
-            throw ValidationError("--\(flag) takes LO,HI (two numbers separated by a comma); got '\(text)'")
+        guard parts.count == 2, let low = parts[0], let high = parts[1], low.isFinite, high.isFinite else {
+            throw ValidationError("--\(flag) takes LO,HI (two finite numbers separated by a comma); got '\(text)'")
         }
+        guard low <= high else { throw ValidationError("--\(flag): LO must not be above HI; got '\(text)'") }
+        if nonNegative && low < 0 { throw ValidationError("--\(flag) cannot be negative; got '\(text)'") }
         return ValueRange(low, high)
     }
 
@@ -74,8 +77,8 @@ struct GrouseCommand: ParsableCommand {
         p.peakThreshold = peakThreshold
         p.peakSeparation = peakSeparation
         p.sequences.dtRange = try Self.range(dtRange, "dt-range")
-        p.sequences.dyRange = try Self.range(dyRange, "dy-range")
-        p.sequences.d2yRange = try Self.range(d2yRange, "d2y-range")
+        p.sequences.dyRange = try Self.range(dyRange, "dy-range", nonNegative: false)
+        p.sequences.d2yRange = try Self.range(d2yRange, "d2y-range", nonNegative: false)
         p.sequences.maxSkip = maxSkip
         p.sequences.durationRange = try Self.range(durationRange, "duration-range")
         p.sequences.pointsRange = try Self.range(pointsRange, "points-range")

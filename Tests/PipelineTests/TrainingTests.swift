@@ -201,6 +201,7 @@ final class TrainingTests: XCTestCase {
         }
         XCTAssertEqual(try AugmentationSettings.parseWeight("0.3-0.7"), [0.3, 0.7])
         XCTAssertThrowsError(try AugmentationSettings.parseWeight("1.5"))
+        XCTAssertThrowsError(try AugmentationSettings.parseWeight("0.7-0.3"))
     }
 
     func testModelFileCarriesMetadataAndRejectsCorruptOrNewer() throws {
