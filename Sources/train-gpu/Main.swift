@@ -3,6 +3,7 @@ import ArgumentParser
 import Audio
 import ChorusCore
 import Collectives
+import Evaluation
 import Foundation
 import Pipeline
 import SignalProcessing
@@ -52,6 +53,7 @@ struct TrainGPU: ParsableCommand {
         case let e as AnnotationsError: if case .invalidParameter = e { return ValidationError(e.description) }
         case let e as AudioError: if case .invalidParameter = e { return ValidationError(e.description) }
         case let e as SignalProcessingError: if case .invalidParameter = e { return ValidationError(e.description) }
+        case let e as EvaluationError: if case .invalidThreshold = e { return ValidationError("--threshold: " + e.description) }
         default: break
         }
         return nil

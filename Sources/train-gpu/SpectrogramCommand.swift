@@ -57,6 +57,13 @@ struct SpectrogramCommand: ParsableCommand {
 
     @OptionGroup var outputs: OverwriteOption
 
+    func validate() throws {
+        guard start.isFinite, start >= 0 else { throw ValidationError("--start must be a finite number of seconds, 0 or more; got \(start)") }
+        if let duration, !(duration.isFinite && duration > 0) {
+            throw ValidationError("--duration must be a finite number of seconds above 0; got \(duration)")
+        }
+    }
+
     func run() throws {
         let range = try parseDecibelRange()
         let kind = (out as NSString).pathExtension.lowercased()
