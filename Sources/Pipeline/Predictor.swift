@@ -95,6 +95,10 @@ public enum Predictor {
         /// (the merge puts the parts' rows back in that order).
         public var shard: String?
         public var allFiles: [String]?
+        /// Written once the run finished (absent while it runs or after a kill): the SHA-256 of
+        /// the table and its row count, which `merge` checks a part against.
+        public var tableSHA256: String?
+        public var rows: Int?
 
         /// The settings that decide the rows; a resume must match every one.
         func differences(from other: ScoresRecord) -> [String] {
@@ -269,8 +273,24 @@ public enum Predictor {
         progress.update(done: max(1, Int(totalAudio.rounded(.up))), force: true)
         record.filesScored = scored + done.count
         record.failures = failures.isEmpty ? nil : Dictionary(failures.map { ($0.0, $0.1) }, uniquingKeysWith: { a, _ in a })
+        (record.tableSHA256, record.rows) = try seal(of: output)
         try AtomicFile.write(try encoder.encode(record), to: recordPath)
         return PredictionSummary(filesScored: scored, filesSkippedAsDone: done.count, clips: clipsDone, failures: failures, audioSeconds: totalAudio,
                                  seconds: Date().timeIntervalSince(t0), decodeSeconds: tDecode, spectrogramSeconds: tSpec, networkSeconds: tNet)
+    }
+}
+
+extension Predictor {
+    /// The SHA-256 of a finished scores table and its row count (lines after the header), read
+    /// once in chunks: tables of thousands of hours are not held in memory.
+    static func seal(of table: String) throws -> (sha256: String, rows: Int) {
+        let sha256 = try SHA256.hex(fileAt: table)
+        guard let handle = FileHandle(forReadingAtPath: table) else { throw ChorusFileError.cannotRead(path: table, reason: "file not found or not readable") }
+        defer { try? handle.close() }
+        var lines = 0
+        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+            lines += chunk.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+        }
+        return (sha256, max(0, lines - 1))
     }
 }

@@ -210,6 +210,7 @@ public enum TableMerge {
         }
         var record = first.record
         record.shard = nil; record.allFiles = nil
+        record.tableSHA256 = SHA256.hex(string: text); record.rows = rowCount
         record.inputs = allFiles.count
         record.filesScored = finished.count
         record.failures = failures.isEmpty ? nil : failures

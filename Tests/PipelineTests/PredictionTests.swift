@@ -41,6 +41,12 @@ final class PredictionTests: XCTestCase {
         XCTAssertEqual(resumed.filesSkippedAsDone, 19)
         XCTAssertEqual(resumed.filesScored, 29)
         XCTAssertEqual(try String(contentsOfFile: dir + "/part.csv", encoding: .utf8), fullText)
+        // A finished run's record seals its table: the SHA-256 and the row count merge checks.
+        for table in ["full.csv", "part.csv"] {
+            let record = try JSONDecoder().decode(Predictor.ScoresRecord.self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/" + table.replacingOccurrences(of: ".csv", with: ".json"))))
+            XCTAssertEqual(record.tableSHA256, SHA256.hex(string: fullText), table)
+            XCTAssertEqual(record.rows, 48 * 4, table)
+        }
     }
 
     func testUnreadableFilesAreReportedNotFatal() throws {
