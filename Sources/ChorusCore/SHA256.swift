@@ -36,11 +36,14 @@ public struct SHA256: ~Copyable {
         return Array(digest.prefix(Int(length)))
     }
 
+    /// The digest as 64 lowercase hex digits.
+    public consuming func hexDigest() -> String { finalize().map { String(format: "%02x", $0) }.joined() }
+
     /// Hex digest of a byte sequence.
     public static func hex<D: Sequence>(_ bytes: D) -> String where D.Element == UInt8 {
         var h = SHA256()
         h.update(bytes)
-        return h.finalize().map { String(format: "%02x", $0) }.joined()
+        return h.hexDigest()
     }
 
     public static func hex(string: String) -> String { hex(Array(string.utf8)) }
@@ -67,6 +70,6 @@ public struct SHA256: ~Copyable {
             if chunk.isEmpty { break }
             h.update(data: chunk)
         }
-        return h.finalize().map { String(format: "%02x", $0) }.joined()
+        return h.hexDigest()
     }
 }

@@ -281,16 +281,16 @@ public enum Predictor {
 }
 
 extension Predictor {
-    /// The SHA-256 of a finished scores table and its row count (lines after the header), read
-    /// once in chunks: tables of thousands of hours are not held in memory.
+    /// The SHA-256 of a finished scores table and its row count (lines after the header), in
+    /// one pass over chunks: tables of thousands of hours are not held in memory.
     static func seal(of table: String) throws -> (sha256: String, rows: Int) {
-        let sha256 = try SHA256.hex(fileAt: table)
         guard let handle = FileHandle(forReadingAtPath: table) else { throw ChorusFileError.cannotRead(path: table, reason: "file not found or not readable") }
         defer { try? handle.close() }
-        var lines = 0
+        var hash = SHA256(), lines = 0
         while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+            hash.update(data: chunk)
             lines += chunk.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
         }
-        return (sha256, max(0, lines - 1))
+        return (hash.hexDigest(), max(0, lines - 1))
     }
 }

@@ -186,7 +186,7 @@ public enum TableMerge {
                 throw PipelineError.incompatible("merge: part \(r.index)/\(r.count) (\(r.path)) has not finished \(unfinished.count) of its \(assigned.count) files "
                                                  + "(first: \(unfinished[0])); run that part again with --resume")
             }
-            let rows = try verifiedRows(of: r.path, shard: shard, header: header)
+            let (rows, table) = try verifiedRows(of: r.path, shard: shard, header: header)
             var partRows: [String: [(line: Int, fields: [String])]] = [:]
             for row in rows {
                 guard done.contains(row.fields[0]) else {
@@ -199,7 +199,8 @@ public enum TableMerge {
                 rowsByFile[file] = (partRows[file] ?? []).map(\.fields)
                 rowCount += partRows[file]?.count ?? 0
             }
-            try checkSeal(of: r.path, shard: shard, rows: rows.count)
+            // Last, so that a damage the checks above can name is named: a finished run's seal.
+            try checkSeal(r.record, of: r.path, table: table, rows: rows.count, shard: shard)
             finished.formUnion(done)
             failures.merge(failed) { a, _ in a }
         }
@@ -254,7 +255,7 @@ public enum TableMerge {
     /// The rows of a scores part after its header, each with the header's columns, times and
     /// scores that are numbers, and the last one ending with an end of line: a part cut off
     /// mid-row (a full disk, a copy interrupted) is refused naming the line, never joined.
-    static func verifiedRows(of part: String, shard: String, header: [String]) throws -> [(line: Int, fields: [String])] {
+    static func verifiedRows(of part: String, shard: String, header: [String]) throws -> (rows: [(line: Int, fields: [String])], table: Data) {
         var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: part, isDirectory: &isFolder) else { throw PipelineError.incompatible("merge: \(part) does not exist") }
         guard !isFolder.boolValue else { throw PipelineError.incompatible("merge: \(part) is a folder, not a part file") }
@@ -274,7 +275,19 @@ public enum TableMerge {
                 throw damaged(part, line: row.line, "has '\(bad)' where a number belongs", shard: shard)
             }
         }
-        return Array(rows.dropFirst())
+        return (Array(rows.dropFirst()), data)
+    }
+
+    /// A part whose run finished carries a seal in its record (`tableSHA256`, `rows`, written by
+    /// `predict` at its end): the table (its bytes as read) must be the one it describes.
+    static func checkSeal(_ record: Predictor.ScoresRecord, of part: String, table: Data, rows: Int, shard: String) throws {
+        let recordPath = Provenance.sidecarPath(for: part)
+        if let expected = record.rows, expected != rows {
+            throw damaged(part, line: nil, "has \(rows) rows, its record \(recordPath) \(expected)", shard: shard)
+        }
+        if let expected = record.tableSHA256, SHA256.hex(table) != expected {
+            throw damaged(part, line: nil, "is not the table its record \(recordPath) describes (SHA-256 differs)", shard: shard)
+        }
     }
 
     /// A finished recording's rows in a scores part are the clips predict makes of it (its
@@ -305,21 +318,6 @@ public enum TableMerge {
         }
         if rows.count > clips.count {
             throw damaged(part, line: rows[clips.count].line, "is a row too many of \(file): its \(formatSeconds(seconds)) s make \(clips.count) clips", shard: shard)
-        }
-    }
-
-    /// What a part's record may hold beyond `Predictor.ScoresRecord`, written once the part
-    /// finished: the SHA-256 of its table and its row count (checked when present).
-    struct Seal: Decodable { var tableSHA256: String?; var rows: Int? }
-
-    static func checkSeal(of part: String, shard: String, rows: Int) throws {
-        let recordPath = Provenance.sidecarPath(for: part)
-        guard let data = FileManager.default.contents(atPath: recordPath), let seal = try? JSONDecoder().decode(Seal.self, from: data) else { return }
-        if let expected = seal.rows, expected != rows {
-            throw damaged(part, line: nil, "has \(rows) rows, its record \(recordPath) \(expected)", shard: shard)
-        }
-        if let expected = seal.tableSHA256, let table = FileManager.default.contents(atPath: part), SHA256.hex(table) != expected {
-            throw damaged(part, line: nil, "is not the table its record \(recordPath) describes (SHA-256 differs)", shard: shard)
         }
     }
 
